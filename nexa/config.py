@@ -1,0 +1,114 @@
+"""Settings, read from `NEXA_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Known so that production refuses to start with it.
+DEFAULT_SECRET_KEY = "nexa-insecure-development-secret-change-me"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says why in plain words."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXA_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    data_dir: Path = Path("data")
+
+    database_url: str | None = None
+    database_pool_size: int = 10
+    redis_url: str | None = None
+
+    secret_key: str = DEFAULT_SECRET_KEY
+    # Separate from secret_key so rotating session signing does not make stored credentials unreadable.
+    encryption_key: str | None = None
+
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    session_cookie_name: str = "nexa_session"
+    csrf_cookie_name: str = "nexa_csrf"
+    login_max_attempts: int = 10
+    login_window_seconds: int = 300
+
+    worker_queues: str = "default:10,deliveries:10,webhooks:10,bot:5,media:2"
+    worker_poll_interval: float = 1.0
+    job_heartbeat_seconds: float = 15.0
+    job_rescue_after_seconds: float = 90.0
+    job_prune_after_days: int = 7
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+    account_name: str = "Demo"
+
+    default_locale: str = "pt-BR"
+    default_timezone: str = "America/Sao_Paulo"
+
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return _asyncify(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'nexa.db').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.is_production:
+            problems = []
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                problems.append("NEXA_SECRET_KEY must be set to a random string of at least 32 characters")
+            if not self.encryption_key:
+                problems.append("NEXA_ENCRYPTION_KEY must be set (generate one with `nexa keys generate`)")
+            if problems:
+                raise ConfigError("Refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def queue_limits(self) -> dict[str, int]:
+        """`default:10,deliveries:5` -> {"default": 10, "deliveries": 5}."""
+        limits: dict[str, int] = {}
+        for part in self.worker_queues.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, _, limit = part.partition(":")
+            limits[name.strip()] = int(limit or 10)
+        return limits
+
+
+def _asyncify(url: str) -> str:
+    """Accept the URLs people paste (postgres://, postgresql://, sqlite://) and pick the async driver."""
+    for prefix, replacement in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,116 @@
+"""The database handle: one async engine, read and write sessions, and the transaction boundary.
+
+SQLite and PostgreSQL differ here and only here:
+- SQLite gets WAL, foreign keys and a busy timeout on every connection, and write transactions start
+  with `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of failing when a read lock
+  cannot be upgraded (the classic SQLITE_BUSY_SNAPSHOT in WAL mode).
+- PostgreSQL gets a sized pool; row locks and `SKIP LOCKED` do the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+logger = logging.getLogger(__name__)
+
+AfterCommitHook = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "nexa_after_commit"
+_WRITE_OPTION = "nexa_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.engine = self._create_engine(pool_size=pool_size, echo=echo)
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def _create_engine(self, *, pool_size: int, echo: bool) -> AsyncEngine:
+        if self.is_sqlite:
+            database = self.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(
+                self.url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
+            _configure_sqlite(engine)
+            return engine
+        return create_async_engine(
+            self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+
+    @asynccontextmanager
+    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A transaction: commits when the block ends, rolls back on error, then runs after-commit hooks.
+
+        This is the request and job boundary; services take the session and never commit.
+        """
+        maker = self._write_sessions if write else self._read_sessions
+        async with maker() as session:
+            async with session.begin():
+                yield session
+            hooks: list[AfterCommitHook] = session.info.pop(_AFTER_COMMIT, [])
+        await run_hooks(hooks)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:
+    """Run `hook` once the session's transaction has committed; never if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(hook)
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+def pop_after_commit(session: AsyncSession) -> list[AfterCommitHook]:
+    return session.info.pop(_AFTER_COMMIT, [])
+
+
+async def run_hooks(hooks: list[AfterCommitHook]) -> None:
+    # The transaction is already durable: a failing hook is logged, never turned into a failed request.
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            logger.exception("after-commit hook failed", extra={"hook": getattr(hook, "__qualname__", repr(hook))})
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN is ours (see the "begin" listener).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,72 @@
+"""Errors that carry their HTTP meaning, with Chatwoot's real error bodies.
+
+Services raise these; the app turns them into JSON responses. Nothing here knows about FastAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NexaError(Exception):
+    status_code = 400
+    default_message = "Bad request"
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        self.message = message or self.default_message
+        self.extra = extra
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, **self.extra}
+
+
+class Unauthorized(NexaError):
+    status_code = 401
+    default_message = "Invalid Access Token"
+
+
+class Forbidden(NexaError):
+    # Chatwoot answers 401 for policy denials too; clients depend on it.
+    status_code = 401
+    default_message = "You are not authorized to do this action"
+
+
+class NotFound(NexaError):
+    status_code = 404
+    default_message = "Resource could not be found"
+
+
+class Conflict(NexaError):
+    status_code = 409
+    default_message = "Conflict"
+
+
+class ValidationFailed(NexaError):
+    """422 in Chatwoot's model-validation shape: {"message": ..., "attributes": [...]}."""
+
+    status_code = 422
+    default_message = "Validation failed"
+
+    def __init__(self, message: str | None = None, attributes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.attributes = attributes or []
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "attributes": self.attributes}
+
+
+class UnprocessableEntity(NexaError):
+    """422 in Chatwoot's parameter-error shape: {"error": ...}."""
+
+    status_code = 422
+    default_message = "Unprocessable entity"
+
+
+class TooManyRequests(NexaError):
+    status_code = 429
+    default_message = "Too many requests"
+
+    def __init__(self, message: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,6 @@
+"""Imports every model module so `Base.metadata` is complete (Alembic, schema checks, tests)."""
+
+from nexa.db.base import Base
+from nexa.tenancy import models as tenancy_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,71 @@
+"""Tenant scoping in one place.
+
+Every query on an account-owned table is built from `AccountRepository.select()`, which always carries
+`account_id = :account`. A row of another account is therefore indistinguishable from a missing row:
+callers get `None`, endpoints answer 404, never 403 and never the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.db.base import Base
+from nexa.kit.errors import NotFound
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class Repository(Generic[ModelT]):
+    """Queries on a global (not account-owned) table."""
+
+    model: type[ModelT]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def select(self) -> Select[tuple[ModelT]]:
+        return select(self.model)
+
+    async def get(self, id: int) -> ModelT | None:
+        return await self.session.scalar(self.select().where(self.model.id == id))  # type: ignore[attr-defined]
+
+    async def get_or_404(self, id: int) -> ModelT:
+        found = await self.get(id)
+        if found is None:
+            raise NotFound()
+        return found
+
+    async def list(self, statement: Select[tuple[ModelT]] | None = None) -> Sequence[ModelT]:
+        return (await self.session.scalars(statement if statement is not None else self.select())).all()
+
+    async def count(self, statement: Select[Any] | None = None) -> int:
+        base = statement if statement is not None else self.select()
+        return int(await self.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)
+
+    async def add(self, obj: ModelT) -> ModelT:
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+    async def delete(self, obj: ModelT) -> None:
+        await self.session.delete(obj)
+        await self.session.flush()
+
+
+class AccountRepository(Repository[ModelT]):
+    """Queries on an account-owned table, always limited to one account."""
+
+    def __init__(self, session: AsyncSession, account_id: int) -> None:
+        super().__init__(session)
+        self.account_id = account_id
+
+    def select(self) -> Select[tuple[ModelT]]:
+        return select(self.model).where(self.model.account_id == self.account_id)  # type: ignore[attr-defined]
+
+    async def add(self, obj: ModelT) -> ModelT:
+        obj.account_id = self.account_id  # type: ignore[attr-defined]
+        return await super().add(obj)

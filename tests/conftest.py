@@ -1,0 +1,102 @@
+"""Test infrastructure: every database test runs on SQLite, and on PostgreSQL when
+NEXA_TEST_DATABASE_URL is set. Each pytest session gets its own fresh PostgreSQL database, so
+several runs on one server never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from nexa.db.engine import Database
+from nexa.models import metadata
+
+TEST_DATABASE_URL = os.environ.get("NEXA_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("NEXA_TEST_REDIS_URL")
+BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])
+
+
+def postgres_admin_dsn() -> str:
+    assert TEST_DATABASE_URL
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def create_postgres_database() -> str:
+    """Create an empty database next to NEXA_TEST_DATABASE_URL's; return its SQLAlchemy URL."""
+    name = f"nexa_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(postgres_admin_dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(postgres_admin_dsn())
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def fresh_database_url(backend: str, directory: Path) -> str:
+    if backend == "postgres":
+        return await create_postgres_database()
+    return f"sqlite+aiosqlite:///{directory / f'nexa-{uuid.uuid4().hex[:8]}.db'}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    url = await fresh_database_url(backend, tmp_path_factory.mktemp("db"))
+    yield url
+    if backend == "postgres":
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[Database]:
+    """The session database, emptied after each test."""
+    yield database
+    await truncate_all(database)
+
+
+async def truncate_all(database: Database) -> None:
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    async with database.engine.begin() as conn:
+        if database.is_postgres:
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not TEST_REDIS_URL:
+        pytest.skip("NEXA_TEST_REDIS_URL is not set")
+    return TEST_REDIS_URL
