@@ -3,4 +3,7 @@
 from nexa.db.base import Base
 from nexa.tenancy import models as tenancy_models  # noqa: F401
 
+from nexa.agent_bots import models as agent_bot_models  # noqa: F401
+from nexa.auth import models as auth_models  # noqa: F401
+
 metadata = Base.metadata

@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -16,6 +17,13 @@ from sqlalchemy.engine import make_url
 
 from nexa.db.engine import Database
 from nexa.models import metadata
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi import FastAPI
+
+    from nexa.config import Settings
+    from nexa.runtime import Runtime
 
 TEST_DATABASE_URL = os.environ.get("NEXA_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("NEXA_TEST_REDIS_URL")
@@ -100,3 +108,36 @@ def redis_url() -> str:
     if not TEST_REDIS_URL:
         pytest.skip("NEXA_TEST_REDIS_URL is not set")
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    from nexa.config import Settings
+
+    return Settings(env="test", data_dir=tmp_path, log_json=False, secret_key="test-secret-key-" + "x" * 32)
+
+
+@pytest.fixture
+async def runtime(db: Database, settings: Settings) -> AsyncIterator[Runtime]:
+    from nexa.runtime import Runtime
+
+    built = Runtime.build(settings, db=db)
+    yield built
+    if built.redis is not None:
+        await built.redis.aclose()
+
+
+@pytest.fixture
+async def app(runtime: Runtime) -> FastAPI:
+    from nexa.app import create_app
+
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

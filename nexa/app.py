@@ -1,0 +1,85 @@
+"""create_app(): the FastAPI application, its error handling, and what runs for its lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from nexa import __version__
+from nexa.auth.endpoints import router as auth_router
+from nexa.config import Settings, get_settings
+from nexa.kit.errors import NexaError, TooManyRequests
+from nexa.kit.logging import request_id_var
+from nexa.observability.endpoints import router as health_router
+from nexa.observability.http import RequestContextMiddleware
+from nexa.runtime import Runtime
+from nexa.tenancy.endpoints import router as accounts_router
+
+logger = logging.getLogger(__name__)
+
+ROUTERS = (health_router, auth_router, accounts_router)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+    owns_runtime = runtime is None
+    runtime = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                await runtime.close()
+
+    app = FastAPI(
+        title="Nexa API",
+        version=__version__,
+        description="Chatwoot-compatible Application API of Nexa, plus Nexa's own resources.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(RequestContextMiddleware)
+    _install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NexaError)
+    async def nexa_error(_: Request, exc: NexaError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return JSONResponse(
+            {"error": summary, "message": summary, "attributes": [p["field"] for p in problems], "errors": problems},
+            status_code=422,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint caught what validation did not (usually a concurrent duplicate): the client's problem.
+        logger.warning("integrity error", extra={"detail": str(exc.orig)[:500]})
+        return JSONResponse({"error": "The request conflicts with existing data"}, status_code=409)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return JSONResponse(
+            {"error": "Internal server error", "request_id": request_id_var.get()}, status_code=500
+        )

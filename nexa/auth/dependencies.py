@@ -1,0 +1,210 @@
+"""Who is calling, and may they do this here.
+
+Endpoints declare their needs once, e.g. `ctx: Annotated[AccountContext, Depends(authorize("contacts:write"))]`.
+Credentials, in order: `api_access_token` header (Chatwoot), `Authorization: Bearer` (API token or login
+access token), then the web session cookie (unsafe methods must echo the CSRF cookie in `X-CSRF-Token`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.agent_bots.models import AgentBot
+from nexa.auth import service
+from nexa.auth.audit import RequestOrigin
+from nexa.auth.models import AccessToken, AccountUser, AuthSession, Role, TokenOwner, User
+from nexa.auth.repository import MembershipRepository, UserRepository
+from nexa.auth.scopes import grants
+from nexa.auth.tokens import decode_access_token, looks_like_jwt
+from nexa.db.engine import after_commit
+from nexa.kit.crypto import constant_time_equals, sign
+from nexa.kit.errors import Forbidden, NexaError, Unauthorized
+from nexa.kit.logging import account_id_var
+from nexa.runtime import Runtime
+from nexa.tenancy.models import Account
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).db.session(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a failed commit is an error
+# response, never a 200 for data that was not stored.
+DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def request_origin(request: Request) -> RequestOrigin:
+    return RequestOrigin(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
+
+
+@dataclass
+class Principal:
+    via: Literal["api_token", "access_token", "cookie"]
+    user: User | None = None
+    agent_bot: AgentBot | None = None
+    token: AccessToken | None = None
+    auth_session: AuthSession | None = None
+
+    @property
+    def scopes(self) -> list[str] | None:
+        return self.token.scopes if self.token is not None else None
+
+
+class BotNotAllowed(NexaError):
+    status_code = 401
+    default_message = "Access to this endpoint is not authorized for bots"
+
+
+def csrf_token_for(runtime: Runtime, cookie_value: str) -> str:
+    return sign(runtime.settings.secret_key, f"csrf:{cookie_value}")
+
+
+async def _principal(request: Request, session: DbSession, runtime: RuntimeDep) -> Principal:
+    header_token = request.headers.get("api_access_token") or request.headers.get("api-access-token")
+    authorization = request.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    if header_token or bearer:
+        return await _principal_from_token(session, runtime, (header_token or bearer or "").strip())
+    cookie = request.cookies.get(runtime.settings.session_cookie_name)
+    if cookie:
+        return await _principal_from_cookie(request, session, runtime, cookie)
+    raise Unauthorized("You need to sign in or sign up before continuing.")
+
+
+async def _principal_from_token(session: AsyncSession, runtime: Runtime, token: str) -> Principal:
+    if looks_like_jwt(token):
+        decoded = decode_access_token(runtime.settings, token)
+        if decoded is None:
+            raise Unauthorized()
+        user_id, session_id = decoded
+        auth_session = await service.find_live_session(session, session_id)
+        user = await UserRepository(session).get(user_id)
+        if auth_session is None or auth_session.user_id != user_id or user is None or not user.is_active:
+            raise Unauthorized()
+        return Principal(via="access_token", user=user, auth_session=auth_session)
+
+    api_token = await service.find_api_token(session, token)
+    if api_token is None:
+        raise Unauthorized()
+    if service.should_touch(api_token):
+        token_id = api_token.id
+
+        async def touch() -> None:
+            async with runtime.db.session() as write_session:
+                await service.touch_token(write_session, token_id)
+
+        after_commit(session, touch)
+    if api_token.owner_type == TokenOwner.agent_bot:
+        bot = await session.get(AgentBot, api_token.owner_id)
+        if bot is None:
+            raise Unauthorized()
+        return Principal(via="api_token", agent_bot=bot, token=api_token)
+    user = await UserRepository(session).get(api_token.owner_id)
+    if user is None or not user.is_active:
+        raise Unauthorized()
+    return Principal(via="api_token", user=user, token=api_token)
+
+
+async def _principal_from_cookie(request: Request, session: AsyncSession, runtime: Runtime, cookie: str) -> Principal:
+    auth_session = await service.find_web_session(session, cookie)
+    if auth_session is None:
+        raise Unauthorized("Your session has expired. Please sign in again.")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not constant_time_equals(sent, csrf_token_for(runtime, cookie)):
+            raise Unauthorized("Missing or invalid CSRF token")
+    user = await UserRepository(session).get(auth_session.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized()
+    return Principal(via="cookie", user=user, auth_session=auth_session)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+async def _current_user(principal: CurrentPrincipal) -> User:
+    if principal.user is None:
+        raise BotNotAllowed()
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+@dataclass
+class AccountContext:
+    """The account a request acts in, and who acts: a member user or the account's agent bot."""
+
+    account: Account
+    principal: Principal
+    membership: AccountUser | None
+
+    @property
+    def account_id(self) -> int:
+        return self.account.id
+
+    @property
+    def user(self) -> User | None:
+        return self.principal.user
+
+    @property
+    def agent_bot(self) -> AgentBot | None:
+        return self.principal.agent_bot
+
+    @property
+    def is_admin(self) -> bool:
+        return self.membership is not None and self.membership.role.is_admin
+
+
+def authorize(
+    scope: str, *, admin: bool = False, bots: bool = False
+) -> Callable[..., Coroutine[Any, Any, AccountContext]]:
+    """A dependency for routes under /accounts/{account_id}: membership, suspension, bot limits, scope, role."""
+
+    async def dependency(
+        principal: CurrentPrincipal,
+        session: DbSession,
+        account_id: Annotated[int, Path(description="The account's numeric id")],
+    ) -> AccountContext:
+        account = await session.get(Account, account_id)
+        membership: AccountUser | None = None
+        if principal.agent_bot is not None:
+            if account is None or principal.agent_bot.account_id != account_id:
+                raise Unauthorized("You are not authorized to access this account")
+            if not bots:
+                raise BotNotAllowed()
+        else:
+            assert principal.user is not None
+            membership = (
+                await MembershipRepository(session, account_id).get_for_user(principal.user.id)
+                if account is not None
+                else None
+            )
+            if account is None or membership is None:
+                raise Unauthorized("You are not authorized to access this account")
+        if not account.is_active:
+            raise Unauthorized("Account is suspended")
+        if not grants(principal.scopes, scope):
+            raise Forbidden()
+        if admin and (membership is None or membership.role not in (Role.owner, Role.administrator)):
+            raise Forbidden()
+        account_id_var.set(account.id)
+        return AccountContext(account=account, principal=principal, membership=membership)
+
+    return dependency

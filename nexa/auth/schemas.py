@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=255)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class WebSession(BaseModel):
+    csrf_token: str
+    expires_at: datetime
+
+
+class ProfileAccount(BaseModel):
+    id: int
+    name: str
+    status: str
+    role: str
+    availability: str
+    availability_status: str
+    auto_offline: bool
+    active_at: datetime | None
+    locale: str
+    timezone: str
+
+
+class Profile(BaseModel):
+    """Chatwoot's profile shape (`/api/v1/profile`), which SDKs and n8n read."""
+
+    id: int
+    uid: str
+    name: str
+    display_name: str | None
+    available_name: str
+    email: str
+    avatar_url: str
+    thumbnail: str
+    access_token: str | None
+    pubsub_token: str
+    account_id: int | None
+    role: str | None
+    availability_status: str | None
+    confirmed: bool
+    provider: str
+    type: str
+    locale: str | None
+    message_signature: str | None
+    ui_settings: dict
+    custom_attributes: dict
+    accounts: list[ProfileAccount]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nexa.auth.models import AccountUser, Availability, User
+from nexa.auth.schemas import Profile, ProfileAccount
+
+
+def availability_status(membership: AccountUser) -> str:
+    """What others see. Presence tracking (later) may show an auto-offline agent as offline."""
+    return membership.availability.value if membership.availability != Availability.offline else "offline"
+
+
+def profile(user: User, memberships: Sequence[AccountUser], access_token: str | None) -> Profile:
+    first = memberships[0] if memberships else None
+    return Profile(
+        id=user.id,
+        uid=user.email,
+        name=user.name,
+        display_name=user.display_name,
+        available_name=user.available_name,
+        email=user.email,
+        avatar_url="",
+        thumbnail="",
+        access_token=access_token,
+        pubsub_token=user.pubsub_token,
+        account_id=first.account_id if first else None,
+        role=_chatwoot_role(first) if first else None,
+        availability_status=availability_status(first) if first else None,
+        confirmed=True,
+        provider="email",
+        type="user",
+        locale=user.locale,
+        message_signature=user.message_signature,
+        ui_settings=user.ui_settings,
+        custom_attributes=user.custom_attributes,
+        accounts=[
+            ProfileAccount(
+                id=m.account_id,
+                name=m.account.name,
+                status=m.account.status.value,
+                role=_chatwoot_role(m),
+                availability=m.availability.value,
+                availability_status=availability_status(m),
+                auto_offline=m.auto_offline,
+                active_at=m.active_at,
+                locale=m.account.locale,
+                timezone=m.account.timezone,
+            )
+            for m in memberships
+        ],
+    )
+
+
+def _chatwoot_role(membership: AccountUser) -> str:
+    # Chatwoot knows agent and administrator; an owner is an administrator to its clients.
+    return "agent" if membership.role.value == "agent" else "administrator"

@@ -1,0 +1,59 @@
+"""Arrange helpers: real services, real database, no mocks."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from nexa.auth import service as auth_service
+from nexa.auth.models import Role, TokenOwner, User
+from nexa.runtime import Runtime
+from nexa.tenancy import service as tenancy_service
+from nexa.tenancy.models import Account
+
+_sequence = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Member:
+    account: Account
+    user: User
+    token: str  # personal API token: send as the api_access_token header
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"api_access_token": self.token}
+
+
+async def make_account(runtime: Runtime, name: str | None = None) -> Account:
+    async with runtime.db.session() as session:
+        return await tenancy_service.create_account(session, name=name or f"Account {next(_sequence)}")
+
+
+async def make_member(
+    runtime: Runtime,
+    account: Account | None = None,
+    *,
+    role: Role = Role.administrator,
+    email: str | None = None,
+    scopes: list[str] | None = None,
+) -> Member:
+    account = account or await make_account(runtime)
+    async with runtime.db.session() as session:
+        user = await auth_service.create_user(
+            session,
+            name=f"User {next(_sequence)}",
+            email=email or f"user{next(_sequence)}@example.com",
+            password=PASSWORD,
+            cipher=runtime.cipher,
+        )
+        await auth_service.add_member(session, account, user, role)
+        if scopes is None:
+            token = await auth_service.personal_token_plaintext(session, user, cipher=runtime.cipher)
+        else:
+            _, token = await auth_service.create_api_token(
+                session, owner_type=TokenOwner.user, owner_id=user.id, name="scoped", scopes=scopes
+            )
+    assert token is not None
+    return Member(account=account, user=user, token=token)
