@@ -1,0 +1,30 @@
+"""Request parameters the way Rails clients send them.
+
+Rails wraps a flat JSON body under the resource name, so Chatwoot clients send either
+`{"title": "vip"}` or `{"label": {"title": "vip"}}`. Both must work.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, model_validator
+
+
+def unwrap(body: Any, key: str) -> Any:
+    """Fields of `body`, lifted out of `body[key]` when the client wrapped them (wrapped values win)."""
+    if isinstance(body, dict) and isinstance(body.get(key), dict):
+        flat = {name: value for name, value in body.items() if name != key}
+        return {**flat, **body[key]}
+    return body
+
+
+class WrappedParams(BaseModel):
+    """A request body accepted flat or wrapped under `wrapper` (e.g. "label")."""
+
+    wrapper: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, data: Any) -> Any:
+        return unwrap(data, cls.wrapper)
