@@ -19,7 +19,7 @@ from nexa.auth.tokens import encode_access_token, new_api_token, parse_api_token
 from nexa.config import Settings
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import Cipher, constant_time_equals, random_token, sha256_hex
-from nexa.kit.errors import Unauthorized, ValidationFailed
+from nexa.kit.errors import AuthenticationFailed, Unauthorized, ValidationFailed
 from nexa.tenancy.models import Account
 
 # Writing last_used_at on every request would turn reads into writes; minute precision is plenty.
@@ -180,7 +180,7 @@ async def login(
         await audit.record(
             session, "login.failed", origin=origin, actor_user_id=user.id if user else None, email=email[:255]
         )
-        raise Unauthorized("Invalid login credentials. Please try again.")
+        raise AuthenticationFailed("Invalid login credentials. Please try again.")
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -221,7 +221,7 @@ async def refresh(
 ) -> LoginResult:
     sessions = AuthSessionRepository(session)
     current = await sessions.get_by_token_hash(sha256_hex(refresh_token))
-    if current is None or current.kind != SessionKind.api or current.revoked_at is not None:
+    if current is None or current.kind != SessionKind.api:
         raise Unauthorized("Invalid refresh token")
     if current.rotated_at is not None:
         # A rotated token came back: someone kept a copy. End every session of that login.
@@ -231,6 +231,8 @@ async def refresh(
             .values(revoked_at=utcnow())
         )
         await audit.record(session, "refresh.reused", origin=origin, actor_user_id=current.user_id)
+        raise AuthenticationFailed("Invalid refresh token")
+    if current.revoked_at is not None:
         raise Unauthorized("Invalid refresh token")
     if current.expires_at <= utcnow():
         raise Unauthorized("Refresh token expired")

@@ -67,8 +67,19 @@ class Database:
         """
         maker = self._write_sessions if write else self._read_sessions
         async with maker() as session:
-            async with session.begin():
+            await session.begin()
+            try:
                 yield session
+            except BaseException as exc:
+                # Some failures must leave a trace, e.g. a failed login's audit row or the revocation
+                # of a stolen refresh token: such errors say so with `keep_writes`.
+                if not getattr(exc, "keep_writes", False):
+                    await session.rollback()
+                    raise
+                await session.commit()
+                await run_hooks(session.info.pop(_AFTER_COMMIT, []))
+                raise
+            await session.commit()
             hooks: list[AfterCommitHook] = session.info.pop(_AFTER_COMMIT, [])
         await run_hooks(hooks)
 

@@ -11,6 +11,8 @@ from typing import Any
 class NexaError(Exception):
     status_code = 400
     default_message = "Bad request"
+    # True when the transaction's writes must be committed even though the request fails (audit trails).
+    keep_writes = False
 
     def __init__(self, message: str | None = None, **extra: Any) -> None:
         self.message = message or self.default_message
@@ -24,6 +26,12 @@ class NexaError(Exception):
 class Unauthorized(NexaError):
     status_code = 401
     default_message = "Invalid Access Token"
+
+
+class AuthenticationFailed(Unauthorized):
+    """A refused login or refresh: the audit row and any revocation written before it are kept."""
+
+    keep_writes = True
 
 
 class Forbidden(NexaError):

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from nexa.bootstrap import FirstLogin, ensure_first_account
+from nexa.cli.common import console, load_settings
+from nexa.config import Settings
+from nexa.db import migrations
+from nexa.kit.logging import configure_logging
+from nexa.runtime import Runtime
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Default: NEXA_HOST or 127.0.0.1")] = None,
+        port: Annotated[int | None, typer.Option(help="Default: NEXA_PORT or 8000")] = None,
+        no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs in this process")] = False,
+        migrate: Annotated[bool, typer.Option(help="Apply migrations before starting")] = True,
+    ) -> None:
+        """Serve the API, the web UI and (unless --no-worker) the job worker and scheduler."""
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_json)
+        if migrate:
+            migrations.upgrade(settings.resolved_database_url)
+        first = asyncio.run(_first_start(settings))
+        if first is not None:
+            console.rule("[bold green]Nexa is ready")
+            console.print(f"Sign in at {settings.base_url} with [bold]{first.email}[/bold]", highlight=False)
+            if first.password:
+                console.print(f"Password (shown once): [bold]{first.password}[/bold]", highlight=False)
+            console.rule()
+
+        from nexa.app import create_app
+
+        application = create_app(settings, run_worker=not no_worker)
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+        )
+
+
+async def _first_start(settings: Settings) -> FirstLogin | None:
+    runtime = Runtime.build(settings)
+    try:
+        return await ensure_first_account(runtime)
+    finally:
+        await runtime.close()
