@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from nexa import __version__
+from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.config import Settings, get_settings
 from nexa.kit.errors import NexaError, TooManyRequests
@@ -23,7 +24,7 @@ from nexa.tenancy.endpoints import router as accounts_router
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (health_router, auth_router, accounts_router)
+ROUTERS = (health_router, auth_router, accounts_router, audit_router)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:

@@ -1,27 +1,33 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from nexa.auth import service
 from nexa.auth.dependencies import (
+    AccountContext,
     CurrentPrincipal,
     CurrentUser,
     DbSession,
     RuntimeDep,
+    authorize,
     csrf_token_for,
     request_origin,
 )
 from nexa.auth.models import SessionKind
-from nexa.auth.repository import UserRepository
-from nexa.auth.schemas import LoginRequest, Profile, RefreshRequest, TokenPair, WebSession
+from nexa.auth.models import AuditEvent
+from nexa.auth.repository import AuditEventRepository, UserRepository
+from nexa.auth.schemas import AuditEventOut, AuditLogPage, LoginRequest, Profile, ProfileUpdate, RefreshRequest, TokenPair, WebSession
 from nexa.auth.serializers import profile
 from nexa.kit.errors import TooManyRequests, UnprocessableEntity
+from nexa.kit.pagination import PageNumber, paginate
 from nexa.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+account_router = APIRouter(prefix="/api/v1/accounts/{account_id}", tags=["audit"])
+AUDIT_PAGE_SIZE = 25
 
 _CREDENTIALS_BODY: dict[str, Any] = {
     "requestBody": {
@@ -132,3 +138,29 @@ async def get_profile(user: CurrentUser, session: DbSession, runtime: RuntimeDep
     memberships = await UserRepository(session).memberships(user.id)
     token = await service.personal_token_plaintext(session, user, cipher=runtime.cipher)
     return profile(user, memberships, token)
+
+
+@router.put("/profile", response_model=Profile)
+@router.patch("/profile", response_model=Profile, include_in_schema=False)
+async def update_profile(
+    changes: ProfileUpdate, request: Request, user: CurrentUser, session: DbSession, runtime: RuntimeDep
+) -> Profile:
+    """Change name, language, signature, availability in an account, or password (needs the current one)."""
+    await service.update_profile(session, user, changes, origin=request_origin(request))
+    return await get_profile(user, session, runtime)
+
+
+@account_router.get("/audit_logs", response_model=AuditLogPage)
+async def list_audit_logs(
+    ctx: Annotated[AccountContext, Depends(authorize("account:read", admin=True))],
+    session: DbSession,
+    page: PageNumber = 1,
+) -> AuditLogPage:
+    """Security-relevant actions in the account, newest first (administrators only)."""
+    repository = AuditEventRepository(session, ctx.account_id)
+    statement = repository.select().order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    rows = await repository.list(paginate(statement, page, AUDIT_PAGE_SIZE))
+    return AuditLogPage(
+        payload=[AuditEventOut.model_validate(row, from_attributes=True) for row in rows],
+        meta={"current_page": page, "per_page": AUDIT_PAGE_SIZE},
+    )

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from nexa.auth.models import AccessToken, AccountUser, AuthSession, TokenOwner, User
+from nexa.auth.models import AccessToken, AccountUser, AuditEvent, AuthSession, TokenOwner, User
 from nexa.tenancy.repository import AccountRepository, Repository
 
 
@@ -58,3 +58,7 @@ class AuthSessionRepository(Repository[AuthSession]):
 
     async def get_by_token_hash(self, token_hash: str) -> AuthSession | None:
         return await self.session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash))
+
+
+class AuditEventRepository(AccountRepository[AuditEvent]):
+    model = AuditEvent

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
+
+from nexa.auth.models import Availability
+from nexa.kit.params import WrappedParams
 
 
 class LoginRequest(BaseModel):
@@ -63,3 +67,37 @@ class Profile(BaseModel):
     ui_settings: dict
     custom_attributes: dict
     accounts: list[ProfileAccount]
+
+
+class ProfileUpdate(WrappedParams):
+    """PUT /api/v1/profile: Chatwoot sends it wrapped in `profile`; both forms are accepted."""
+
+    wrapper: ClassVar[str] = "profile"
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
+    locale: str | None = None
+    message_signature: str | None = Field(default=None, max_length=1024)
+    ui_settings: dict | None = None
+    availability: Availability | None = None
+    account_id: int | None = Field(default=None, description="The account whose availability changes")
+    current_password: str | None = None
+    password: str | None = Field(default=None, max_length=1024)
+    password_confirmation: str | None = None
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    action: str
+    actor_user_id: int | None
+    target_type: str | None
+    target_id: int | None
+    ip: str | None
+    user_agent: str | None
+    details: dict
+    created_at: datetime
+
+
+class AuditLogPage(BaseModel):
+    payload: list[AuditEventOut]
+    meta: dict

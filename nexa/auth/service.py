@@ -13,6 +13,7 @@ from nexa.auth import audit
 from nexa.auth.audit import RequestOrigin
 from nexa.auth.models import AccessToken, AccountUser, AuthSession, Role, SessionKind, TokenOwner, User
 from nexa.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from nexa.auth.schemas import ProfileUpdate
 from nexa.auth.repository import AccessTokenRepository, AuthSessionRepository, MembershipRepository, UserRepository
 from nexa.auth.scopes import validate_scopes
 from nexa.auth.tokens import encode_access_token, new_api_token, parse_api_token
@@ -271,3 +272,29 @@ async def personal_token_plaintext(session: AsyncSession, user: User, *, cipher:
     if token is None or token.encrypted_token is None:
         return None
     return cipher.decrypt(token.encrypted_token)
+
+
+async def update_profile(
+    session: AsyncSession, user: User, changes: ProfileUpdate, *, origin: RequestOrigin
+) -> None:
+    if changes.password is not None:
+        if not changes.current_password or not verify_password(user.password_hash, changes.current_password):
+            raise ValidationFailed("Current password is incorrect", ["current_password"])
+        if changes.password_confirmation is not None and changes.password_confirmation != changes.password:
+            raise ValidationFailed("Password confirmation doesn't match Password", ["password_confirmation"])
+        check_password_strength(changes.password)
+        user.password_hash = hash_password(changes.password)
+        await audit.record(session, "password.changed", origin=origin, actor_user_id=user.id)
+    if changes.availability is not None:
+        if changes.account_id is None:
+            raise ValidationFailed("account_id is required to change availability", ["account_id"])
+        membership = await MembershipRepository(session, changes.account_id).get_for_user(user.id)
+        if membership is None:
+            raise ValidationFailed("You are not a member of that account", ["account_id"])
+        membership.availability = changes.availability
+        membership.active_at = utcnow()
+    for field in ("name", "display_name", "locale", "message_signature", "ui_settings"):
+        value = getattr(changes, field)
+        if value is not None:
+            setattr(user, field, value)
+    await session.flush()

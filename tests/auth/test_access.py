@@ -163,3 +163,17 @@ async def test_login_is_rate_limited_and_audited(client: httpx.AsyncClient, runt
     async with runtime.db.session(write=False) as session:
         actions = (await session.scalars(select(AuditEvent.action))).all()
     assert actions.count("login.failed") == limit
+
+
+async def test_admins_read_the_account_audit_log(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    agent = await make_member(runtime, admin.account, role=Role.agent)
+    await client.patch(f"/api/v1/accounts/{admin.account.id}", headers=admin.headers, json={"name": "Renamed"})
+    log = await client.get(f"/api/v1/accounts/{admin.account.id}/audit_logs", headers=admin.headers)
+    assert log.status_code == 200
+    entries = log.json()["payload"]
+    assert entries[0]["action"] == "account.updated"
+    assert entries[0]["actor_user_id"] == admin.user.id
+    assert entries[0]["details"] == {"fields": ["name"]}
+    denied = await client.get(f"/api/v1/accounts/{admin.account.id}/audit_logs", headers=agent.headers)
+    assert denied.status_code == 401

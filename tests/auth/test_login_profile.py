@@ -37,3 +37,28 @@ async def test_login_accepts_form_and_rejects_bad_password(client: httpx.AsyncCl
     assert bad.json() == {"error": "Invalid login credentials. Please try again."}
     missing = await client.post("/api/v1/auth/login", json={"email": "bia@example.com"})
     assert missing.status_code == 422
+
+
+async def test_agent_sets_availability_and_changes_password(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    member = await make_member(runtime)
+    changed = await client.put(
+        "/api/v1/profile",
+        headers=member.headers,
+        json={"profile": {"availability": "online", "account_id": member.account.id, "display_name": "Ana"}},
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["available_name"] == "Ana"
+    assert body["accounts"][0]["availability"] == "online"
+
+    wrong = await client.put(
+        "/api/v1/profile", headers=member.headers, json={"current_password": "nope", "password": "new password 1"}
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["attributes"] == ["current_password"]
+    ok = await client.put(
+        "/api/v1/profile", headers=member.headers, json={"current_password": PASSWORD, "password": "new password 1"}
+    )
+    assert ok.status_code == 200
+    login = await client.post("/api/v1/auth/login", json={"email": member.user.email, "password": "new password 1"})
+    assert login.status_code == 200
