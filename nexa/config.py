@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = 15.0
     job_rescue_after_seconds: float = 90.0
     job_prune_after_days: int = 7
+    job_modules: str = ""
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,0 +1,73 @@
+"""`nexa worker` and `nexa scheduler`: run until SIGTERM or SIGINT, then shut down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+
+from nexa.config import Settings, get_settings
+from nexa.db.engine import Database
+from nexa.jobs.scheduler import Scheduler
+from nexa.jobs.worker import Worker
+from nexa.kit.logging import configure_logging
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `worker` and `scheduler` commands to the main CLI."""
+
+    @app.command("worker")
+    def worker_command(
+        queues: str = typer.Option("", help="Comma-separated queues to work (default: all of NEXA_WORKER_QUEUES)."),
+        shutdown_timeout: float = typer.Option(30.0, help="Seconds running jobs get to finish on shutdown."),
+    ) -> None:
+        """Run jobs until SIGTERM or SIGINT."""
+        names = [name.strip() for name in queues.split(",") if name.strip()] or None
+        asyncio.run(_run_worker(get_settings(), names, shutdown_timeout))
+
+    @app.command("scheduler")
+    def scheduler_command() -> None:
+        """Enqueue recurring (cron) jobs until SIGTERM or SIGINT; safe to run more than one."""
+        asyncio.run(_run_scheduler(get_settings()))
+
+
+async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
+    database = _open(settings)
+    worker = Worker(database, settings, queues)
+    try:
+        await worker.start()
+        await _until_signalled()
+    finally:
+        await worker.stop(shutdown_timeout)
+        await database.dispose()
+
+
+async def _run_scheduler(settings: Settings) -> None:
+    database = _open(settings)
+    scheduler = Scheduler(database, settings)
+    try:
+        await scheduler.start()
+        await _until_signalled()
+    finally:
+        await scheduler.stop()
+        await database.dispose()
+
+
+def _open(settings: Settings) -> Database:
+    configure_logging(settings.log_level, settings.log_json)
+    return Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+if __name__ == "__main__":
+    _app = typer.Typer()
+    register(_app)
+    _app()

@@ -1,0 +1,127 @@
+"""Enqueue a job inside the caller's transaction: it exists exactly when the caller's writes do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.db.engine import after_commit
+from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job
+from nexa.jobs.registry import get_job
+from nexa.kit.clock import utcnow
+
+NOTIFY_CHANNEL = "nexa_jobs"
+_WOKEN = "nexa_jobs_woken"
+# A dedupe conflict with a job that finishes before we can read it leaves the key free again: retry.
+_DEDUPE_ATTEMPTS = 5
+
+# Workers running in this process, told which queue has new work once an enqueue commits.
+_local_listeners: set[Callable[[str], None]] = set()
+
+
+def subscribe_local(listener: Callable[[str], None]) -> None:
+    """Call `listener(queue)` whenever a job enqueued in this process becomes claimable."""
+    _local_listeners.add(listener)
+
+
+def unsubscribe_local(listener: Callable[[str], None]) -> None:
+    _local_listeners.discard(listener)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    args: dict[str, Any] | None = None,
+    *,
+    queue: str | None = None,
+    priority: int | None = None,
+    schedule_in: float | timedelta | None = None,
+    scheduled_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    concurrency_key: str | None = None,
+    max_attempts: int | None = None,
+    account_id: int | None = None,
+) -> Job:
+    """Insert a job in `session`'s transaction (never commits).
+
+    Queue, priority and max_attempts default to the ones `@job(kind)` declared. With `dedupe_key`,
+    a live job (not yet completed, discarded or cancelled) holding that key is returned instead of
+    inserting a second one.
+    """
+    spec = get_job(kind)
+    now = utcnow()
+    if schedule_in is not None and scheduled_at is not None:
+        raise ValueError("pass schedule_in or scheduled_at, not both")
+    if schedule_in is not None:
+        delay = schedule_in if isinstance(schedule_in, timedelta) else timedelta(seconds=schedule_in)
+        scheduled_at = now + delay
+    run_at = scheduled_at or now
+    values: dict[str, Any] = {
+        "queue": queue or (spec.queue if spec else "default"),
+        "kind": kind,
+        "args": dict(args or {}),
+        "state": SCHEDULED if run_at > now else AVAILABLE,
+        "priority": priority if priority is not None else (spec.priority if spec else 5),
+        "max_attempts": max_attempts or (spec.max_attempts if spec else 20),
+        "scheduled_at": run_at,
+        "dedupe_key": dedupe_key,
+        "concurrency_key": concurrency_key,
+        "account_id": account_id,
+        "inserted_at": now,
+        "errors": [],
+        "meta": {},
+    }
+    if not 0 <= values["priority"] <= 9:
+        raise ValueError(f"priority must be 0 (highest) to 9, not {values['priority']}")
+
+    job = await _insert(session, values)
+    if job.state == AVAILABLE:
+        await _wake_on_commit(session, job.queue)
+    return job
+
+
+async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
+    dedupe_key = values["dedupe_key"]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dedupe_key is None:
+        return (await session.scalars(insert(Job).values(**values).returning(Job))).one()
+    # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
+    # and on PostgreSQL waits for an uncommitted twin before deciding.
+    stmt = (
+        insert(Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Job.dedupe_key], index_where=Job.state.in_(LIVE_STATES))
+        .returning(Job)
+    )
+    for _ in range(_DEDUPE_ATTEMPTS):
+        job = (await session.scalars(stmt)).first()
+        if job is not None:
+            return job
+        existing = await session.scalar(
+            select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(LIVE_STATES)).limit(1)
+        )
+        if existing is not None:
+            return existing
+    raise RuntimeError(f"could not enqueue or find the live job with dedupe key {dedupe_key!r}")
+
+
+async def _wake_on_commit(session: AsyncSession, queue: str) -> None:
+    woken: set[str] = session.info.setdefault(_WOKEN, set())
+    if queue in woken:
+        return
+    woken.add(queue)
+    if session.get_bind().dialect.name == "postgresql":
+        # NOTIFY is transactional: other processes hear it at commit, and never after a rollback.
+        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, queue)))
+
+    async def wake_local_workers() -> None:
+        for listener in list(_local_listeners):
+            listener(queue)
+
+    after_commit(session, wake_local_workers)

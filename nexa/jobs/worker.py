@@ -1,0 +1,344 @@
+"""The worker: claims jobs from its queues, runs their handlers, records outcomes, keeps them alive.
+
+One asyncio task per queue claims as many jobs as the queue has free slots (per-queue limits from
+`Settings.worker_queues`); each job runs in its own task. Outcomes are acknowledged in batches by a
+single writer task, so a busy worker spends one transaction on many completions. A maintenance task
+stages due jobs, heartbeats running ones and runs the reaper. The worker sleeps until a local
+enqueue commits, a PostgreSQL NOTIFY arrives, a slot frees up or the poll interval passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Row
+
+from nexa.config import Settings
+from nexa.db.engine import Database
+from nexa.jobs import claim, enqueue, metrics
+from nexa.jobs.models import CANCELLED, COMPLETED, DISCARDED, RETRYABLE, SCHEDULED
+from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, get_job, load_job_modules
+from nexa.kit.clock import utcnow
+from nexa.kit.logging import job_id_var
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_QUEUE_LIMIT = 10
+_TRACEBACK_LIMIT = 8_000
+_METRICS_INTERVAL = 15.0
+
+
+@dataclass
+class _Outcome:
+    job_id: int
+    queue: str
+    kind: str
+    state: str
+    concurrency_key: str | None
+    # Columns to write besides the state; empty for a plain completion (the batched hot path).
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Worker:
+    """Runs jobs from `queues` (default: every queue in `Settings.worker_queues`).
+
+    Start it inside any running event loop (`nexa serve` does) or alone (`nexa worker`).
+    Several workers, in one process or many, share the same tables safely.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        queues: Iterable[str] | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        limits = settings.queue_limits()
+        names = [name.strip() for name in (queues or limits) if name.strip()]
+        self.database = database
+        self.settings = settings
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.limits = {name: limits.get(name, _DEFAULT_QUEUE_LIMIT) for name in names}
+        self._poll_interval = settings.worker_poll_interval
+        self._rescue_after = settings.job_rescue_after_seconds
+        # Several heartbeats fit in one rescue window, so one slow beat never gets a live job rescued.
+        self._heartbeat_interval = min(settings.job_heartbeat_seconds, self._rescue_after / 3)
+        self._running: dict[str, dict[int, asyncio.Task[None]]] = {name: {} for name in names}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._acks: list[_Outcome] = []
+        self._ack_ready = asyncio.Event()
+        self._queue_loops: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
+        self._listener: asyncpg.Connection | None = None
+        self._stopping = False
+        self._started = False
+
+    async def start(self) -> None:
+        """Import the job modules and begin claiming; returns at once, work goes on in tasks."""
+        if self._started:
+            return
+        self._started = True
+        load_job_modules(self.settings.job_modules.split(","))
+        self._wake = {name: asyncio.Event() for name in self.limits}
+        enqueue.subscribe_local(self._on_enqueue)
+        await self._listen()
+        self._queue_loops = [
+            asyncio.create_task(self._queue_loop(name), name=f"nexa-jobs-{name}") for name in self.limits
+        ]
+        self._background = [
+            asyncio.create_task(self._ack_loop(), name="nexa-jobs-acks"),
+            asyncio.create_task(self._maintenance_loop(), name="nexa-jobs-maintenance"),
+        ]
+        logger.info("job worker started", extra={"worker": self.id, "queues": self.limits})
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming, give running jobs `timeout` seconds to finish, then cancel the rest.
+
+        A cancelled job is recorded as a failed attempt and retried later, like any failure.
+        """
+        if not self._started or self._stopping:
+            return
+        self._stopping = True
+        enqueue.unsubscribe_local(self._on_enqueue)
+        for event in self._wake.values():
+            event.set()
+        # Queue loops are never cancelled mid-claim: a claim that committed must reach its handlers.
+        await asyncio.gather(*self._queue_loops, return_exceptions=True)
+        running = [task for tasks in self._running.values() for task in tasks.values()]
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._flush_acks()
+        if self._listener is not None:
+            await self._listener.close()
+        logger.info("job worker stopped", extra={"worker": self.id})
+
+    # -- waking ----------------------------------------------------------------------------------
+
+    def _on_enqueue(self, queue: str) -> None:
+        event = self._wake.get(queue)
+        if event is not None:
+            event.set()
+
+    async def _listen(self) -> None:
+        """LISTEN for enqueues committed by other processes; polling covers any gap."""
+        if not self.database.is_postgres or (self._listener is not None and not self._listener.is_closed()):
+            return
+        dsn = self.database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            self._listener = await asyncpg.connect(dsn)
+            await self._listener.add_listener(
+                enqueue.NOTIFY_CHANNEL, lambda _conn, _pid, _channel, queue: self._on_enqueue(queue)
+            )
+        except (OSError, asyncpg.PostgresError):
+            logger.warning("cannot LISTEN for new jobs; polling only", exc_info=True)
+            self._listener = None
+
+    # -- claiming and running ----------------------------------------------------------------------
+
+    async def _queue_loop(self, queue: str) -> None:
+        wake = self._wake[queue]
+        limit = self.limits[queue]
+        while not self._stopping:
+            wake.clear()
+            free = limit - len(self._running[queue])
+            claimed: list[Row[Any]] = []
+            if free > 0:
+                try:
+                    claimed = list(await claim.claim_jobs(self.database, queue, free, self.id))
+                except Exception:
+                    logger.exception("claiming jobs failed", extra={"queue": queue})
+            for row in claimed:
+                task = asyncio.create_task(self._run(row), name=f"nexa-job-{row.id}")
+                self._running[queue][row.id] = task
+                task.add_done_callback(lambda _task, job_id=row.id: self._release(queue, job_id))
+            if free > 0 and len(claimed) == free:
+                # A full batch suggests more is waiting; go again as soon as a slot frees.
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), self._poll_interval)
+            except TimeoutError:
+                pass
+
+    def _release(self, queue: str, job_id: int) -> None:
+        self._running[queue].pop(job_id, None)
+        self._wake[queue].set()
+
+    async def _run(self, row: Row[Any]) -> None:
+        token = job_id_var.set(row.id)
+        started = time.monotonic()
+        try:
+            outcome = await self._execute(row)
+        finally:
+            job_id_var.reset(token)
+        metrics.record_finished(row.kind, outcome.state, time.monotonic() - started)
+        self._acks.append(outcome)
+        self._ack_ready.set()
+
+    async def _execute(self, row: Row[Any]) -> _Outcome:
+        spec = get_job(row.kind)
+        if spec is None:
+            reason = f"unknown job kind {row.kind!r}: no handler registered (is its module in JOB_MODULES?)"
+            logger.error(reason, extra={"kind": row.kind})
+            return self._discard(row, reason)
+        ctx = JobContext(
+            job_id=row.id,
+            kind=row.kind,
+            queue=row.queue,
+            attempt=row.attempt,
+            max_attempts=row.max_attempts,
+            account_id=row.account_id,
+            database=self.database,
+            logger=logging.getLogger(f"nexa.jobs.{row.kind}"),
+        )
+        try:
+            async with asyncio.timeout(spec.timeout):
+                result = await spec.handler(ctx, **row.args)
+        except Snooze as snooze:
+            return self._snooze(row, snooze.seconds)
+        except Discard as discard:
+            return self._discard(row, discard.reason)
+        except Cancel as cancel:
+            return self._cancel(row, cancel.reason)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return self._fail(row, "worker stopped before the job finished", None)
+        except TimeoutError as exc:
+            message = f"timed out after {spec.timeout}s" if spec.timeout else f"TimeoutError: {exc}"
+            return self._fail(row, message, traceback.format_exc())
+        except Exception as exc:
+            return self._fail(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        if isinstance(result, Snooze):
+            return self._snooze(row, result.seconds)
+        return _Outcome(row.id, row.queue, row.kind, COMPLETED, row.concurrency_key)
+
+    def _fail(self, row: Row[Any], error: str, trace: str | None) -> _Outcome:
+        now = utcnow()
+        errors = [*row.errors, _error(row.attempt, error, trace)]
+        if row.attempt >= row.max_attempts:
+            logger.error("job failed for the last time, discarded", extra={"kind": row.kind, "error": error})
+            return self._outcome(row, DISCARDED, errors=errors, discarded_at=now)
+        spec = get_job(row.kind)
+        delay = spec.backoff(row.attempt) if spec else 0.0
+        logger.warning("job failed, will retry", extra={"kind": row.kind, "error": error, "retry_in": delay})
+        return self._outcome(row, RETRYABLE, errors=errors, scheduled_at=now + timedelta(seconds=delay))
+
+    def _snooze(self, row: Row[Any], seconds: float) -> _Outcome:
+        meta = {**row.meta, "snoozed": int(row.meta.get("snoozed", 0)) + 1}
+        # The attempt is given back: snoozing is waiting, not failing.
+        return self._outcome(
+            row,
+            SCHEDULED,
+            attempt=row.attempt - 1,
+            meta=meta,
+            scheduled_at=utcnow() + timedelta(seconds=seconds),
+        )
+
+    def _discard(self, row: Row[Any], reason: str) -> _Outcome:
+        errors = [*row.errors, _error(row.attempt, reason, None)]
+        return self._outcome(row, DISCARDED, errors=errors, discarded_at=utcnow())
+
+    def _cancel(self, row: Row[Any], reason: str) -> _Outcome:
+        errors = [*row.errors, _error(row.attempt, f"cancelled: {reason}", None)]
+        return self._outcome(row, CANCELLED, errors=errors, cancelled_at=utcnow())
+
+    @staticmethod
+    def _outcome(row: Row[Any], state: str, **values: Any) -> _Outcome:
+        return _Outcome(row.id, row.queue, row.kind, state, row.concurrency_key, {"state": state, **values})
+
+    # -- acknowledging -----------------------------------------------------------------------------
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_ready.wait()
+            self._ack_ready.clear()
+            try:
+                await self._flush_acks()
+            except Exception:
+                logger.exception("recording job outcomes failed; retrying")
+                await asyncio.sleep(self._poll_interval)
+                self._ack_ready.set()
+
+    async def _flush_acks(self) -> None:
+        # Outcomes that arrive while this write is in flight wait for the next one, which takes
+        # them all at once: under load, one transaction acknowledges many jobs.
+        batch, self._acks = self._acks, []
+        if not batch:
+            return
+        try:
+            async with self.database.session() as session:
+                completed = [outcome.job_id for outcome in batch if not outcome.values]
+                if completed:
+                    await claim.complete_jobs(session, completed, self.id)
+                for outcome in batch:
+                    if outcome.values:
+                        await claim.finish_job(session, outcome.job_id, self.id, outcome.values)
+        except BaseException:
+            self._acks[:0] = batch
+            raise
+        # A finished keyed job frees its key only now that its state is written.
+        for queue in {outcome.queue for outcome in batch if outcome.concurrency_key is not None}:
+            self._on_enqueue(queue)
+
+    # -- maintenance -------------------------------------------------------------------------------
+
+    async def _maintenance_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_heartbeat = next_rescue = next_metrics = loop.time()
+        rescue_interval = max(self._rescue_after / 2, self._poll_interval)
+        while True:
+            try:
+                for queue in await claim.stage_jobs(self.database):
+                    self._on_enqueue(queue)
+                now = loop.time()
+                if now >= next_heartbeat:
+                    next_heartbeat = now + self._heartbeat_interval
+                    await self._heartbeat()
+                if now >= next_rescue:
+                    next_rescue = now + rescue_interval
+                    rescued = await claim.rescue_jobs(self.database, self._rescue_after)
+                    if rescued:
+                        logger.warning("rescued orphaned jobs", extra={"count": rescued})
+                        for event in self._wake.values():
+                            event.set()
+                if now >= next_metrics:
+                    next_metrics = now + _METRICS_INTERVAL
+                    await metrics.refresh_queue_metrics(self.database)
+                await self._listen()
+            except Exception:
+                logger.exception("job maintenance failed")
+            await asyncio.sleep(min(self._poll_interval, self._heartbeat_interval))
+
+    async def _heartbeat(self) -> None:
+        ids = [job_id for tasks in self._running.values() for job_id in tasks]
+        # Jobs whose outcome is not written yet are still executing in the table: keep them alive too.
+        ids += [outcome.job_id for outcome in self._acks]
+        if ids:
+            await claim.heartbeat_jobs(self.database, ids, self.id)
+
+
+def _error(attempt: int, error: str, trace: str | None) -> dict[str, Any]:
+    return {
+        "attempt": attempt,
+        "at": utcnow().isoformat(),
+        "error": error,
+        "traceback": trace[-_TRACEBACK_LIMIT:] if trace else None,
+    }

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from nexa.config import Settings
+from nexa.db.engine import Database
+from nexa.jobs import claim
+from nexa.jobs.backoff import default_backoff
+from nexa.jobs.enqueue import enqueue
+from nexa.jobs.metrics import refresh_queue_metrics
+from nexa.jobs.models import Job
+from nexa.jobs.scheduler import enqueue_recurring, prune_jobs
+from nexa.kit.clock import utcnow
+from tests.jobs import sample_jobs
+from tests.jobs.helpers import get_job, runs_table, wait_for, wait_for_state
+
+
+async def _count(db: Database, *where: object) -> int:
+    async with db.session(write=False) as session:
+        return int(await session.scalar(select(func.count()).select_from(Job).where(*where)) or 0)
+
+
+async def test_enqueue_in_rolled_back_transaction_leaves_no_job(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await enqueue(session, "test.record", {"n": 1})
+            raise RuntimeError("the caller's work failed")
+    assert await _count(db) == 0
+
+
+async def test_enqueue_fills_defaults_from_the_job_definition(db: Database) -> None:
+    async with db.session() as session:
+        job = await enqueue(session, "test.fail_default_backoff", {}, account_id=7)
+    stored = await get_job(db, job.id)
+    assert (stored.queue, stored.priority, stored.max_attempts, stored.state) == ("default", 5, 5, "available")
+    assert stored.account_id == 7 and stored.attempt == 0 and stored.errors == []
+
+
+async def test_dedupe_key_returns_the_live_job(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        first = await enqueue(session, "test.record", {"n": 1}, dedupe_key="k1")
+        again = await enqueue(session, "test.record", {"n": 2}, dedupe_key="k1")
+    assert again.id == first.id
+
+    async def enqueue_one(n: int) -> int:
+        async with db.session() as session:
+            return (await enqueue(session, "test.record", {"n": n}, dedupe_key="k1")).id
+
+    ids = await asyncio.gather(*(enqueue_one(n) for n in range(5)))
+    assert set(ids) == {first.id}
+    assert await _count(db) == 1
+
+    await worker_factory()
+    await wait_for_state(db, first.id, "completed")
+    # Once the job is finished the key is free again.
+    async with db.session() as session:
+        later = await enqueue(session, "test.record", {"n": 3}, dedupe_key="k1")
+    assert later.id != first.id
+    await wait_for_state(db, later.id, "completed")
+    assert [args["n"] for _, args in sample_jobs.RAN] == [1, 3]
+
+
+async def test_priority_then_schedule_order(db: Database, settings: Settings, worker_factory) -> None:
+    async with db.session() as session:
+        for n, priority in [(1, 9), (2, 5), (3, 0), (4, 5), (5, 0)]:
+            await enqueue(session, "test.record", {"n": n}, priority=priority)
+    await worker_factory(settings.model_copy(update={"worker_queues": "default:1"}))
+    await wait_for(lambda: _ran(5))
+    assert [args["n"] for _, args in sample_jobs.RAN] == [3, 5, 2, 4, 1]
+
+
+async def _ran(n: int) -> bool:
+    return len(sample_jobs.RAN) >= n
+
+
+async def test_scheduled_jobs_wait_for_their_time(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        later = await enqueue(session, "test.record", {"n": "later"}, schedule_in=0.6)
+        now = await enqueue(session, "test.record", {"n": "now"})
+    assert later.state == "scheduled"
+    await worker_factory()
+    await wait_for_state(db, now.id, "completed")
+    assert (await get_job(db, later.id)).state == "scheduled"
+    job = await wait_for_state(db, later.id, "completed", timeout=5)
+    assert job.completed_at is not None and job.completed_at >= later.scheduled_at
+
+
+async def test_failures_retry_then_discard_after_max_attempts(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        failing = await enqueue(session, "test.fail", {}, max_attempts=3)
+        flaky = await enqueue(session, "test.flaky", {"succeed_on": 2})
+    await worker_factory()
+    job = await wait_for_state(db, failing.id, "discarded")
+    assert job.attempt == 3 and job.discarded_at is not None
+    assert [error["attempt"] for error in job.errors] == [1, 2, 3]
+    assert "RuntimeError: boom on attempt 3" in job.errors[-1]["error"]
+    assert "Traceback" in job.errors[-1]["traceback"]
+    job = await wait_for_state(db, flaky.id, "completed")
+    assert job.attempt == 2 and len(job.errors) == 1
+
+
+async def test_failure_backs_off_exponentially_with_jitter(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        failing = await enqueue(session, "test.fail_default_backoff", {})
+    await worker_factory()
+    job = await wait_for_state(db, failing.id, "retryable")
+    assert job.attempted_at is not None
+    delay = (job.scheduled_at - job.attempted_at).total_seconds()
+    assert 17 * 0.9 - 0.5 <= delay <= 17 * 1.1 + 0.5  # 15 s + 2^1 s, +-10 %
+    delays = [default_backoff(attempt) for attempt in range(1, 12)]
+    assert all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
+    assert default_backoff(100) <= 6 * 3600 * 1.1
+
+
+async def test_snooze_reschedules_without_counting_an_attempt(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        returned = await enqueue(session, "test.snooze", {"seconds": 0.2})
+        raised = await enqueue(session, "test.snooze", {"seconds": 0.2, "raise_it": True})
+    await worker_factory()
+    for job_id in (returned.id, raised.id):
+        job = await wait_for_state(db, job_id, "completed")
+        assert job.attempt == 1 and job.errors == [] and job.meta == {"snoozed": 1}
+    assert [args for kind, args in sample_jobs.RAN if kind == "test.snooze"] == [{"attempt": 1}] * 2
+
+
+async def test_discard_cancel_timeout_and_unknown_kind(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        discarded = await enqueue(session, "test.discard", {})
+        cancelled = await enqueue(session, "test.cancel", {})
+        timed_out = await enqueue(session, "test.timeout", {})
+        unknown = await enqueue(session, "test.no_such_kind", {"x": 1})
+    await worker_factory()
+    job = await wait_for_state(db, discarded.id, "discarded")
+    assert job.attempt == 1 and job.errors[-1]["error"] == "the record is gone"
+    job = await wait_for_state(db, cancelled.id, "cancelled")
+    assert job.cancelled_at is not None and "no longer wanted" in job.errors[-1]["error"]
+    job = await wait_for_state(db, timed_out.id, "discarded")
+    assert job.errors[-1]["error"] == "timed out after 0.05s"
+    job = await wait_for_state(db, unknown.id, "discarded")
+    assert "unknown job kind 'test.no_such_kind'" in job.errors[-1]["error"]
+
+
+async def test_concurrency_key_never_runs_two_at_once(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        for n in range(60):
+            await enqueue(session, "test.exclusive", {"n": n}, concurrency_key="contact:1")
+            await enqueue(session, "test.record", {"n": n})
+    workers = [await worker_factory() for _ in range(4)]
+    await wait_for(lambda: _count_is(db, 120), timeout=30)
+    assert sample_jobs.EXCLUSIVE["max_active"] == 1
+    assert sorted(args["n"] for kind, args in sample_jobs.RAN if kind == "test.exclusive") == list(range(60))
+    assert len({worker.id for worker in workers}) == 4
+
+
+async def _count_is(db: Database, n: int) -> bool:
+    return await _count(db, Job.state == "completed") == n
+
+
+async def test_concurrent_claims_cannot_both_take_a_key(db: Database) -> None:
+    async with db.session() as session:
+        for n in range(10):
+            await enqueue(session, "test.exclusive", {"n": n}, concurrency_key="k")
+    claims = await asyncio.gather(*(claim.claim_jobs(db, "default", 10, f"w{i}") for i in range(8)))
+    assert sum(len(rows) for rows in claims) == 1
+    assert await _count(db, Job.state == "executing") == 1
+
+
+async def test_reaper_rescues_jobs_whose_worker_stopped_heartbeating(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        orphan = await enqueue(session, "test.record", {"n": "orphan"})
+        exhausted = await enqueue(session, "test.record", {"n": "exhausted"}, max_attempts=1)
+    stale = utcnow() - timedelta(minutes=5)
+    async with db.session() as session:
+        await session.execute(
+            update(Job)
+            .values(state="executing", attempt=1, attempted_by="dead:1", attempted_at=stale, heartbeat_at=stale)
+            .execution_options(synchronize_session=False)
+        )
+    await worker_factory()
+    job = await wait_for_state(db, orphan.id, "completed")
+    assert job.attempt == 2 and "dead:1 stopped heartbeating" in job.errors[0]["error"]
+    job = await wait_for_state(db, exhausted.id, "discarded")
+    assert job.attempt == 1
+    assert [args["n"] for _, args in sample_jobs.RAN] == ["orphan"]
+
+
+async def test_running_jobs_heartbeat_so_they_are_not_rescued(
+    db: Database, settings: Settings, worker_factory
+) -> None:
+    quick = settings.model_copy(update={"job_rescue_after_seconds": 0.6})
+    async with db.session() as session:
+        job = await enqueue(session, "test.db_record", {"n": 1, "sleep": 1.5})
+    async with runs_table(db):
+        await worker_factory(quick)
+        await worker_factory(quick)
+        done = await wait_for_state(db, job.id, "completed", timeout=10)
+        assert done.attempt == 1 and done.errors == []
+
+
+async def test_cron_runs_are_enqueued_once_by_concurrent_schedulers(db: Database) -> None:
+    start = utcnow().replace(second=30, microsecond=0) - timedelta(minutes=10)
+    until = start + timedelta(minutes=3)  # three minute boundaries
+    created = await asyncio.gather(
+        *(enqueue_recurring(db, since=start, until=until) for _ in range(3))
+    )
+    cron = Job.kind == "test.cron"
+    assert await _count(db, cron) == 3
+    assert sum(created) >= 3
+    # Finished runs still count: a scheduler restarted later in the same minute adds nothing.
+    async with db.session() as session:
+        await session.execute(
+            update(Job).where(cron).values(state="completed", completed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    await enqueue_recurring(db, since=start, until=until)
+    assert await _count(db, cron) == 3
+    async with db.session(write=False) as session:
+        keys = sorted((await session.scalars(select(Job.dedupe_key).where(cron))).all())
+    assert keys[0] == f"cron:test.cron:{start + timedelta(seconds=30):%Y-%m-%dT%H:%MZ}"
+
+
+async def test_prune_deletes_only_old_finished_jobs(db: Database) -> None:
+    old = utcnow() - timedelta(days=8)
+    async with db.session() as session:
+        jobs = [await enqueue(session, "test.record", {"n": n}) for n in range(5)]
+    finished = [
+        {"state": "completed", "completed_at": old},
+        {"state": "discarded", "discarded_at": old},
+        {"state": "cancelled", "cancelled_at": old},
+        {"state": "completed", "completed_at": utcnow()},
+    ]
+    async with db.session() as session:
+        for job, values in zip(jobs, finished, strict=False):
+            await session.execute(
+                update(Job).where(Job.id == job.id).values(**values)
+                .execution_options(synchronize_session=False)
+            )
+    assert await prune_jobs(db, timedelta(days=7)) == 3
+    async with db.session(write=False) as session:
+        left = sorted((await session.scalars(select(Job.id))).all())
+    assert left == [jobs[3].id, jobs[4].id]
+
+
+async def test_queue_metrics(db: Database) -> None:
+    async with db.session() as session:
+        await enqueue(session, "test.record", {}, queue="other", scheduled_at=utcnow() - timedelta(seconds=30))
+        await enqueue(session, "test.record", {}, queue="other")
+        await enqueue(session, "test.record", {}, schedule_in=60)
+    found = await refresh_queue_metrics(db)
+    assert set(found) == {"other"}
+    depth, age = found["other"]
+    assert depth == 2 and 29 <= age <= 60
