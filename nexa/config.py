@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_pool_size: int = 10
     redis_url: str | None = None
+    # Redis channel prefix for realtime events: lets several installs (or test runs) share one Redis.
+    realtime_prefix: str = "nexa:rt:"
+    realtime_client_queue_size: int = 256
 
     secret_key: str = DEFAULT_SECRET_KEY
     # Separate from secret_key so rotating session signing does not make stored credentials unreadable.

@@ -1,0 +1,188 @@
+"""The hub: one per process, subscribed to the bus once, fanning events out to connected clients.
+
+Each client (one WebSocket) gets a `Subscription`: a fixed set of channels and a bounded queue.
+Fan-out never waits on a client. When a client's queue is full it is lagging: the hub drops its queue,
+closes it with `CloseReason.LAGGING` and forgets it; the WebSocket handler then closes the socket and
+the client reconnects and refetches state. Events a client missed are never silently skipped: it is
+either sent every event for its channels, in order, or told to resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import functools
+import logging
+from collections import deque
+from collections.abc import Iterable
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.db.engine import after_commit
+from nexa.realtime._metrics import CONNECTED_CLIENTS, EVENTS_DELIVERED, EVENTS_DROPPED, EVENTS_PUBLISHED
+from nexa.realtime.bus import Bus
+from nexa.realtime.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+class CloseReason(enum.StrEnum):
+    CLOSED = "closed"  # the client left (`close()` or the end of `async with`)
+    LAGGING = "lagging"  # its queue overflowed: resync
+    RESYNC = "resync"  # the bus had a gap (Redis reconnect): events may be missing, resync
+    SHUTDOWN = "shutdown"  # the hub stopped: reconnect, probably to another process
+
+
+class Subscription:
+    """A client's view of the hub: `async with hub.connect(channels) as sub: async for event in sub: ...`.
+
+    Iteration ends when the subscription is closed, for the reason in `close_reason`. Not thread-safe:
+    use it from the event loop the hub runs on.
+    """
+
+    def __init__(self, hub: Hub, channels: frozenset[str], queue_size: int) -> None:
+        self.channels = channels
+        self.close_reason: CloseReason | None = None
+        self._hub = hub
+        self._queue: deque[Event] = deque()
+        self._queue_size = queue_size
+        self._wakeup = asyncio.Event()
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._queue:
+            if self.close_reason is not None:
+                raise StopAsyncIteration
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self._queue.popleft()
+
+    def close(self) -> None:
+        self._hub._remove(self, CloseReason.CLOSED)
+
+    def _offer(self, event: Event) -> bool:
+        if len(self._queue) >= self._queue_size:
+            return False
+        self._queue.append(event)
+        self._wakeup.set()
+        return True
+
+    def _shut(self, reason: CloseReason) -> int:
+        """Mark closed and wake the reader; returns how many queued events were discarded."""
+        self.close_reason = reason
+        discarded = len(self._queue)
+        self._queue.clear()
+        self._wakeup.set()
+        return discarded
+
+
+class Hub:
+    def __init__(self, bus: Bus, *, queue_size: int = 256) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.bus = bus
+        self._queue_size = queue_size
+        self._by_channel: dict[str, set[Subscription]] = {}
+        self._subscriptions: set[Subscription] = set()
+
+    async def start(self) -> None:
+        """Subscribe to the bus. Publishing works without it (a worker process never starts its hub)."""
+        await self.bus.subscribe(self._dispatch, self._resync)
+
+    async def stop(self) -> None:
+        """Close every subscription with `SHUTDOWN`, then the bus (flushing what is still buffered)."""
+        for subscription in list(self._subscriptions):
+            self._remove(subscription, CloseReason.SHUTDOWN)
+        await self.bus.close()
+
+    def connect(self, channels: Iterable[str]) -> Subscription:
+        """Register a client for `channels`; it receives events published from now on."""
+        targets = frozenset(channels)
+        if not targets:
+            raise ValueError("a subscription needs at least one channel")
+        subscription = Subscription(self, targets, self._queue_size)
+        self._subscriptions.add(subscription)
+        for channel in targets:
+            self._by_channel.setdefault(channel, set()).add(subscription)
+        CONNECTED_CLIENTS.inc()
+        return subscription
+
+    async def publish(self, event: Event) -> None:
+        EVENTS_PUBLISHED.labels(event=event.name.value).inc()
+        await self.bus.publish(event)
+
+    def _dispatch(self, event: Event) -> None:
+        # A set: a client on both the account and the conversation channel gets the event once.
+        targets: set[Subscription] = set()
+        for channel in event.channels:
+            targets.update(self._by_channel.get(channel, ()))
+        delivered = 0
+        for subscription in targets:
+            if subscription._offer(event):
+                delivered += 1
+            else:
+                discarded = self._remove(subscription, CloseReason.LAGGING)
+                EVENTS_DROPPED.labels(reason="slow_client").inc(1 + discarded)
+        if delivered:
+            EVENTS_DELIVERED.inc(delivered)
+
+    def _resync(self) -> None:
+        for subscription in list(self._subscriptions):
+            self._remove(subscription, CloseReason.RESYNC)
+
+    def _remove(self, subscription: Subscription, reason: CloseReason) -> int:
+        if subscription not in self._subscriptions:
+            return 0
+        self._subscriptions.discard(subscription)
+        for channel in subscription.channels:
+            members = self._by_channel.get(channel)
+            if members is not None:
+                members.discard(subscription)
+                if not members:
+                    del self._by_channel[channel]
+        CONNECTED_CLIENTS.dec()
+        return subscription._shut(reason)
+
+
+_hub: Hub | None = None
+_warned_without_hub = False
+
+
+def set_hub(hub: Hub | None) -> None:
+    """Install the process's hub (at startup, after `await hub.start()`); `None` uninstalls it."""
+    global _hub
+    _hub = hub
+
+
+def get_hub() -> Hub:
+    if _hub is None:
+        raise RuntimeError("no realtime hub: the app calls nexa.realtime.set_hub() at startup")
+    return _hub
+
+
+def publish(session: AsyncSession, event: Event) -> None:
+    """Emit `event` once `session`'s transaction commits; a rolled-back transaction emits nothing."""
+    after_commit(session, functools.partial(publish_now, event))
+
+
+async def publish_now(event: Event) -> None:
+    """Emit `event` immediately: for what has no transaction (typing, presence). Never raises."""
+    global _warned_without_hub
+    if _hub is None:
+        # Scripts and unit tests run without a hub; in a server this means startup forgot set_hub().
+        if not _warned_without_hub:
+            logger.warning("realtime: no hub installed, events are dropped")
+            _warned_without_hub = True
+        return
+    await _hub.publish(event)

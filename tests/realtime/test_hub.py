@@ -1,0 +1,69 @@
+"""Fan-out: a slow client is cut off without holding anyone else back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prometheus_client import REGISTRY
+
+from nexa.realtime import CloseReason, Event, EventName, Hub, MemoryBus, account_channel, publish_now
+from tests.realtime.conftest import CLIENT_QUEUE_SIZE, next_event
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def message(n: int) -> Event:
+    return Event(EventName.MESSAGE_CREATED, {"id": n}, account_id=1, channels=[account_channel(1)])
+
+
+async def test_a_slow_client_is_disconnected_to_resync_while_a_fast_one_gets_everything(hub: Hub) -> None:
+    total = CLIENT_QUEUE_SIZE * 4
+    dropped_before = sample("nexa_realtime_events_dropped_total", reason="slow_client")
+    connected_before = sample("nexa_realtime_connected_clients")
+    fast = hub.connect([account_channel(1)])
+    slow = hub.connect([account_channel(1)])
+    assert sample("nexa_realtime_connected_clients") == connected_before + 2
+
+    async def read_all() -> list[int]:
+        return [(await next_event(fast)).data["id"] for _ in range(total)]
+
+    reader = asyncio.create_task(read_all())
+    for n in range(total):
+        await publish_now(message(n))
+        await asyncio.sleep(0.005)  # a client that keeps up
+
+    assert await asyncio.wait_for(reader, 10) == list(range(total))
+    # The slow client's queue was dropped when it overflowed: it must refetch, not read stale events.
+    assert [event async for event in slow] == []
+    assert slow.close_reason == CloseReason.LAGGING
+    dropped = sample("nexa_realtime_events_dropped_total", reason="slow_client") - dropped_before
+    assert dropped == CLIENT_QUEUE_SIZE + 1
+    fast.close()
+    assert sample("nexa_realtime_connected_clients") == connected_before
+
+
+async def test_stopping_the_hub_ends_every_subscription() -> None:
+    hub = Hub(MemoryBus(), queue_size=4)
+    await hub.start()
+    subscription = hub.connect([account_channel(1)])
+    await hub.publish(message(1))
+    await hub.stop()
+    # Queued events are discarded too: the client reconnects (to a live process) and resyncs.
+    assert [event async for event in subscription] == []
+    assert subscription.close_reason == CloseReason.SHUTDOWN
+
+
+async def test_a_client_waiting_for_events_wakes_when_it_closes() -> None:
+    hub = Hub(MemoryBus())
+    await hub.start()
+    subscription = hub.connect([account_channel(1)])
+    waiting = asyncio.create_task(anext(subscription))
+    await asyncio.sleep(0)
+    subscription.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(waiting, 1)
+    assert subscription.close_reason == CloseReason.CLOSED
+    await hub.stop()
