@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,30 +15,53 @@ from nexa import __version__
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.config import Settings, get_settings
+from nexa.jobs.metrics import refresh_queue_metrics
+from nexa.jobs.scheduler import Scheduler
+from nexa.jobs.worker import Worker
 from nexa.kit.errors import NexaError, TooManyRequests
 from nexa.kit.logging import request_id_var
 from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
+from nexa.realtime.bus import build_bus
+from nexa.realtime.hub import Hub, set_hub
 from nexa.runtime import Runtime
 from nexa.tenancy.endpoints import router as accounts_router
+from nexa.canned_responses.endpoints import router as canned_responses_router
+from nexa.inboxes.endpoints import router as inboxes_router
+from nexa.labels.endpoints import router as labels_router
+from nexa.teams.endpoints import router as teams_router
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (health_router, auth_router, accounts_router, audit_router)
+ROUTERS = (
+    health_router,
+    auth_router,
+    accounts_router,
+    audit_router,
+    inboxes_router,
+    labels_router,
+    teams_router,
+    canned_responses_router,
+)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, run_worker: bool = False
+) -> FastAPI:
+    """The app. With `run_worker`, this process also runs the job worker and the scheduler (embedded mode)."""
     settings = settings or (runtime.settings if runtime else get_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
+        async with AsyncExitStack() as stack:
             if owns_runtime:
-                await runtime.close()
+                stack.push_async_callback(runtime.close)
+            await _start_realtime(runtime, stack)
+            if run_worker:
+                await _start_jobs(runtime, stack)
+            yield
 
     app = FastAPI(
         title="Nexa API",
@@ -52,6 +75,33 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+async def _start_realtime(runtime: Runtime, stack: AsyncExitStack) -> None:
+    hub = Hub(build_bus(runtime.settings), queue_size=runtime.settings.realtime_client_queue_size)
+    await hub.start()
+    set_hub(hub)
+    runtime.extras["hub"] = hub
+
+    async def stop() -> None:
+        set_hub(None)
+        await hub.stop()
+
+    stack.push_async_callback(stop)
+
+
+async def _start_jobs(runtime: Runtime, stack: AsyncExitStack) -> None:
+    worker = Worker(runtime.db, runtime.settings)
+    scheduler = Scheduler(runtime.db, runtime.settings)
+    await worker.start()
+    stack.push_async_callback(worker.stop)
+    await scheduler.start()
+    stack.push_async_callback(scheduler.stop)
+
+    async def refresh_metrics() -> None:
+        await refresh_queue_metrics(runtime.db)
+
+    runtime.extras["refresh_metrics"] = refresh_metrics
 
 
 def _install_error_handlers(app: FastAPI) -> None:
