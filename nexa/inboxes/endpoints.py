@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
+from nexa.auth.repository import MembershipRepository
+from nexa.inboxes import service
+from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
+from nexa.inboxes.schemas import AgentList, InboxCreate, InboxList, InboxMembersChange, InboxOut, InboxUpdate
+from nexa.inboxes.serializers import inbox_out
+from nexa.teams.agents import agent_out, memberships_of
+
+router = APIRouter(prefix="/api/v1/accounts/{account_id}", tags=["inboxes"])
+
+InboxesRead = Annotated[AccountContext, Depends(authorize("inboxes:read"))]
+InboxesAdmin = Annotated[AccountContext, Depends(authorize("inboxes:write", admin=True))]
+
+
+async def _agents(session: AsyncSession, account_id: int, user_ids: list[int]) -> AgentList:
+    memberships = await memberships_of(MembershipRepository(session, account_id), user_ids)
+    return AgentList(payload=[agent_out(m) for m in memberships])
+
+
+@router.get("/inboxes", response_model=InboxList)
+async def list_inboxes(ctx: InboxesRead, session: DbSession) -> InboxList:
+    """Administrators see every inbox; agents see the inboxes they are members of."""
+    only = None
+    if not ctx.is_admin and ctx.user is not None:
+        only = await InboxMemberRepository(session, ctx.account_id).inbox_ids_of_user(ctx.user.id)
+    inboxes = await InboxRepository(session, ctx.account_id).ordered(only)
+    return InboxList(payload=[inbox_out(inbox) for inbox in inboxes])
+
+
+@router.post("/inboxes", response_model=InboxOut)
+async def create_inbox(body: InboxCreate, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep) -> InboxOut:
+    return inbox_out(await service.create_inbox(session, ctx.account_id, body, cipher=runtime.cipher))
+
+
+@router.get("/inboxes/{inbox_id}", response_model=InboxOut)
+async def show_inbox(inbox_id: int, ctx: InboxesRead, session: DbSession) -> InboxOut:
+    return inbox_out(await InboxRepository(session, ctx.account_id).get_or_404(inbox_id))
+
+
+@router.patch("/inboxes/{inbox_id}", response_model=InboxOut)
+async def update_inbox(
+    inbox_id: int, body: InboxUpdate, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep
+) -> InboxOut:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    return inbox_out(await service.update_inbox(session, ctx.account_id, inbox, body, cipher=runtime.cipher))
+
+
+@router.delete("/inboxes/{inbox_id}", status_code=200)
+async def delete_inbox(inbox_id: int, ctx: InboxesAdmin, session: DbSession) -> Response:
+    """Deletes the inbox with its conversations, messages and contact inboxes (contacts stay)."""
+    repository = InboxRepository(session, ctx.account_id)
+    await repository.delete(await repository.get_or_404(inbox_id))
+    return Response(status_code=200)
+
+
+@router.get("/inboxes/{inbox_id}/assignable_agents", response_model=AgentList)
+async def assignable_agents(inbox_id: int, ctx: InboxesRead, session: DbSession) -> AgentList:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    user_ids = await InboxMemberRepository(session, ctx.account_id).assignable_user_ids(inbox.id)
+    return await _agents(session, ctx.account_id, user_ids)
+
+
+@router.get("/inbox_members/{inbox_id}", response_model=AgentList)
+async def list_inbox_members(inbox_id: int, ctx: InboxesRead, session: DbSession) -> AgentList:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    return await _agents(session, ctx.account_id, await InboxMemberRepository(session, ctx.account_id).user_ids(inbox.id))
+
+
+@router.post("/inbox_members", response_model=AgentList)
+async def add_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, session: DbSession) -> AgentList:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id)
+    members = await service.add_members(session, ctx.account_id, inbox, body.user_ids)
+    return await _agents(session, ctx.account_id, members)
+
+
+@router.patch("/inbox_members", response_model=AgentList)
+async def replace_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, session: DbSession) -> AgentList:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id)
+    members = await service.replace_members(session, ctx.account_id, inbox, body.user_ids)
+    return await _agents(session, ctx.account_id, members)
+
+
+@router.delete("/inbox_members", status_code=200)
+async def remove_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, session: DbSession) -> Response:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id)
+    await service.remove_members(session, ctx.account_id, inbox, body.user_ids)
+    return Response(status_code=200)

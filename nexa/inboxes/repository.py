@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, select
+
+from nexa.agent_bots.models import AgentBot
+from nexa.auth.models import AccountUser, Role
+from nexa.inboxes.models import Inbox, InboxMember
+from nexa.tenancy.repository import AccountRepository
+
+
+class InboxRepository(AccountRepository[Inbox]):
+    model = Inbox
+
+    async def ordered(self, only_ids: Iterable[int] | None = None) -> Sequence[Inbox]:
+        statement = self.select().order_by(Inbox.id)
+        if only_ids is not None:
+            statement = statement.where(Inbox.id.in_(list(only_ids)))
+        return await self.list(statement)
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Inbox]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {inbox.id: inbox for inbox in await self.list(self.select().where(Inbox.id.in_(wanted)))}
+
+
+class InboxMemberRepository(AccountRepository[InboxMember]):
+    model = InboxMember
+
+    async def user_ids(self, inbox_id: int) -> list[int]:
+        statement = select(InboxMember.user_id).where(
+            InboxMember.account_id == self.account_id, InboxMember.inbox_id == inbox_id
+        )
+        return sorted((await self.session.scalars(statement)).all())
+
+    async def inbox_ids_of_user(self, user_id: int) -> list[int]:
+        statement = select(InboxMember.inbox_id).where(
+            InboxMember.account_id == self.account_id, InboxMember.user_id == user_id
+        )
+        return sorted((await self.session.scalars(statement)).all())
+
+    async def is_member(self, inbox_id: int, user_id: int) -> bool:
+        return await self.session.scalar(
+            select(InboxMember.id).where(
+                InboxMember.account_id == self.account_id,
+                InboxMember.inbox_id == inbox_id,
+                InboxMember.user_id == user_id,
+            )
+        ) is not None
+
+    async def add_users(self, inbox_id: int, user_ids: Iterable[int]) -> list[int]:
+        present = set(await self.user_ids(inbox_id))
+        added = sorted(set(user_ids) - present)
+        for user_id in added:
+            await self.add(InboxMember(inbox_id=inbox_id, user_id=user_id))
+        return added
+
+    async def remove_users(self, inbox_id: int, user_ids: Iterable[int]) -> None:
+        await self.session.execute(
+            delete(InboxMember).where(
+                InboxMember.account_id == self.account_id,
+                InboxMember.inbox_id == inbox_id,
+                InboxMember.user_id.in_(list(user_ids)),
+            )
+        )
+
+    async def assignable_user_ids(self, inbox_id: int) -> list[int]:
+        """Inbox members plus the account's administrators, who may work every inbox (as in Chatwoot)."""
+        admins = select(AccountUser.user_id).where(
+            AccountUser.account_id == self.account_id, AccountUser.role.in_([Role.owner, Role.administrator])
+        )
+        return sorted(set(await self.user_ids(inbox_id)) | set((await self.session.scalars(admins)).all()))
+
+
+class AgentBotRepository(AccountRepository[AgentBot]):
+    model = AgentBot
