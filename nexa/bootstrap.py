@@ -30,7 +30,7 @@ async def ensure_first_account(runtime: Runtime) -> FirstLogin | None:
         account = await tenancy_service.create_account(
             session, name=settings.account_name, locale=settings.default_locale, timezone=settings.default_timezone
         )
-        email = settings.admin_email or "admin@nexa.local"
+        email = settings.admin_email or "admin@example.com"
         generated = None if settings.admin_password else random_token(16)
         user = await auth_service.create_user(
             session,

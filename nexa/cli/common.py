@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from nexa.config import ConfigError, Settings, get_settings
@@ -19,9 +20,21 @@ err_console = Console(stderr=True)
 def load_settings() -> Settings:
     try:
         return get_settings()
-    except ConfigError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+    except (ConfigError, ValidationError) as exc:
+        err_console.print(f"[red]{describe_config_error(exc)}[/red]", highlight=False)
         raise typer.Exit(2) from exc
+
+
+def describe_config_error(exc: ConfigError | ValidationError) -> str:
+    """Plain words, without pydantic's framing: 'NEXA_PORT: Input should be a valid integer'."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    lines = []
+    for error in exc.errors():
+        field = "NEXA_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else ""
+        message = str(error.get("ctx", {}).get("error") or error["msg"])
+        lines.append(f"{field}: {message}" if field else message)
+    return "\n".join(lines)
 
 
 def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:

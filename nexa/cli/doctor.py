@@ -7,11 +7,12 @@ import os
 from dataclasses import dataclass
 
 import typer
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from rich.table import Table
 from sqlalchemy import text
 
-from nexa.cli.common import console
+from nexa.cli.common import console, describe_config_error
 from nexa.config import DEFAULT_SECRET_KEY, ConfigError, Settings
 from nexa.db import migrations
 from nexa.db.engine import Database
@@ -98,8 +99,8 @@ def register(app: typer.Typer) -> None:
         """Check configuration, database, migrations and Redis; exit 1 when something is wrong."""
         try:
             settings = Settings()
-        except ConfigError as exc:
-            console.print(f"[red]✗ configuration[/red]: {exc}")
+        except (ConfigError, ValidationError) as exc:
+            console.print(f"[red]✗ configuration[/red]: {describe_config_error(exc)}", highlight=False)
             raise typer.Exit(1) from exc
         checks = asyncio.run(run_checks(settings))
         table = Table(show_header=False, box=None)

@@ -4,8 +4,8 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from nexa.db.engine import Database
 from nexa.models import metadata
 
 config = context.config
@@ -25,13 +25,14 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    # Database gives migrations the same connection setup as the app (SQLite pragmas, data directory).
+    database = Database(config.get_main_option("sqlalchemy.url"))
     try:
-        async with engine.connect() as connection:
+        async with database.engine.connect() as connection:
             await connection.run_sync(_run)
             await connection.commit()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 connection = config.attributes.get("connection")

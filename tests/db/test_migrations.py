@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from nexa.db import migrations
+from nexa.db.engine import Database
+from nexa.models import metadata
+from tests.conftest import drop_postgres_database, fresh_database_url
+
+
+def test_migrations_have_a_single_head() -> None:
+    script = ScriptDirectory.from_config(migrations.alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+
+
+def _diff(connection: Connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+    return compare_metadata(context, metadata)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_upgrade_matches_models_and_downgrade_undoes_it(backend: str, tmp_path: Path) -> None:
+    url = await fresh_database_url(backend, tmp_path)
+    database = Database(url)
+    try:
+        await migrations.upgrade_async(url)
+        assert await migrations.schema_is_current(database)
+        async with database.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+
+        await migrations.downgrade_async(url, "base")
+        async with database.engine.connect() as conn:
+            assert await conn.run_sync(_tables) <= {"alembic_version"}
+
+        await migrations.upgrade_async(url)
+        async with database.engine.connect() as conn:
+            assert set(metadata.tables) <= await conn.run_sync(_tables)
+    finally:
+        await database.dispose()
+        if backend == "postgres":
+            await drop_postgres_database(url)
