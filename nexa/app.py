@@ -19,7 +19,6 @@ from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
 from nexa.kit.errors import NexaError, TooManyRequests
-from nexa.kit.logging import request_id_var
 from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
 from nexa.realtime.bus import build_bus
@@ -127,10 +126,3 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A constraint caught what validation did not (usually a concurrent duplicate): the client's problem.
         logger.warning("integrity error", extra={"detail": str(exc.orig)[:500]})
         return JSONResponse({"error": "The request conflicts with existing data"}, status_code=409)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return JSONResponse(
-            {"error": "Internal server error", "request_id": request_id_var.get()}, status_code=500
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -40,16 +41,24 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                started_response = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Handled here, inside the request's context, so the log line and the body carry its id.
+            logger.exception("unhandled error", extra={"route": _route_template(scope)})
+            if started_response:
+                raise
+            await _send_internal_error(send_with_id, request_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -69,3 +78,15 @@ def _route_template(scope: Scope) -> str:
     # The template, not the raw path: one time series per route, whatever the ids.
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"
+
+
+async def _send_internal_error(send: Send, request_id: str) -> None:
+    body = json.dumps({"error": "Internal server error", "request_id": request_id}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
