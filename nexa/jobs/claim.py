@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, exists, func, or_, select, update
+from sqlalchemy import BigInteger, Integer, Row, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db.engine import Database
+from nexa.db.types import UTCDateTime
 from nexa.jobs.models import AVAILABLE, COMPLETED, DISCARDED, EXECUTING, WAITING_STATES, Job, state_is
 from nexa.kit.clock import utcnow
 
@@ -41,18 +44,32 @@ CLAIMED_COLUMNS = (
 )
 
 
-async def claim_jobs(database: Database, queue: str, limit: int, worker_id: str) -> Sequence[Row[Any]]:
-    """Mark up to `limit` available jobs of `queue` executing by `worker_id` and return them.
+async def claim_jobs(
+    database: Database,
+    queue: str,
+    limit: int,
+    worker_id: str,
+    acks: Sequence[tuple[int, dict[str, Any]]] = (),
+) -> Sequence[Row[Any]]:
+    """Record `acks`, then mark up to `limit` available jobs of `queue` executing by `worker_id`.
 
-    Order: priority, then scheduled_at, then id. A job with a concurrency key is skipped while
-    another job with that key executes, and at most one job per key is taken per claim. Two
-    PostgreSQL workers can still each take a different job of the same key in the same instant;
-    the unique index on executing keys then fails one of the two claims, which is retried.
+    One transaction does both, so a busy worker pays one round of commits per batch of jobs. An
+    ack is (job id, columns to set); empty columns mean completed. Claim order: priority, then
+    scheduled_at, then id. A job with a concurrency key is skipped while another job with that key
+    executes, and at most one job per key is taken per claim. Two PostgreSQL workers can still each
+    take a different job of the same key in the same instant; the unique index on executing keys
+    then fails one of the two transactions, which is retried.
     """
+    completed = [job_id for job_id, values in acks if not values]
+    finished = [(job_id, values) for job_id, values in acks if values]
     for _ in range(_CLAIM_ATTEMPTS):
         try:
             async with database.session() as session:
-                return (await session.execute(_claim_statement(database, queue, limit, worker_id))).all()
+                await _write_acks(session, database.is_postgres, worker_id, completed, finished)
+                if limit <= 0:
+                    return []
+                params = {"p_queue": queue, "p_limit": limit, "p_worker_id": worker_id, "p_now": utcnow()}
+                return (await session.execute(_claim_statement(database.is_postgres), params)).all()
         except DBAPIError as exc:
             # The other claim has committed by now, so the next attempt sees its executing job.
             if not _is_concurrency_conflict(exc):
@@ -60,12 +77,48 @@ async def claim_jobs(database: Database, queue: str, limit: int, worker_id: str)
     return []
 
 
-def _claim_statement(database: Database, queue: str, limit: int, worker_id: str) -> Any:
+async def _write_acks(
+    session: AsyncSession,
+    postgres: bool,
+    worker_id: str,
+    completed: list[int],
+    finished: list[tuple[int, dict[str, Any]]],
+) -> None:
     now = utcnow()
+    # The worker guard keeps a worker that lost a job to the reaper from overwriting the new attempt.
+    for start in range(0, len(completed), _ACK_CHUNK):
+        ids = completed[start : start + _ACK_CHUNK]
+        await session.execute(_complete_statement(postgres), {"p_ids": ids, "p_worker_id": worker_id, "p_now": now})
+    for job_id, values in finished:
+        await session.execute(
+            update(_jobs)
+            .where(_jobs.c.id == job_id, _jobs.c.state == EXECUTING, _jobs.c.attempted_by == worker_id)
+            .values(**values)
+        )
+
+
+@lru_cache
+def _complete_statement(postgres: bool) -> Any:
+    if postgres:
+        # One array parameter: one prepared statement whatever the batch size.
+        ids = _jobs.c.id == any_(bindparam("p_ids", type_=ARRAY(BigInteger)))
+    else:
+        ids = _jobs.c.id.in_(bindparam("p_ids", expanding=True))
+    return (
+        update(_jobs)
+        .where(ids, _jobs.c.state == EXECUTING, _jobs.c.attempted_by == bindparam("p_worker_id"))
+        .values(state=COMPLETED, completed_at=bindparam("p_now", type_=UTCDateTime))
+    )
+
+
+@lru_cache
+def _claim_statement(postgres: bool) -> Any:
+    # Built once: constructing this statement costs more than running it.
+    now = bindparam("p_now", type_=UTCDateTime)
     running = _jobs.alias("running")
     candidates = (
         select(_jobs.c.id, _jobs.c.concurrency_key, _jobs.c.priority, _jobs.c.scheduled_at)
-        .where(state_is(AVAILABLE), _jobs.c.queue == queue)
+        .where(state_is(AVAILABLE), _jobs.c.queue == bindparam("p_queue"))
         .where(
             or_(
                 _jobs.c.concurrency_key.is_(None),
@@ -75,9 +128,9 @@ def _claim_statement(database: Database, queue: str, limit: int, worker_id: str)
             )
         )
         .order_by(_jobs.c.priority, _jobs.c.scheduled_at, _jobs.c.id)
-        .limit(limit)
+        .limit(bindparam("p_limit", type_=Integer))
     )
-    if database.is_postgres:
+    if postgres:
         candidates = candidates.with_for_update(skip_locked=True)
     candidates_cte = candidates.cte("candidates")
     rank = func.row_number().over(
@@ -93,7 +146,7 @@ def _claim_statement(database: Database, queue: str, limit: int, worker_id: str)
             state=EXECUTING,
             attempt=_jobs.c.attempt + 1,
             attempted_at=now,
-            attempted_by=worker_id,
+            attempted_by=bindparam("p_worker_id"),
             heartbeat_at=now,
         )
         .returning(*CLAIMED_COLUMNS)
@@ -120,31 +173,6 @@ async def stage_jobs(database: Database) -> set[str]:
     stmt = update(_jobs).where(_jobs.c.id.in_(due)).values(state=AVAILABLE).returning(_jobs.c.queue)
     async with database.session() as session:
         return set((await session.scalars(stmt)).all())
-
-
-async def complete_jobs(session: AsyncSession, ids: Sequence[int], worker_id: str) -> None:
-    """Mark jobs completed in one statement per chunk: the hot path of a busy worker."""
-    now = utcnow()
-    for start in range(0, len(ids), _ACK_CHUNK):
-        await session.execute(
-            update(_jobs)
-            .where(
-                _jobs.c.id.in_(ids[start : start + _ACK_CHUNK]),
-                _jobs.c.state == EXECUTING,
-                _jobs.c.attempted_by == worker_id,
-            )
-            .values(state=COMPLETED, completed_at=now)
-        )
-
-
-async def finish_job(session: AsyncSession, job_id: int, worker_id: str, values: dict[str, Any]) -> None:
-    """Move one executing job to the outcome in `values` (retry, snooze, discard, cancel)."""
-    # The guard keeps a worker that lost its job to the reaper from overwriting the new attempt.
-    await session.execute(
-        update(_jobs)
-        .where(_jobs.c.id == job_id, _jobs.c.state == EXECUTING, _jobs.c.attempted_by == worker_id)
-        .values(**values)
-    )
 
 
 async def heartbeat_jobs(database: Database, ids: Sequence[int], worker_id: str) -> None:

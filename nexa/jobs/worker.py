@@ -1,10 +1,11 @@
 """The worker: claims jobs from its queues, runs their handlers, records outcomes, keeps them alive.
 
 One asyncio task per queue claims as many jobs as the queue has free slots (per-queue limits from
-`Settings.worker_queues`); each job runs in its own task. Outcomes are acknowledged in batches by a
-single writer task, so a busy worker spends one transaction on many completions. A maintenance task
-stages due jobs, heartbeats running ones and runs the reaper. The worker sleeps until a local
-enqueue commits, a PostgreSQL NOTIFY arrives, a slot frees up or the poll interval passes.
+`Settings.worker_queues`); each job runs in its own task. The same task writes the outcomes of
+finished jobs, in the transaction of its next claim: a busy worker spends one transaction per batch
+of jobs, not two per job. A maintenance task stages due jobs, heartbeats running ones and runs the
+reaper. The worker sleeps until a local enqueue commits, a PostgreSQL NOTIFY arrives, a slot frees
+up or the poll interval passes.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ _METRICS_INTERVAL = 15.0
 @dataclass
 class _Outcome:
     job_id: int
-    queue: str
-    kind: str
     state: str
     concurrency_key: str | None
     # Columns to write besides the state; empty for a plain completion (the batched hot path).
@@ -77,10 +76,10 @@ class Worker:
         self._heartbeat_interval = min(settings.job_heartbeat_seconds, self._rescue_after / 3)
         self._running: dict[str, dict[int, asyncio.Task[None]]] = {name: {} for name in names}
         self._wake: dict[str, asyncio.Event] = {}
-        self._acks: list[_Outcome] = []
-        self._ack_ready = asyncio.Event()
+        # Outcomes not yet written, per queue; the table still says executing until they are.
+        self._acks: dict[str, list[_Outcome]] = {name: [] for name in names}
         self._queue_loops: list[asyncio.Task[None]] = []
-        self._background: list[asyncio.Task[None]] = []
+        self._maintenance: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
         self._started = False
@@ -97,10 +96,7 @@ class Worker:
         self._queue_loops = [
             asyncio.create_task(self._queue_loop(name), name=f"nexa-jobs-{name}") for name in self.limits
         ]
-        self._background = [
-            asyncio.create_task(self._ack_loop(), name="nexa-jobs-acks"),
-            asyncio.create_task(self._maintenance_loop(), name="nexa-jobs-maintenance"),
-        ]
+        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="nexa-jobs-maintenance")
         logger.info("job worker started", extra={"worker": self.id, "queues": self.limits})
 
     async def stop(self, timeout: float = 30.0) -> None:
@@ -112,25 +108,29 @@ class Worker:
             return
         self._stopping = True
         enqueue.unsubscribe_local(self._on_enqueue)
-        for event in self._wake.values():
-            event.set()
-        # Queue loops are never cancelled mid-claim: a claim that committed must reach its handlers.
-        await asyncio.gather(*self._queue_loops, return_exceptions=True)
+        self._wake_all()
         running = [task for tasks in self._running.values() for task in tasks.values()]
         if running:
             _done, pending = await asyncio.wait(running, timeout=timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        await self._flush_acks()
+        # Queue loops are never cancelled: a claim that committed must reach its handlers, and
+        # they write the last outcomes before they return.
+        self._wake_all()
+        await asyncio.gather(*self._queue_loops, return_exceptions=True)
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
         if self._listener is not None:
             await self._listener.close()
         logger.info("job worker stopped", extra={"worker": self.id})
 
     # -- waking ----------------------------------------------------------------------------------
+
+    def _wake_all(self) -> None:
+        for event in self._wake.values():
+            event.set()
 
     def _on_enqueue(self, queue: str) -> None:
         event = self._wake.get(queue)
@@ -156,15 +156,29 @@ class Worker:
     async def _queue_loop(self, queue: str) -> None:
         wake = self._wake[queue]
         limit = self.limits[queue]
-        while not self._stopping:
+        while not (self._stopping and not self._running[queue] and not self._acks[queue]):
             wake.clear()
-            free = limit - len(self._running[queue])
+            free = 0 if self._stopping else limit - len(self._running[queue])
+            acks, self._acks[queue] = self._acks[queue], []
             claimed: list[Row[Any]] = []
-            if free > 0:
+            if free > 0 or acks:
                 try:
-                    claimed = list(await claim.claim_jobs(self.database, queue, free, self.id))
+                    claimed = list(
+                        await claim.claim_jobs(
+                            self.database, queue, free, self.id, [(ack.job_id, ack.values) for ack in acks]
+                        )
+                    )
                 except Exception:
                     logger.exception("claiming jobs failed", extra={"queue": queue})
+                    if self._stopping:
+                        # Unwritten outcomes are not lost: the reaper gives those jobs another run.
+                        return
+                    self._acks[queue][:0] = acks
+                    await asyncio.sleep(self._poll_interval)
+                    continue
+            if any(ack.concurrency_key is not None for ack in acks):
+                # A finished keyed job frees its key for every queue, now that its state is written.
+                self._wake_all()
             for row in claimed:
                 task = asyncio.create_task(self._run(row), name=f"nexa-job-{row.id}")
                 self._running[queue][row.id] = task
@@ -189,8 +203,7 @@ class Worker:
         finally:
             job_id_var.reset(token)
         metrics.record_finished(row.kind, outcome.state, time.monotonic() - started)
-        self._acks.append(outcome)
-        self._ack_ready.set()
+        self._acks[row.queue].append(outcome)
 
     async def _execute(self, row: Row[Any]) -> _Outcome:
         spec = get_job(row.kind)
@@ -228,7 +241,7 @@ class Worker:
             return self._fail(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         if isinstance(result, Snooze):
             return self._snooze(row, result.seconds)
-        return _Outcome(row.id, row.queue, row.kind, COMPLETED, row.concurrency_key)
+        return _Outcome(row.id, COMPLETED, row.concurrency_key)
 
     def _fail(self, row: Row[Any], error: str, trace: str | None) -> _Outcome:
         now = utcnow()
@@ -262,41 +275,7 @@ class Worker:
 
     @staticmethod
     def _outcome(row: Row[Any], state: str, **values: Any) -> _Outcome:
-        return _Outcome(row.id, row.queue, row.kind, state, row.concurrency_key, {"state": state, **values})
-
-    # -- acknowledging -----------------------------------------------------------------------------
-
-    async def _ack_loop(self) -> None:
-        while True:
-            await self._ack_ready.wait()
-            self._ack_ready.clear()
-            try:
-                await self._flush_acks()
-            except Exception:
-                logger.exception("recording job outcomes failed; retrying")
-                await asyncio.sleep(self._poll_interval)
-                self._ack_ready.set()
-
-    async def _flush_acks(self) -> None:
-        # Outcomes that arrive while this write is in flight wait for the next one, which takes
-        # them all at once: under load, one transaction acknowledges many jobs.
-        batch, self._acks = self._acks, []
-        if not batch:
-            return
-        try:
-            async with self.database.session() as session:
-                completed = [outcome.job_id for outcome in batch if not outcome.values]
-                if completed:
-                    await claim.complete_jobs(session, completed, self.id)
-                for outcome in batch:
-                    if outcome.values:
-                        await claim.finish_job(session, outcome.job_id, self.id, outcome.values)
-        except BaseException:
-            self._acks[:0] = batch
-            raise
-        # A finished keyed job frees its key only now that its state is written.
-        for queue in {outcome.queue for outcome in batch if outcome.concurrency_key is not None}:
-            self._on_enqueue(queue)
+        return _Outcome(row.id, state, row.concurrency_key, {"state": state, **values})
 
     # -- maintenance -------------------------------------------------------------------------------
 
@@ -317,8 +296,7 @@ class Worker:
                     rescued = await claim.rescue_jobs(self.database, self._rescue_after)
                     if rescued:
                         logger.warning("rescued orphaned jobs", extra={"count": rescued})
-                        for event in self._wake.values():
-                            event.set()
+                        self._wake_all()
                 if now >= next_metrics:
                     next_metrics = now + _METRICS_INTERVAL
                     await metrics.refresh_queue_metrics(self.database)
@@ -330,7 +308,7 @@ class Worker:
     async def _heartbeat(self) -> None:
         ids = [job_id for tasks in self._running.values() for job_id in tasks]
         # Jobs whose outcome is not written yet are still executing in the table: keep them alive too.
-        ids += [outcome.job_id for outcome in self._acks]
+        ids += [outcome.job_id for outcomes in self._acks.values() for outcome in outcomes]
         if ids:
             await claim.heartbeat_jobs(self.database, ids, self.id)
 
