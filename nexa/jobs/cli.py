@@ -35,9 +35,10 @@ def register(app: typer.Typer) -> None:
 async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
     database = _open(settings)
     worker = Worker(database, settings, queues)
+    stop = _stop_on_signal()
     try:
         await worker.start()
-        await _until_signalled()
+        await stop.wait()
     finally:
         await worker.stop(shutdown_timeout)
         await database.dispose()
@@ -46,9 +47,10 @@ async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_tim
 async def _run_scheduler(settings: Settings) -> None:
     database = _open(settings)
     scheduler = Scheduler(database, settings)
+    stop = _stop_on_signal()
     try:
         await scheduler.start()
-        await _until_signalled()
+        await stop.wait()
     finally:
         await scheduler.stop()
         await database.dispose()
@@ -59,12 +61,13 @@ def _open(settings: Settings) -> Database:
     return Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
 
 
-async def _until_signalled() -> None:
+def _stop_on_signal() -> asyncio.Event:
+    # Installed before starting, so a SIGTERM during start-up still means a graceful stop.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop
 
 
 if __name__ == "__main__":

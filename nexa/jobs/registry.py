@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from croniter import croniter
+
 from nexa.jobs.backoff import default_backoff
 
 if TYPE_CHECKING:
@@ -117,8 +119,6 @@ def job(
 
 def recurring(kind: str, cron: str, args: dict[str, Any] | None = None) -> None:
     """Enqueue `kind` with `args` on the `cron` schedule (five-field crontab, UTC)."""
-    from croniter import croniter
-
     if not croniter.is_valid(cron):
         raise ValueError(f"invalid cron expression {cron!r} for job {kind!r}")
     _RECURRING[(kind, cron)] = Recurring(kind, cron, dict(args or {}))

@@ -31,7 +31,7 @@ from nexa.jobs import claim, enqueue, metrics
 from nexa.jobs.models import CANCELLED, COMPLETED, DISCARDED, RETRYABLE, SCHEDULED
 from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, get_job, load_job_modules
 from nexa.kit.clock import utcnow
-from nexa.kit.logging import job_id_var
+from nexa.kit.logging import account_id_var, job_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -196,12 +196,14 @@ class Worker:
         self._wake[queue].set()
 
     async def _run(self, row: Row[Any]) -> None:
-        token = job_id_var.set(row.id)
+        job_token = job_id_var.set(row.id)
+        account_token = account_id_var.set(row.account_id)
         started = time.monotonic()
         try:
             outcome = await self._execute(row)
         finally:
-            job_id_var.reset(token)
+            account_id_var.reset(account_token)
+            job_id_var.reset(job_token)
         metrics.record_finished(row.kind, outcome.state, time.monotonic() - started)
         self._acks[row.queue].append(outcome)
 
