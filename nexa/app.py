@@ -26,6 +26,8 @@ from nexa.realtime.hub import Hub, set_hub
 from nexa.runtime import Runtime
 from nexa.tenancy.endpoints import router as accounts_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
+from nexa.contacts.endpoints import router as contacts_router
+from nexa.conversations.endpoints import router as conversations_router
 from nexa.inboxes.endpoints import router as inboxes_router
 from nexa.labels.endpoints import router as labels_router
 from nexa.teams.endpoints import router as teams_router
@@ -38,6 +40,8 @@ ROUTERS = (
     accounts_router,
     audit_router,
     inboxes_router,
+    contacts_router,
+    conversations_router,
     labels_router,
     teams_router,
     canned_responses_router,

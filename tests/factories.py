@@ -57,3 +57,17 @@ async def make_member(
             )
     assert token is not None
     return Member(account=account, user=user, token=token)
+
+
+async def make_agent_bot(runtime: Runtime, account: Account, name: str = "Bot") -> tuple[int, str]:
+    """An agent bot of `account` and its API token: (bot id, token)."""
+    from nexa.agent_bots.models import AgentBot
+
+    async with runtime.db.session() as session:
+        bot = AgentBot(account_id=account.id, name=name, outgoing_url="https://bot.example.com/hook")
+        session.add(bot)
+        await session.flush()
+        _, token = await auth_service.create_api_token(
+            session, owner_type=TokenOwner.agent_bot, owner_id=bot.id, name="bot", account_id=account.id
+        )
+        return bot.id, token

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import case, func, or_
 
 from nexa.canned_responses.models import CannedResponse
+from nexa.kit.params import LIKE_ESCAPE, like_pattern
 from nexa.tenancy.repository import AccountRepository
 
 
@@ -18,9 +19,9 @@ class CannedResponseRepository(AccountRepository[CannedResponse]):
         """All of them, or those whose short code or content contains `term`; short-code matches first."""
         statement = self.select()
         if term:
-            pattern = f"%{term.lower()}%"
-            in_code = func.lower(CannedResponse.short_code).like(pattern)
-            statement = statement.where(or_(in_code, func.lower(CannedResponse.content).like(pattern))).order_by(
+            pattern = like_pattern(term)
+            in_code = func.lower(CannedResponse.short_code).like(pattern, escape=LIKE_ESCAPE)
+            statement = statement.where(or_(in_code, func.lower(CannedResponse.content).like(pattern, escape=LIKE_ESCAPE))).order_by(
                 case((in_code, 0), else_=1)
             )
         return await self.list(statement.order_by(CannedResponse.short_code))

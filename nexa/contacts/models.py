@@ -48,7 +48,9 @@ class Contact(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     lead_score_reasons: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    contact_inboxes: Mapped[list[ContactInbox]] = relationship(back_populates="contact", lazy="raise")
+    contact_inboxes: Mapped[list[ContactInbox]] = relationship(
+        back_populates="contact", lazy="raise", passive_deletes=True
+    )
 
 
 class ContactInbox(IdMixin, TimestampMixin, AccountScopedMixin, Base):

@@ -158,7 +158,7 @@ class Message(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     sender_id: Mapped[int | None] = mapped_column(BigInteger)
     echo_id: Mapped[str | None] = mapped_column(String(255))
 
-    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.id")
+    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.id", passive_deletes=True)
 
 
 class FileType(enum.StrEnum):

@@ -76,3 +76,9 @@ class InboxMemberRepository(AccountRepository[InboxMember]):
 
 class AgentBotRepository(AccountRepository[AgentBot]):
     model = AgentBot
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, AgentBot]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {bot.id: bot for bot in await self.list(self.select().where(AgentBot.id.in_(wanted)))}

@@ -28,3 +28,13 @@ class WrappedParams(BaseModel):
     @classmethod
     def _unwrap(cls, data: Any) -> Any:
         return unwrap(data, cls.wrapper)
+
+
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern (use with lower() on the column and `escape=LIKE_ESCAPE`) matching `term` literally
+    anywhere, case-insensitively: ILIKE that works on SQLite and PostgreSQL alike."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

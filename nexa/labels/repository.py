@@ -26,7 +26,11 @@ class LabelRepository(AccountRepository[Label]):
 class TaggingRepository(AccountRepository[TaggingT]):
     """Label titles on one kind of row (contacts, conversations): shared so both behave identically."""
 
-    owner_column: ClassVar[InstrumentedAttribute[Any]]
+    owner_key: ClassVar[str]  # the tagged row's id column, e.g. "contact_id"
+
+    @property
+    def owner_column(self) -> InstrumentedAttribute[Any]:
+        return getattr(self.model, self.owner_key)
 
     async def titles(self, owner_id: int) -> list[str]:
         return (await self.titles_by_owner([owner_id])).get(owner_id, [])
@@ -61,7 +65,7 @@ class TaggingRepository(AccountRepository[TaggingT]):
         for title in wanted:
             if title not in current:
                 row = self.model(title=title)
-                setattr(row, self.owner_column.key, owner_id)
+                setattr(row, self.owner_key, owner_id)
                 row.account_id = self.account_id
                 self.session.add(row)
         await self.session.flush()

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, update
+from sqlalchemy.orm import selectinload
+
+from nexa.contacts.models import Contact, ContactInbox, ContactLabel
+from nexa.kit.params import LIKE_ESCAPE, like_pattern
+from nexa.labels.repository import TaggingRepository
+from nexa.tenancy.repository import AccountRepository
+
+# Chatwoot's contact sort keys; company, city and country live in additional_attributes.
+_ATTRIBUTE_SORTS = {"company": "company_name", "city": "city", "country": "country"}
+_COLUMN_SORTS = ("name", "email", "phone_number", "last_activity_at", "created_at")
+
+
+class ContactRepository(AccountRepository[Contact]):
+    model = Contact
+
+    async def get_by_email(self, email: str) -> Contact | None:
+        return await self.session.scalar(self.select().where(Contact.email == email))
+
+    async def get_by_identifier(self, identifier: str) -> Contact | None:
+        return await self.session.scalar(self.select().where(Contact.identifier == identifier))
+
+    async def get_by_phone_key(self, phone_key: str) -> Contact | None:
+        return await self.session.scalar(self.select().where(Contact.phone_key == phone_key))
+
+    async def touch_activity(self, contact_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(Contact)
+            .where(Contact.account_id == self.account_id, Contact.id == contact_id)
+            .values(last_activity_at=at)
+        )
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Contact]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {c.id: c for c in await self.list(self.select().where(Contact.id.in_(wanted)))}
+
+    def sorted(self, statement: Select[tuple[Contact]], sort: str | None) -> Select[tuple[Contact]]:
+        key = (sort or "-last_activity_at").strip()
+        descending = key.startswith("-")
+        key = key.lstrip("-")
+        column: Any
+        if key in _ATTRIBUTE_SORTS:
+            column = Contact.additional_attributes[_ATTRIBUTE_SORTS[key]].as_string()
+        elif key in _COLUMN_SORTS:
+            column = getattr(Contact, key)
+        else:
+            column = Contact.last_activity_at
+        ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
+        return statement.order_by(ordered, Contact.id.desc() if descending else Contact.id)
+
+    def matching(self, term: str) -> Select[tuple[Contact]]:
+        """Contacts reachable somehow (email, phone or identifier) whose name, email, phone, identifier
+        or company contains `term`, as Chatwoot's search does."""
+        pattern = like_pattern(term)
+        fields = [
+            Contact.name,
+            Contact.email,
+            Contact.phone_number,
+            Contact.identifier,
+            Contact.additional_attributes["company_name"].as_string(),
+        ]
+        return self.select().where(
+            or_(Contact.email.is_not(None), Contact.phone_number.is_not(None), Contact.identifier.is_not(None)),
+            or_(*(func.lower(field).like(pattern, escape=LIKE_ESCAPE) for field in fields)),
+        )
+
+
+class ContactInboxRepository(AccountRepository[ContactInbox]):
+    model = ContactInbox
+
+    async def get_by_source(self, inbox_id: int, source_id: str) -> ContactInbox | None:
+        return await self.session.scalar(
+            self.select().where(ContactInbox.inbox_id == inbox_id, ContactInbox.source_id == source_id)
+        )
+
+    async def get_for_contact(self, contact_id: int, inbox_id: int) -> ContactInbox | None:
+        statement = (
+            self.select()
+            .where(ContactInbox.contact_id == contact_id, ContactInbox.inbox_id == inbox_id)
+            .order_by(ContactInbox.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(statement)
+
+    async def by_contact(self, contact_ids: Iterable[int]) -> dict[int, list[ContactInbox]]:
+        """Each contact's contact inboxes with their inbox loaded, in one query."""
+        ids = list(set(contact_ids))
+        found: dict[int, list[ContactInbox]] = defaultdict(list)
+        if not ids:
+            return found
+        statement = (
+            self.select()
+            .where(ContactInbox.contact_id.in_(ids))
+            .options(selectinload(ContactInbox.inbox))
+            .order_by(ContactInbox.id)
+        )
+        for contact_inbox in await self.list(statement):
+            found[contact_inbox.contact_id].append(contact_inbox)
+        return found
+
+    async def for_contact(self, contact_id: int) -> Sequence[ContactInbox]:
+        return (await self.by_contact([contact_id])).get(contact_id, [])
+
+
+class ContactLabelRepository(TaggingRepository[ContactLabel]):
+    model = ContactLabel
+    owner_key = "contact_id"

@@ -1,0 +1,190 @@
+"""Messages: creation with its effects on the conversation (activity, waiting time, first reply,
+reopening, reporting events) and soft deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.analytics import service as analytics
+from nexa.analytics.models import ReportingEventName
+from nexa.contacts.repository import ContactRepository
+from nexa.conversations import service as conversations
+from nexa.conversations.models import (
+    MESSAGE_TYPE_NUMBER,
+    Attachment,
+    ContentType,
+    Conversation,
+    ConversationStatus,
+    FileType,
+    Message,
+    MessageStatus,
+    MessageType,
+    SenderType,
+)
+from nexa.inboxes.models import Inbox
+from nexa.kit.errors import UnprocessableEntity
+from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
+
+DELETED_CONTENT = "This message was deleted"
+_BOTS = (SenderType.agent_bot, SenderType.bot)
+
+
+@dataclass(frozen=True)
+class Sender:
+    type: SenderType | None = None
+    id: int | None = None
+
+    @classmethod
+    def of(cls, actor: conversations.Actor) -> Sender:
+        if actor.user_id is not None:
+            return cls(SenderType.user, actor.user_id)
+        if actor.agent_bot_id is not None:
+            return cls(SenderType.agent_bot, actor.agent_bot_id)
+        return cls()
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    file_type: FileType
+    external_url: str | None = None
+    file_key: str | None = None
+    content_type: str | None = None
+    file_size: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
+    """The one place message changes reach realtime subscribers (after commit)."""
+    data = {
+        "id": message.id,
+        "conversation_id": conversation.display_id,
+        "inbox_id": message.inbox_id,
+        "message_type": MESSAGE_TYPE_NUMBER[message.message_type],
+        "content": message.content,
+        "content_type": message.content_type.value,
+        "content_attributes": message.content_attributes,
+        "private": message.private,
+        "status": message.status.value,
+        "source_id": message.source_id,
+        "echo_id": message.echo_id,
+        "sender_type": message.sender_type.value if message.sender_type else None,
+        "sender_id": message.sender_id,
+        "created_at": int(message.created_at.timestamp()),
+    }
+    channels = [account_channel(message.account_id), inbox_channel(message.inbox_id), conversation_channel(conversation.id)]
+    publish(session, Event(name, data, account_id=message.account_id, channels=channels))
+
+
+def _initial_status(message_type: MessageType, private: bool) -> MessageStatus:
+    # Customer-visible outgoing messages wait for the delivery job; everything else is final as stored.
+    if message_type in (MessageType.outgoing, MessageType.template) and not private:
+        return MessageStatus.pending
+    return MessageStatus.sent
+
+
+async def create_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    inbox: Inbox,
+    message_type: MessageType,
+    content: str | None,
+    sender: Sender,
+    private: bool = False,
+    content_type: ContentType = ContentType.text,
+    content_attributes: dict[str, Any] | None = None,
+    additional_attributes: dict[str, Any] | None = None,
+    source_id: str | None = None,
+    echo_id: str | None = None,
+    status: MessageStatus | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    """Store a message and apply its effects on the conversation.
+
+    - every message but activity moves last_activity_at;
+    - incoming: starts waiting_since, reopens a resolved or snoozed conversation (pending with a bot);
+    - the first human non-private reply sets first_reply_created_at (first_response event); every human
+      reply while the customer waits records reply_time and clears waiting_since;
+    - private notes change none of that; bots may only speak to the customer while the conversation is pending.
+    """
+    private = private and message_type == MessageType.outgoing
+    customer_visible = message_type in (MessageType.outgoing, MessageType.template) and not private
+    if customer_visible and sender.type in _BOTS and conversation.status != ConversationStatus.pending:
+        raise UnprocessableEntity("Bots can only reply to the customer while the conversation is pending")
+    message = Message(
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        message_type=message_type,
+        content=content,
+        content_type=content_type,
+        content_attributes=content_attributes or {},
+        additional_attributes=additional_attributes or {},
+        private=private,
+        status=status or _initial_status(message_type, private),
+        source_id=source_id,
+        echo_id=echo_id,
+        sender_type=sender.type,
+        sender_id=sender.id,
+    )
+    session.add(message)
+    await session.flush()
+    for attachment in attachments:
+        session.add(Attachment(account_id=conversation.account_id, message_id=message.id, **attachment.__dict__))
+    now = message.created_at
+    if message_type != MessageType.activity:
+        conversation.last_activity_at = now
+    if message_type == MessageType.incoming:
+        await _on_customer_message(session, conversation, inbox, now)
+    elif customer_visible:
+        await _on_reply(session, conversation, inbox, sender, now)
+    await session.flush()
+    _emit(session, EventName.MESSAGE_CREATED, message, conversation)
+    return message
+
+
+async def _on_customer_message(session: AsyncSession, conversation: Conversation, inbox: Inbox, now: Any) -> None:
+    if conversation.waiting_since is None:
+        conversation.waiting_since = now
+    await ContactRepository(session, conversation.account_id).touch_activity(conversation.contact_id, now)
+    if conversation.status == ConversationStatus.resolved:
+        await conversations.change_status(
+            session, conversation, conversations.initial_status(inbox), actor=conversations.SYSTEM, inbox=inbox
+        )
+    elif conversation.status == ConversationStatus.snoozed:
+        await conversations.change_status(
+            session, conversation, ConversationStatus.open, actor=conversations.SYSTEM, inbox=inbox
+        )
+
+
+async def _on_reply(session: AsyncSession, conversation: Conversation, inbox: Inbox, sender: Sender, now: Any) -> None:
+    if sender.type == SenderType.user:
+        if conversation.first_reply_created_at is None:
+            conversation.first_reply_created_at = now
+            start = await analytics.last_non_human_activity(
+                session, conversation.account_id, conversation.id, conversation.created_at
+            )
+            await analytics.record(
+                session, ReportingEventName.first_response, account_id=conversation.account_id,
+                conversation_id=conversation.id, inbox=inbox, start=start, end=now, user_id=sender.id,
+            )
+        if conversation.waiting_since is not None:
+            await analytics.record(
+                session, ReportingEventName.reply_time, account_id=conversation.account_id,
+                conversation_id=conversation.id, inbox=inbox, start=conversation.waiting_since, end=now,
+                user_id=sender.id,
+            )
+    conversation.waiting_since = None
+
+
+async def delete_message(session: AsyncSession, message: Message, conversation: Conversation) -> Message:
+    """Soft delete, as Chatwoot: the row stays (threads and reports keep their shape), the content goes."""
+    message.content = DELETED_CONTENT
+    message.content_attributes = {**message.content_attributes, "deleted": True}
+    await session.flush()
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    return message

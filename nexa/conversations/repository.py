@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from nexa.conversations.models import (
+    PRIORITY_RANK,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    Message,
+    MessageType,
+)
+from nexa.kit.errors import NotFound
+from nexa.labels.repository import TaggingRepository
+from nexa.tenancy.repository import AccountRepository
+
+_PRIORITY_ORDER = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Conversation.priority)
+
+
+class ConversationRepository(AccountRepository[Conversation]):
+    model = Conversation
+
+    async def get_by_display_id(self, display_id: int) -> Conversation | None:
+        return await self.session.scalar(self.select().where(Conversation.display_id == display_id))
+
+    async def get_by_display_id_or_404(self, display_id: int) -> Conversation:
+        found = await self.get_by_display_id(display_id)
+        if found is None:
+            raise NotFound()
+        return found
+
+    async def latest_for_contact_inbox(self, contact_inbox_id: int) -> Conversation | None:
+        statement = (
+            self.select().where(Conversation.contact_inbox_id == contact_inbox_id).order_by(Conversation.id.desc()).limit(1)
+        )
+        return await self.session.scalar(statement)
+
+    def for_contact(self, contact_id: int) -> Select[tuple[Conversation]]:
+        return self.select().where(Conversation.contact_id == contact_id).order_by(Conversation.id.desc())
+
+    async def counts(self, statement: Select[tuple[Conversation]], user_id: int | None) -> dict[str, int]:
+        """mine / assigned / unassigned / all over the filtered list, in one query."""
+        rows = statement.order_by(None).subquery()
+        assigned = rows.c.assignee_id.is_not(None)
+        query = select(
+            func.count(),
+            func.coalesce(func.sum(case((rows.c.assignee_id == (user_id or -1), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((assigned, 1), else_=0)), 0),
+        ).select_from(rows)
+        total, mine, assigned_count = (await self.session.execute(query)).one()
+        return {
+            "mine_count": int(mine),
+            "assigned_count": int(assigned_count),
+            "unassigned_count": int(total) - int(assigned_count),
+            "all_count": int(total),
+        }
+
+
+def sort_conversations(statement: Select[tuple[Conversation]], sort_by: str | None) -> Select[tuple[Conversation]]:
+    """Chatwoot's sort_by values; unknown values fall back to the default, most recent activity first."""
+    orders = {
+        "last_activity_at_asc": [Conversation.last_activity_at.asc()],
+        "created_at_asc": [Conversation.created_at.asc()],
+        "created_at_desc": [Conversation.created_at.desc()],
+        "priority_asc": [_PRIORITY_ORDER.asc().nulls_last(), Conversation.last_activity_at.desc()],
+        "priority_desc": [_PRIORITY_ORDER.desc().nulls_last(), Conversation.last_activity_at.desc()],
+        "waiting_since_asc": [Conversation.waiting_since.asc().nulls_last(), Conversation.last_activity_at.desc()],
+        "waiting_since_desc": [Conversation.waiting_since.desc().nulls_last(), Conversation.last_activity_at.desc()],
+    }
+    chosen = orders.get(sort_by or "", [Conversation.last_activity_at.desc()])
+    return statement.order_by(*chosen, Conversation.id.desc())
+
+
+def with_status(statement: Select[tuple[Conversation]], status: str) -> Select[tuple[Conversation]]:
+    return statement if status == "all" else statement.where(Conversation.status == ConversationStatus(status))
+
+
+class ConversationLabelRepository(TaggingRepository[ConversationLabel]):
+    model = ConversationLabel
+    owner_key = "conversation_id"
+
+
+MESSAGES_PAGE = 20
+MESSAGES_AFTER_LIMIT = 100
+MESSAGES_BETWEEN_LIMIT = 1000
+
+
+class MessageRepository(AccountRepository[Message]):
+    model = Message
+
+    async def get_in_conversation(self, conversation_id: int, message_id: int) -> Message | None:
+        return await self.session.scalar(
+            self.select().where(Message.conversation_id == conversation_id, Message.id == message_id)
+        )
+
+    async def get_by_source_id(self, inbox_id: int, source_id: str) -> Message | None:
+        """The message a provider already delivered: inbound retries are deduplicated with this."""
+        return await self.session.scalar(self.select().where(Message.inbox_id == inbox_id, Message.source_id == source_id))
+
+    async def page(self, conversation_id: int, *, before: int | None, after: int | None) -> Sequence[Message]:
+        """Chatwoot's cursors: latest 20; 20 older than `before`; up to 100 newer than `after`; both: up to
+        1000 in between. Always oldest first."""
+        statement = self.select().where(Message.conversation_id == conversation_id).options(selectinload(Message.attachments))
+        if after is not None:
+            statement = statement.where(Message.id > after)
+            if before is not None:
+                statement = statement.where(Message.id < before)
+            limit = MESSAGES_BETWEEN_LIMIT if before is not None else MESSAGES_AFTER_LIMIT
+            return await self.list(statement.order_by(Message.id).limit(limit))
+        if before is not None:
+            statement = statement.where(Message.id < before)
+        newest_first = await self.list(statement.order_by(Message.id.desc()).limit(MESSAGES_PAGE))
+        return list(reversed(newest_first))
+
+    async def last_chat_messages(self, conversation_ids: Iterable[int]) -> dict[int, Message]:
+        """Each conversation's latest customer-visible message (not activity, not private), in two queries."""
+        ids = list(conversation_ids)
+        if not ids:
+            return {}
+        latest = (
+            select(func.max(Message.id))
+            .where(
+                Message.account_id == self.account_id,
+                Message.conversation_id.in_(ids),
+                Message.message_type != MessageType.activity,
+                Message.private.is_(False),
+            )
+            .group_by(Message.conversation_id)
+        )
+        statement = self.select().where(Message.id.in_(latest)).options(selectinload(Message.attachments))
+        return {m.conversation_id: m for m in await self.list(statement)}
+
+    async def unread_counts(self, conversations: Sequence[Conversation]) -> dict[int, int]:
+        """Incoming messages an agent has not seen yet, per conversation, in one query."""
+        if not conversations:
+            return {}
+        seen = or_(
+            *(
+                and_(Message.conversation_id == c.id, Message.created_at > c.agent_last_seen_at)
+                if c.agent_last_seen_at is not None
+                else Message.conversation_id == c.id
+                for c in conversations
+            )
+        )
+        statement = (
+            select(Message.conversation_id, func.count())
+            .where(Message.account_id == self.account_id, Message.message_type == MessageType.incoming, seen)
+            .group_by(Message.conversation_id)
+        )
+        return {conversation_id: int(count) for conversation_id, count in await self.session.execute(statement)}

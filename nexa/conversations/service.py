@@ -1,0 +1,291 @@
+"""Conversations: creation, the state machine, assignment, priority, attributes and labels.
+
+`change_status` is the one place a conversation changes state: reporting events, self-assignment and
+realtime events hang off it, and so will handoff and auto-assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.analytics import service as analytics
+from nexa.analytics.models import ReportingEventName
+from nexa.analytics.repository import ReportingEventRepository
+from nexa.auth.models import AccountUser
+from nexa.auth.repository import MembershipRepository
+from nexa.contacts.models import Contact, ContactInbox
+from nexa.conversations.models import Conversation, ConversationStatus, Priority
+from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository
+from nexa.inboxes.models import Inbox
+from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository
+from nexa.kit.clock import utcnow
+from nexa.kit.errors import UnprocessableEntity, ValidationFailed
+from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
+from nexa.teams.agents import memberships_of
+from nexa.teams.models import Team
+from nexa.teams.repository import TeamRepository
+from nexa.tenancy.service import next_conversation_display_id
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a change: a member user, an agent bot, or nobody (the contact, the system)."""
+
+    user_id: int | None = None
+    agent_bot_id: int | None = None
+
+    @property
+    def is_human(self) -> bool:
+        return self.user_id is not None
+
+
+SYSTEM = Actor()
+
+
+def _emit(session: AsyncSession, name: EventName, conversation: Conversation, data: dict[str, Any]) -> None:
+    """The one place conversation changes reach realtime subscribers (after commit).
+
+    Payloads carry ids and what changed; clients refetch the conversation, as Chatwoot rebuilds its
+    payload at send time to avoid out-of-order data."""
+    payload = {"id": conversation.display_id, "inbox_id": conversation.inbox_id, "status": conversation.status.value, **data}
+    channels = [
+        account_channel(conversation.account_id),
+        inbox_channel(conversation.inbox_id),
+        conversation_channel(conversation.id),
+    ]
+    publish(session, Event(name, payload, account_id=conversation.account_id, channels=channels))
+
+
+def initial_status(inbox: Inbox) -> ConversationStatus:
+    """New and reopened conversations go to the bot first when the inbox has one."""
+    return ConversationStatus.pending if inbox.has_active_bot else ConversationStatus.open
+
+
+async def create_conversation(
+    session: AsyncSession,
+    *,
+    inbox: Inbox,
+    contact: Contact,
+    contact_inbox: ContactInbox | None,
+    status: ConversationStatus | None = None,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    snoozed_until: datetime | None = None,
+    additional_attributes: dict[str, Any] | None = None,
+    custom_attributes: dict[str, Any] | None = None,
+) -> Conversation:
+    if assignee_id is not None:
+        await _assignable_membership(session, inbox, assignee_id)
+    if team_id is not None:
+        await TeamRepository(session, inbox.account_id).get_or_404(team_id)
+    chosen = status or initial_status(inbox)
+    if chosen == ConversationStatus.snoozed and snoozed_until is None:
+        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+    conversation = Conversation(
+        account_id=inbox.account_id,
+        display_id=await next_conversation_display_id(session, inbox.account_id),
+        inbox_id=inbox.id,
+        contact_id=contact.id,
+        contact_inbox_id=contact_inbox.id if contact_inbox else None,
+        status=chosen,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        snoozed_until=snoozed_until if chosen == ConversationStatus.snoozed else None,
+        additional_attributes=additional_attributes or {},
+        custom_attributes=custom_attributes or {},
+        last_activity_at=utcnow(),
+    )
+    session.add(conversation)
+    await session.flush()
+    _emit(session, EventName.CONVERSATION_CREATED, conversation, {})
+    return conversation
+
+
+async def find_or_reopen_conversation(
+    session: AsyncSession, *, inbox: Inbox, contact: Contact, contact_inbox: ContactInbox
+) -> Conversation:
+    """The conversation a new inbound message belongs to.
+
+    The contact's latest conversation in the inbox while it is not resolved; a resolved one only when the
+    inbox locks contacts to a single conversation (it is reopened: pending with a bot, else open);
+    otherwise a new conversation.
+    """
+    latest = await ConversationRepository(session, inbox.account_id).latest_for_contact_inbox(contact_inbox.id)
+    if latest is not None and latest.status != ConversationStatus.resolved:
+        return latest
+    if latest is not None and inbox.lock_to_single_conversation:
+        await change_status(session, latest, initial_status(inbox), actor=SYSTEM, inbox=inbox)
+        return latest
+    return await create_conversation(session, inbox=inbox, contact=contact, contact_inbox=contact_inbox)
+
+
+def next_toggle_status(current: ConversationStatus, requested: ConversationStatus | None) -> ConversationStatus:
+    """Chatwoot's toggle: without a status, open <-> resolved, and pending or snoozed become open."""
+    if requested is not None:
+        return requested
+    return ConversationStatus.resolved if current == ConversationStatus.open else ConversationStatus.open
+
+
+async def change_status(
+    session: AsyncSession,
+    conversation: Conversation,
+    status: ConversationStatus,
+    *,
+    actor: Actor,
+    inbox: Inbox,
+    snoozed_until: datetime | None = None,
+) -> bool:
+    """Move the conversation to `status`; False when nothing changed.
+
+    Records the reporting events of the transition, self-assigns a human who opens an unassigned
+    conversation, and announces the change.
+    """
+    if status == ConversationStatus.snoozed and snoozed_until is None:
+        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+    previous = conversation.status
+    until = snoozed_until if status == ConversationStatus.snoozed else None
+    if previous == status and conversation.snoozed_until == until:
+        return False
+    now = utcnow()
+    conversation.status = status
+    conversation.snoozed_until = until
+    await _record_transition(session, conversation, previous, status, inbox=inbox, now=now)
+    if status == ConversationStatus.resolved:
+        conversation.waiting_since = None
+    if status == ConversationStatus.open and actor.is_human and conversation.assignee_id is None:
+        await _set_assignee(session, conversation, actor.user_id)
+    await session.flush()
+    _emit(
+        session,
+        EventName.CONVERSATION_STATUS_CHANGED,
+        conversation,
+        {"changed_attributes": [{"status": {"previous_value": previous.value, "current_value": status.value}}]},
+    )
+    return True
+
+
+async def _record_transition(
+    session: AsyncSession,
+    conversation: Conversation,
+    previous: ConversationStatus,
+    status: ConversationStatus,
+    *,
+    inbox: Inbox,
+    now: datetime,
+) -> None:
+    def record(name: ReportingEventName, start: datetime) -> Any:
+        return analytics.record(
+            session, name, account_id=conversation.account_id, conversation_id=conversation.id, inbox=inbox,
+            start=start, end=now, user_id=conversation.assignee_id,
+        )
+
+    if status == ConversationStatus.resolved:
+        await record(ReportingEventName.conversation_resolved, conversation.created_at)
+        if previous == ConversationStatus.pending:
+            await record(ReportingEventName.conversation_bot_resolved, conversation.created_at)
+    elif status == ConversationStatus.open and previous == ConversationStatus.pending:
+        events = ReportingEventRepository(session, conversation.account_id)
+        if not await events.exists(conversation.id, ReportingEventName.conversation_bot_handoff):
+            await record(ReportingEventName.conversation_bot_handoff, conversation.created_at)
+    elif status == ConversationStatus.open and previous == ConversationStatus.resolved:
+        events = ReportingEventRepository(session, conversation.account_id)
+        resolved_at = await events.latest_time(conversation.id, [ReportingEventName.conversation_resolved])
+        await record(ReportingEventName.conversation_opened, resolved_at or conversation.created_at)
+
+
+async def toggle_status(
+    session: AsyncSession,
+    conversation: Conversation,
+    requested: ConversationStatus | None,
+    *,
+    actor: Actor,
+    inbox: Inbox,
+    snoozed_until: datetime | None = None,
+) -> Conversation:
+    target = next_toggle_status(conversation.status, requested)
+    await change_status(session, conversation, target, actor=actor, inbox=inbox, snoozed_until=snoozed_until)
+    return conversation
+
+
+async def _assignable_membership(session: AsyncSession, inbox: Inbox, user_id: int) -> AccountUser:
+    if user_id not in await InboxMemberRepository(session, inbox.account_id).assignable_user_ids(inbox.id):
+        raise ValidationFailed("Assignee is not a member of this inbox", ["assignee_id"])
+    memberships = await memberships_of(MembershipRepository(session, inbox.account_id), [user_id])
+    return memberships[0]
+
+
+async def _set_assignee(session: AsyncSession, conversation: Conversation, user_id: int | None) -> None:
+    if conversation.assignee_id == user_id and (user_id is None or conversation.assignee_agent_bot_id is None):
+        return
+    conversation.assignee_id = user_id
+    if user_id is not None:
+        conversation.assignee_agent_bot_id = None  # a human assignee replaces a bot one (Chatwoot)
+    await session.flush()
+    _emit(session, EventName.ASSIGNEE_CHANGED, conversation, {"assignee_id": user_id})
+
+
+async def assign_agent(
+    session: AsyncSession, conversation: Conversation, user_id: int | None, *, inbox: Inbox
+) -> AccountUser | None:
+    """Assign to an agent of the inbox (or an administrator); None unassigns."""
+    membership = await _assignable_membership(session, inbox, user_id) if user_id is not None else None
+    await _set_assignee(session, conversation, user_id)
+    return membership
+
+
+async def assign_agent_bot(session: AsyncSession, conversation: Conversation, agent_bot_id: int) -> Any:
+    bot = await AgentBotRepository(session, conversation.account_id).get(agent_bot_id)
+    if bot is None:
+        raise ValidationFailed("Agent bot does not exist", ["assignee_id"])
+    conversation.assignee_agent_bot_id = bot.id
+    conversation.assignee_id = None
+    await session.flush()
+    _emit(session, EventName.ASSIGNEE_CHANGED, conversation, {"assignee_agent_bot_id": bot.id})
+    return bot
+
+
+async def assign_team(session: AsyncSession, conversation: Conversation, team_id: int | None) -> Team | None:
+    team = await TeamRepository(session, conversation.account_id).get(team_id) if team_id is not None else None
+    if team_id is not None and team is None:
+        raise ValidationFailed("Team does not exist", ["team_id"])
+    conversation.team_id = team_id
+    await session.flush()
+    _emit(session, EventName.TEAM_CHANGED, conversation, {"team_id": team_id})
+    return team
+
+
+async def set_priority(session: AsyncSession, conversation: Conversation, priority: Priority | None) -> None:
+    if conversation.priority == priority:
+        return
+    previous = conversation.priority
+    conversation.priority = priority
+    await session.flush()
+    _emit_updated(session, conversation, "priority", previous, priority)
+
+
+async def replace_custom_attributes(session: AsyncSession, conversation: Conversation, attributes: dict[str, Any]) -> None:
+    previous = conversation.custom_attributes
+    conversation.custom_attributes = dict(attributes)
+    await session.flush()
+    _emit_updated(session, conversation, "custom_attributes", previous, conversation.custom_attributes)
+
+
+async def replace_labels(session: AsyncSession, conversation: Conversation, titles: list[str]) -> list[str]:
+    repository = ConversationLabelRepository(session, conversation.account_id)
+    previous = await repository.titles(conversation.id)
+    labels = await repository.replace(conversation.id, titles)
+    if labels != previous:
+        _emit_updated(session, conversation, "label_list", previous, labels)
+    return labels
+
+
+def _emit_updated(session: AsyncSession, conversation: Conversation, field: str, previous: Any, current: Any) -> None:
+    def plain(value: Any) -> Any:
+        return value.value if isinstance(value, Priority) else value
+
+    change = {field: {"previous_value": plain(previous), "current_value": plain(current)}}
+    _emit(session, EventName.CONVERSATION_UPDATED, conversation, {"changed_attributes": [change]})
