@@ -109,9 +109,11 @@ class Worker:
         self._stopping = True
         enqueue.unsubscribe_local(self._on_enqueue)
         self._wake_all()
-        running = [task for tasks in self._running.values() for task in tasks.values()]
-        if running:
-            _done, pending = await asyncio.wait(running, timeout=timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        # Looped: a claim that was in flight when stop began may still hand over a few jobs.
+        while running := [task for tasks in self._running.values() for task in tasks.values()]:
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            _done, pending = await asyncio.wait(running, timeout=remaining)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

@@ -90,3 +90,9 @@ async def db_record(ctx: JobContext, n: int, sleep: float = 0.0) -> None:
             text("INSERT INTO job_runs (n, job_id, attempt) VALUES (:n, :job_id, :attempt)"),
             {"n": n, "job_id": ctx.job_id, "attempt": ctx.attempt},
         )
+
+
+@job("test.sleep")
+async def sleep(ctx: JobContext, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    RAN.append(("test.sleep", {"seconds": seconds}))

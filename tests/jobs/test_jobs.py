@@ -14,6 +14,7 @@ from nexa.jobs.enqueue import enqueue
 from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.models import Job
 from nexa.jobs.scheduler import enqueue_recurring, prune_jobs
+from nexa.jobs.worker import Worker
 from nexa.kit.clock import utcnow
 from tests.jobs import sample_jobs
 from tests.jobs.helpers import get_job, runs_table, wait_for, wait_for_state
@@ -254,3 +255,17 @@ async def test_queue_metrics(db: Database) -> None:
     assert set(found) == {"other"}
     depth, age = found["other"]
     assert depth == 2 and 29 <= age <= 60
+
+
+async def test_graceful_stop_finishes_quick_jobs_and_gives_up_slow_ones(db: Database, settings: Settings) -> None:
+    async with db.session() as session:
+        quick = await enqueue(session, "test.sleep", {"seconds": 0.2})
+        slow = await enqueue(session, "test.sleep", {"seconds": 30})
+    worker = Worker(db, settings)
+    await worker.start()
+    await wait_for_state(db, slow.id, "executing")
+    await worker.stop(timeout=0.5)
+    assert (await get_job(db, quick.id)).state == "completed"
+    job = await get_job(db, slow.id)
+    assert job.state == "retryable" and job.attempt == 1
+    assert job.errors[-1]["error"] == "worker stopped before the job finished"
