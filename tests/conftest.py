@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from nexa.db import migrations
 from nexa.db.engine import Database
 from nexa.models import metadata
 
@@ -78,9 +79,9 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="session")
 async def database(database_url: str) -> AsyncIterator[Database]:
+    # The schema the tests run on is the one the migrations build, so every run exercises them too.
+    await migrations.upgrade_async(database_url)
     db = Database(database_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
     yield db
     await db.dispose()
 
