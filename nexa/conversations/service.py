@@ -23,7 +23,7 @@ from nexa.conversations.repository import ConversationLabelRepository, Conversat
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository
 from nexa.kit.clock import utcnow
-from nexa.kit.errors import UnprocessableEntity, ValidationFailed
+from nexa.kit.errors import NotFound, UnprocessableEntity, ValidationFailed
 from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
@@ -212,9 +212,11 @@ async def toggle_status(
 
 
 async def _assignable_membership(session: AsyncSession, inbox: Inbox, user_id: int) -> AccountUser:
+    memberships = await memberships_of(MembershipRepository(session, inbox.account_id), [user_id])
+    if not memberships:
+        raise NotFound()  # not a user of this account: as unknown as any other account's id
     if user_id not in await InboxMemberRepository(session, inbox.account_id).assignable_user_ids(inbox.id):
         raise ValidationFailed("Assignee is not a member of this inbox", ["assignee_id"])
-    memberships = await memberships_of(MembershipRepository(session, inbox.account_id), [user_id])
     return memberships[0]
 
 
@@ -238,9 +240,7 @@ async def assign_agent(
 
 
 async def assign_agent_bot(session: AsyncSession, conversation: Conversation, agent_bot_id: int) -> Any:
-    bot = await AgentBotRepository(session, conversation.account_id).get(agent_bot_id)
-    if bot is None:
-        raise ValidationFailed("Agent bot does not exist", ["assignee_id"])
+    bot = await AgentBotRepository(session, conversation.account_id).get_or_404(agent_bot_id)
     conversation.assignee_agent_bot_id = bot.id
     conversation.assignee_id = None
     await session.flush()
@@ -249,9 +249,7 @@ async def assign_agent_bot(session: AsyncSession, conversation: Conversation, ag
 
 
 async def assign_team(session: AsyncSession, conversation: Conversation, team_id: int | None) -> Team | None:
-    team = await TeamRepository(session, conversation.account_id).get(team_id) if team_id is not None else None
-    if team_id is not None and team is None:
-        raise ValidationFailed("Team does not exist", ["team_id"])
+    team = await TeamRepository(session, conversation.account_id).get_or_404(team_id) if team_id is not None else None
     conversation.team_id = team_id
     await session.flush()
     _emit(session, EventName.TEAM_CHANGED, conversation, {"team_id": team_id})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from nexa.auth.models import AccountUser
 from nexa.auth.repository import MembershipRepository
 from nexa.auth.serializers import availability_status
-from nexa.kit.errors import ValidationFailed
+from nexa.kit.errors import NotFound
 
 
 class AgentOut(BaseModel):
@@ -60,10 +60,10 @@ async def memberships_of(repository: MembershipRepository, user_ids: Iterable[in
 
 
 async def require_members(repository: MembershipRepository, user_ids: Iterable[int]) -> list[int]:
-    """`user_ids` when every one belongs to the account; 422 naming the strangers otherwise."""
+    """`user_ids` when every one belongs to the account; otherwise 404, as for any other account's id."""
     ids = sorted(set(user_ids))
     found = {m.user_id for m in await memberships_of(repository, ids)}
     strangers = [i for i in ids if i not in found]
     if strangers:
-        raise ValidationFailed(f"User ids {strangers} are not agents of this account", ["user_ids"])
+        raise NotFound()
     return ids

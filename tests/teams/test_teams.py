@@ -31,7 +31,7 @@ async def test_admin_builds_a_team_and_its_members(client: httpx.AsyncClient, ru
 
     stranger = await make_member(runtime)
     foreign = await client.post(members, json={"user_ids": [stranger.user.id]}, headers=admin.headers)
-    assert foreign.status_code == 422
+    assert foreign.status_code == 404
 
     listed = await client.get(base, headers=agent.headers)
     assert [t["name"] for t in listed.json()] == ["sales"]
