@@ -15,7 +15,6 @@ from nexa import __version__
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.config import Settings, get_settings
-from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
 from nexa.kit.errors import NexaError, TooManyRequests
@@ -100,11 +99,6 @@ async def _start_jobs(runtime: Runtime, stack: AsyncExitStack) -> None:
     stack.push_async_callback(worker.stop)
     await scheduler.start()
     stack.push_async_callback(scheduler.stop)
-
-    async def refresh_metrics() -> None:
-        await refresh_queue_metrics(runtime.db)
-
-    runtime.extras["refresh_metrics"] = refresh_metrics
 
 
 def _install_error_handlers(app: FastAPI) -> None:

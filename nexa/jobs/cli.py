@@ -12,6 +12,8 @@ from nexa.db.engine import Database
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
 from nexa.kit.logging import configure_logging
+from nexa.realtime.bus import build_bus
+from nexa.realtime.hub import Hub, set_hub
 
 
 def register(app: typer.Typer) -> None:
@@ -35,12 +37,17 @@ def register(app: typer.Typer) -> None:
 async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
     database = _open(settings)
     worker = Worker(database, settings, queues)
+    # Jobs publish realtime events; a worker has no clients of its own, so its hub only sends (no start()).
+    hub = Hub(build_bus(settings))
+    set_hub(hub)
     stop = _stop_on_signal()
     try:
         await worker.start()
         await stop.wait()
     finally:
         await worker.stop(shutdown_timeout)
+        set_hub(None)
+        await hub.stop()
         await database.dispose()
 
 

@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from nexa.db.migrations import schema_is_current
+from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.runtime import Runtime
 
 router = APIRouter(tags=["health"])
@@ -55,7 +56,6 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    refresh = _runtime(request).extras.get("refresh_metrics")
-    if refresh is not None:
-        await refresh()
+    # Queue depth is read at scrape time so every process, worker or not, reports it.
+    await refresh_queue_metrics(_runtime(request).db)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -63,3 +63,13 @@ async def test_unexpected_errors_are_json_with_the_request_id(app: FastAPI, clie
     response = await client.get("/boom", headers={"X-Request-Id": "req-boom"})
     assert response.status_code == 500
     assert response.json() == {"error": "Internal server error", "request_id": "req-boom"}
+
+
+async def test_metrics_report_queue_depth(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    from nexa.jobs.enqueue import enqueue
+
+    async with runtime.db.session() as session:
+        for _ in range(3):
+            await enqueue(session, "metrics.example", {}, queue="metrics_probe")
+    metrics = (await client.get("/metrics")).text
+    assert 'nexa_jobs_queue_depth{queue="metrics_probe"} 3.0' in metrics
