@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from nexa import __version__
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
+from nexa.channels.webhooks import router as channel_webhooks_router
 from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
@@ -44,6 +45,7 @@ ROUTERS = (
     labels_router,
     teams_router,
     canned_responses_router,
+    channel_webhooks_router,
 )
 
 

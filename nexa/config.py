@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    # Larger webhook bodies are refused with 413 before being read whole.
+    webhook_max_bytes: int = 2_000_000
     data_dir: Path = Path("data")
 
     database_url: str | None = None

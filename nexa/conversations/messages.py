@@ -188,3 +188,50 @@ async def delete_message(session: AsyncSession, message: Message, conversation: 
     await session.flush()
     _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return message
+
+
+# Receipts only move forward: a late "delivered" never undoes "read". A failure counts unless the
+# message already reached the customer.
+_STATUS_RANK = {MessageStatus.pending: 0, MessageStatus.sent: 1, MessageStatus.delivered: 2, MessageStatus.read: 3}
+
+
+def status_advances(current: MessageStatus, new: MessageStatus) -> bool:
+    if current == MessageStatus.failed:
+        return new != MessageStatus.failed and new != MessageStatus.pending
+    if new == MessageStatus.failed:
+        return _STATUS_RANK[current] < _STATUS_RANK[MessageStatus.delivered]
+    return _STATUS_RANK[new] > _STATUS_RANK[current]
+
+
+async def apply_status(
+    session: AsyncSession,
+    message: Message,
+    conversation: Conversation,
+    status: MessageStatus,
+    *,
+    external_error: str | None = None,
+    source_id: str | None = None,
+) -> bool:
+    """Move a message's delivery status forward (duplicates and stale receipts are no-ops); True if it moved."""
+    if source_id is not None:
+        message.source_id = source_id
+    if not status_advances(message.status, status):
+        if source_id is not None:
+            await session.flush()
+        return False
+    message.status = status
+    message.external_error = external_error if status == MessageStatus.failed else None
+    await session.flush()
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    return True
+
+
+async def edit_message(session: AsyncSession, message: Message, conversation: Conversation, content: str | None) -> Message:
+    """The customer edited a message: the new text replaces the old, which is kept for the agents to see."""
+    message.content_attributes = {
+        **message.content_attributes, "edited": True, "previous_content": message.content,
+    }
+    message.content = content
+    await session.flush()
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    return message

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from nexa.conversations.models import (
     PRIORITY_RANK,
+    Attachment,
     Conversation,
     ConversationLabel,
     ConversationStatus,
@@ -95,6 +96,12 @@ class MessageRepository(AccountRepository[Message]):
         return await self.session.scalar(
             self.select().where(Message.conversation_id == conversation_id, Message.id == message_id)
         )
+
+    async def attachments_of(self, message_id: int) -> Sequence[Attachment]:
+        statement = select(Attachment).where(
+            Attachment.account_id == self.account_id, Attachment.message_id == message_id
+        ).order_by(Attachment.id)
+        return (await self.session.scalars(statement)).all()
 
     async def get_by_source_id(self, inbox_id: int, source_id: str) -> Message | None:
         """The message a provider already delivered: inbound retries are deduplicated with this."""

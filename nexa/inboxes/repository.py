@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 from nexa.agent_bots.models import AgentBot
 from nexa.auth.models import AccountUser, Role
 from nexa.inboxes.models import Inbox, InboxMember
-from nexa.tenancy.repository import AccountRepository
+from nexa.tenancy.repository import AccountRepository, Repository
 
 
 class InboxRepository(AccountRepository[Inbox]):
@@ -82,3 +82,16 @@ class AgentBotRepository(AccountRepository[AgentBot]):
         if not wanted:
             return {}
         return {bot.id: bot for bot in await self.list(self.select().where(AgentBot.id.in_(wanted)))}
+
+
+class PublicInboxRepository(Repository[Inbox]):
+    """Finds an inbox by its public id, the only key a provider's webhook or a widget visitor carries.
+
+    The public id is random and unguessable, so it both names the inbox and establishes the tenant; every
+    query after that goes through the account's repositories.
+    """
+
+    model = Inbox
+
+    async def get_by_public_id(self, public_id: str) -> Inbox | None:
+        return await self.session.scalar(select(Inbox).where(Inbox.public_id == public_id))

@@ -372,6 +372,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contact_inboxes_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_inboxes_contact_id'), ['contact_id'], unique=False)
 
+    op.create_table('early_receipts',
+    sa.Column('inbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('source_id', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sent', 'delivered', 'read', 'failed', name='messagestatus', native_enum=False, length=16), nullable=False),
+    sa.Column('external_error', sa.Text(), nullable=True),
+    sa.Column('occurred_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_early_receipts_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], name=op.f('fk_early_receipts_inbox_id_inboxes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_early_receipts')),
+    sa.UniqueConstraint('inbox_id', 'source_id', 'status', name=op.f('uq_early_receipts_inbox_id_source_id_status'))
+    )
+    with op.batch_alter_table('early_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_early_receipts_account_id'), ['account_id'], unique=False)
+
     op.create_table('inbox_members',
     sa.Column('inbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -528,6 +545,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbox_members_account_id'))
 
     op.drop_table('inbox_members')
+    with op.batch_alter_table('early_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_early_receipts_account_id'))
+
+    op.drop_table('early_receipts')
     with op.batch_alter_table('contact_inboxes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_inboxes_contact_id'))
         batch_op.drop_index(batch_op.f('ix_contact_inboxes_account_id'))

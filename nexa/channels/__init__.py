@@ -1,0 +1,1 @@
+"""Channels: one adapter per provider behind one protocol (see base.py), the inbound pipeline, and delivery."""

@@ -1,0 +1,251 @@
+"""The channel adapter protocol and the normalized events every adapter produces.
+
+An adapter knows one provider's wire format and nothing of Nexa's storage: it verifies and parses
+webhooks into the events below, sends `OutboundMessage`s, and fetches media. The inbound pipeline
+(inbound.py) and the delivery job (outbound.py) are shared by every channel. Adding a channel touches
+only its own folder and the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from nexa.conversations.models import ContentType, FileType, MessageStatus
+from nexa.inboxes.models import ChannelType, Inbox
+from nexa.kit.errors import NexaError
+
+
+class WebhookRejected(NexaError):
+    """A webhook the provider must be told off for; `status_code` is 400, 401, 403, 404 or 413."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What an adapter may look at: never a framework object, so adapters are testable alone."""
+
+    method: str
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    status_code: int
+    body: str
+    media_type: str = "text/plain"
+
+
+class Credentials(Protocol):
+    """An inbox's secrets, decrypted on demand."""
+
+    def get(self, name: str) -> str | None: ...
+
+
+# --- inbound -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who wrote, as the channel knows them."""
+
+    source_id: str  # the address in this inbox: WhatsApp wa_id, Telegram chat id, Evolution number
+    name: str | None = None
+    phone: str | None = None  # E.164 or digits when the channel knows the number
+    identifier: str | None = None  # e.g. the WhatsApp JID or a Telegram username
+
+
+@dataclass(frozen=True)
+class IncomingMedia:
+    file_type: FileType
+    provider_media_id: str | None = None  # fetched later with the inbox's credentials
+    url: str | None = None
+    mime_type: str | None = None
+    filename: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)  # coordinates, contact cards, voice flag...
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    source_id: str
+    customer: Customer
+    sent_at: datetime
+    content: str | None = None
+    content_type: ContentType = ContentType.text
+    # Chatwoot keys where they exist: in_reply_to_external_id, is_reaction, external_error, interactive ids...
+    content_attributes: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[IncomingMedia, ...] = ()
+    referral: Mapping[str, Any] | None = None  # click-to-WhatsApp ad, kept on the conversation
+    # Routing key inside one webhook URL: WhatsApp phone_number_id, Evolution instance. None: the URL says.
+    route: str | None = None
+    # Written from the business side (Evolution's fromMe: the phone app itself): stored as outgoing.
+    from_business: bool = False
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery receipt for one of our outgoing messages."""
+
+    source_id: str
+    status: MessageStatus
+    at: datetime
+    error_code: str | None = None
+    error_title: str | None = None
+    error_details: str | None = None
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageChanged:
+    """The customer edited or deleted a message they sent earlier."""
+
+    source_id: str  # of the original message
+    deleted: bool = False
+    content: str | None = None
+    at: datetime | None = None
+    route: str | None = None
+
+
+InboundEvent = InboundMessage | StatusUpdate | MessageChanged
+
+
+# --- outbound ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutgoingMedia:
+    file_type: FileType
+    url: str
+    filename: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyButton:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ListRow:
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ListSection:
+    title: str | None
+    rows: tuple[ListRow, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    language: str
+    # WhatsApp components as the Graph API takes them (header/body/button parameters).
+    components: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    to: str  # the contact's source_id in the inbox
+    text: str | None = None
+    reply_to_source_id: str | None = None
+    media: tuple[OutgoingMedia, ...] = ()
+    buttons: tuple[ReplyButton, ...] = ()
+    list_button: str | None = None
+    sections: tuple[ListSection, ...] = ()
+    template: Template | None = None
+    # Idempotency key: the delivery job's id, for providers that accept one.
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    source_id: str  # the provider's message id, to match receipts
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """A send the provider refused. `retryable` decides between backoff and marking the message failed."""
+
+    def __init__(
+        self, reason: str, *, retryable: bool, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.code = code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class MediaContent:
+    data: bytes
+    mime_type: str | None
+    filename: str | None = None
+
+
+# --- the protocol --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    # Free-form messages allowed only this long after the customer's last message (WhatsApp: 24 h).
+    service_window: timedelta | None = None
+    max_text_length: int = 4096
+    max_buttons: int = 0
+    lists: bool = False
+    templates: bool = False
+    media: frozenset[FileType] = frozenset()
+    typing: bool = False
+    read_receipts: bool = False
+    # Sends per second per inbox (the business number) before the provider throttles.
+    rate_per_second: float | None = None
+
+
+class ChannelAdapter(Protocol):
+    channel_type: ChannelType
+    capabilities: Capabilities
+
+    def handshake(self, inbox: Inbox, request: WebhookRequest, credentials: Credentials) -> WebhookReply:
+        """Answer the provider's GET verification (WhatsApp's hub.challenge); raise WebhookRejected if wrong."""
+
+    def authenticate(self, inbox: Inbox, request: WebhookRequest, credentials: Credentials) -> None:
+        """Check the webhook really comes from the provider; raise WebhookRejected(401/403) if not."""
+
+    def parse(self, body: bytes) -> list[InboundEvent]:
+        """Every event in the body, in order; raise WebhookRejected(400) for a malformed one.
+
+        Types the adapter does not understand become an InboundMessage marked unsupported, never dropped.
+        """
+
+    def route_key(self, inbox: Inbox) -> str | None:
+        """The inbox's value for `InboundEvent.route` (e.g. its phone_number_id); None if not routed."""
+
+    async def send(
+        self, inbox: Inbox, credentials: Credentials, message: OutboundMessage, http: httpx.AsyncClient
+    ) -> SentMessage:
+        """Deliver one message; raise DeliveryError with the provider's reason when refused."""
+
+    async def fetch_media(
+        self, inbox: Inbox, credentials: Credentials, media: IncomingMedia, http: httpx.AsyncClient
+    ) -> MediaContent:
+        """The bytes of an inbound attachment; raise DeliveryError (retryable or not) on failure."""
+
+    async def mark_read(
+        self, inbox: Inbox, credentials: Credentials, source_id: str, http: httpx.AsyncClient, *, typing: bool = False
+    ) -> None:
+        """Tell the customer their message was read (and optionally that we are typing); no-op if unsupported."""
