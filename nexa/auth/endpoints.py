@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth import service
 from nexa.auth.dependencies import (
@@ -64,24 +65,31 @@ async def _check_login_rate(runtime: Runtime, request: Request, email: str) -> N
             raise TooManyRequests(f"Too many login attempts. Try again in {wait} seconds.", retry_after=wait)
 
 
-@router.post("/auth/login", response_model=TokenPair, openapi_extra=_CREDENTIALS_BODY)
-async def login(request: Request, session: DbSession, runtime: RuntimeDep) -> TokenPair:
-    """Exchange email and password (JSON or form) for an access token and a refresh token."""
+async def _login(request: Request, session: AsyncSession, runtime: Runtime, kind: SessionKind) -> service.LoginResult:
     credentials = await _read_credentials(request)
     await _check_login_rate(runtime, request, credentials.email)
-    result = await service.login(
+    return await service.login(
         session,
         runtime.settings,
         email=credentials.email,
         password=credentials.password,
-        kind=SessionKind.api,
+        kind=kind,
         origin=request_origin(request),
     )
+
+
+def _token_pair(runtime: Runtime, result: service.LoginResult) -> TokenPair:
     return TokenPair(
         access_token=service.access_token_for(runtime.settings, result),
         refresh_token=result.secret,
         expires_in=runtime.settings.access_token_ttl_seconds,
     )
+
+
+@router.post("/auth/login", response_model=TokenPair, openapi_extra=_CREDENTIALS_BODY)
+async def login(request: Request, session: DbSession, runtime: RuntimeDep) -> TokenPair:
+    """Exchange email and password (JSON or form) for an access token and a refresh token."""
+    return _token_pair(runtime, await _login(request, session, runtime, SessionKind.api))
 
 
 @router.post("/auth/refresh", response_model=TokenPair)
@@ -90,26 +98,13 @@ async def refresh(body: RefreshRequest, request: Request, session: DbSession, ru
     result = await service.refresh(
         session, runtime.settings, refresh_token=body.refresh_token, origin=request_origin(request)
     )
-    return TokenPair(
-        access_token=service.access_token_for(runtime.settings, result),
-        refresh_token=result.secret,
-        expires_in=runtime.settings.access_token_ttl_seconds,
-    )
+    return _token_pair(runtime, result)
 
 
 @router.post("/auth/session", response_model=WebSession, openapi_extra=_CREDENTIALS_BODY)
 async def web_login(request: Request, response: Response, session: DbSession, runtime: RuntimeDep) -> WebSession:
     """Web UI login: sets an HTTP-only session cookie and a CSRF cookie to echo in `X-CSRF-Token`."""
-    credentials = await _read_credentials(request)
-    await _check_login_rate(runtime, request, credentials.email)
-    result = await service.login(
-        session,
-        runtime.settings,
-        email=credentials.email,
-        password=credentials.password,
-        kind=SessionKind.web,
-        origin=request_origin(request),
-    )
+    result = await _login(request, session, runtime, SessionKind.web)
     settings = runtime.settings
     csrf = csrf_token_for(runtime, result.secret)
     max_age = settings.refresh_token_ttl_seconds
