@@ -23,6 +23,7 @@ from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
 from nexa.realtime.bus import build_bus
 from nexa.realtime.hub import Hub, set_hub
+from nexa.realtime.ws import router as realtime_router
 from nexa.runtime import Runtime
 from nexa.tenancy.endpoints import router as accounts_router
 from nexa.canned_responses.endpoints import router as canned_responses_router

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Redis channel prefix for realtime events: lets several installs (or test runs) share one Redis.
     realtime_prefix: str = "nexa:rt:"
     realtime_client_queue_size: int = 256
+    # An agent counts as present this long after their socket's last heartbeat (Chatwoot uses 20 s).
+    # Clients ping more often (docs/realtime.md says every 10 s) so one late ping does not flap them offline.
+    presence_ttl_seconds: float = 20.0
 
     secret_key: str = DEFAULT_SECRET_KEY
     # Separate from secret_key so rotating session signing does not make stored credentials unreadable.

@@ -2,7 +2,9 @@
 
 Endpoints declare their needs once, e.g. `ctx: Annotated[AccountContext, Depends(authorize("contacts:write"))]`.
 Credentials, in order: `api_access_token` header (Chatwoot), `Authorization: Bearer` (API token or login
-access token), then the web session cookie (unsafe methods must echo the CSRF cookie in `X-CSRF-Token`).
+access token), on WebSockets only the `token` query parameter (browsers cannot set headers there), then the
+web session cookie (unsafe methods must echo the CSRF cookie in `X-CSRF-Token`; a WebSocket must come from
+our own origin). HTTP routes and the realtime WebSocket share `authenticate()` and `resolve_account()`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from urllib.parse import urlsplit
+
 from fastapi import Depends, Path, Request
+from starlette.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.agent_bots.models import AgentBot
 from nexa.auth import service
 from nexa.auth.audit import RequestOrigin
-from nexa.auth.models import AccessToken, AccountUser, AuthSession, Role, TokenOwner, User
+from nexa.auth.models import AccessToken, AccountUser, AuthSession, TokenOwner, User
 from nexa.auth.repository import MembershipRepository, UserRepository
 from nexa.auth.scopes import grants
 from nexa.auth.tokens import decode_access_token, looks_like_jwt
@@ -75,16 +80,29 @@ def csrf_token_for(runtime: Runtime, cookie_value: str) -> str:
     return sign(runtime.settings.secret_key, f"csrf:{cookie_value}")
 
 
-async def _principal(request: Request, session: DbSession, runtime: RuntimeDep) -> Principal:
-    header_token = request.headers.get("api_access_token") or request.headers.get("api-access-token")
-    authorization = request.headers.get("authorization", "")
+def presented_token(connection: HTTPConnection) -> str | None:
+    """The API or access token the client sent, if any."""
+    header_token = connection.headers.get("api_access_token") or connection.headers.get("api-access-token")
+    authorization = connection.headers.get("authorization", "")
     bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
-    if header_token or bearer:
-        return await _principal_from_token(session, runtime, (header_token or bearer or "").strip())
-    cookie = request.cookies.get(runtime.settings.session_cookie_name)
+    # Only on WebSockets: an HTTP URL with a token ends up in logs and browser history for no reason.
+    query = connection.query_params.get("token") if connection.scope["type"] == "websocket" else None
+    return (header_token or bearer or query or "").strip() or None
+
+
+async def authenticate(connection: HTTPConnection, session: AsyncSession, runtime: Runtime) -> Principal:
+    """Who is calling, for an HTTP request or a WebSocket handshake; raises Unauthorized."""
+    token = presented_token(connection)
+    if token:
+        return await _principal_from_token(session, runtime, token)
+    cookie = connection.cookies.get(runtime.settings.session_cookie_name)
     if cookie:
-        return await _principal_from_cookie(request, session, runtime, cookie)
+        return await _principal_from_cookie(connection, session, runtime, cookie)
     raise Unauthorized("You need to sign in or sign up before continuing.")
+
+
+async def _principal(request: Request, session: DbSession, runtime: RuntimeDep) -> Principal:
+    return await authenticate(request, session, runtime)
 
 
 async def _principal_from_token(session: AsyncSession, runtime: Runtime, token: str) -> Principal:
@@ -121,18 +139,38 @@ async def _principal_from_token(session: AsyncSession, runtime: Runtime, token: 
     return Principal(via="api_token", user=user, token=api_token)
 
 
-async def _principal_from_cookie(request: Request, session: AsyncSession, runtime: Runtime, cookie: str) -> Principal:
+async def _principal_from_cookie(
+    connection: HTTPConnection, session: AsyncSession, runtime: Runtime, cookie: str
+) -> Principal:
     auth_session = await service.find_web_session(session, cookie)
     if auth_session is None:
         raise Unauthorized("Your session has expired. Please sign in again.")
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not constant_time_equals(sent, csrf_token_for(runtime, cookie)):
-            raise Unauthorized("Missing or invalid CSRF token")
+    _check_not_cross_site(connection, runtime, cookie)
     user = await UserRepository(session).get(auth_session.user_id)
     if user is None or not user.is_active:
         raise Unauthorized()
     return Principal(via="cookie", user=user, auth_session=auth_session)
+
+
+def _check_not_cross_site(connection: HTTPConnection, runtime: Runtime, cookie: str) -> None:
+    """Browsers send the cookie with requests other sites trigger: refuse those (CSRF, WebSocket hijacking)."""
+    if connection.scope["type"] == "websocket":
+        # No CSRF header is possible on a WebSocket handshake; browsers always send Origin, so it must be ours.
+        origin = connection.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc not in _own_hosts(connection, runtime):
+            raise Unauthorized("Cross-origin WebSocket refused")
+        return
+    if connection.scope["method"] not in SAFE_METHODS:
+        sent = connection.headers.get(CSRF_HEADER, "")
+        if not sent or not constant_time_equals(sent, csrf_token_for(runtime, cookie)):
+            raise Unauthorized("Missing or invalid CSRF token")
+
+
+def _own_hosts(connection: HTTPConnection, runtime: Runtime) -> set[str]:
+    hosts = {urlsplit(runtime.settings.base_url).netloc}
+    if host := connection.headers.get("host"):
+        hosts.add(host)
+    return hosts
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
@@ -172,6 +210,32 @@ class AccountContext:
         return self.membership is not None and self.membership.role.is_admin
 
 
+async def resolve_account(
+    session: AsyncSession, principal: Principal, account_id: int, *, bots: bool
+) -> AccountContext:
+    """The account `principal` acts in: it must be a member (or the account's own bot) of an active account."""
+    account = await session.get(Account, account_id)
+    membership: AccountUser | None = None
+    if principal.agent_bot is not None:
+        if account is None or principal.agent_bot.account_id != account_id:
+            raise Unauthorized("You are not authorized to access this account")
+        if not bots:
+            raise BotNotAllowed()
+    else:
+        assert principal.user is not None
+        membership = (
+            await MembershipRepository(session, account_id).get_for_user(principal.user.id)
+            if account is not None
+            else None
+        )
+        if account is None or membership is None:
+            raise Unauthorized("You are not authorized to access this account")
+    if not account.is_active:
+        raise Unauthorized("Account is suspended")
+    account_id_var.set(account.id)
+    return AccountContext(account=account, principal=principal, membership=membership)
+
+
 def authorize(
     scope: str, *, admin: bool = False, bots: bool = False
 ) -> Callable[..., Coroutine[Any, Any, AccountContext]]:
@@ -182,29 +246,11 @@ def authorize(
         session: DbSession,
         account_id: Annotated[int, Path(description="The account's numeric id")],
     ) -> AccountContext:
-        account = await session.get(Account, account_id)
-        membership: AccountUser | None = None
-        if principal.agent_bot is not None:
-            if account is None or principal.agent_bot.account_id != account_id:
-                raise Unauthorized("You are not authorized to access this account")
-            if not bots:
-                raise BotNotAllowed()
-        else:
-            assert principal.user is not None
-            membership = (
-                await MembershipRepository(session, account_id).get_for_user(principal.user.id)
-                if account is not None
-                else None
-            )
-            if account is None or membership is None:
-                raise Unauthorized("You are not authorized to access this account")
-        if not account.is_active:
-            raise Unauthorized("Account is suspended")
+        ctx = await resolve_account(session, principal, account_id, bots=bots)
         if not grants(principal.scopes, scope):
             raise Forbidden()
-        if admin and (membership is None or membership.role not in (Role.owner, Role.administrator)):
+        if admin and not ctx.is_admin:
             raise Forbidden()
-        account_id_var.set(account.id)
-        return AccountContext(account=account, principal=principal, membership=membership)
+        return ctx
 
     return dependency

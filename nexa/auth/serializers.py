@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from nexa.auth.models import AccountUser, Availability, User
 from nexa.auth.schemas import Profile, ProfileAccount
 
 
-def availability_status(membership: AccountUser) -> str:
-    """What others see. Presence tracking (later) may show an auto-offline agent as offline."""
-    return membership.availability.value if membership.availability != Availability.offline else "offline"
+def effective_availability(availability: Availability, *, auto_offline: bool, present: bool) -> Availability:
+    """Chatwoot's rule: the chosen availability while a socket heartbeat keeps the agent present (or they
+    turned auto-offline off); otherwise offline, so a closed laptop never keeps an agent "online"."""
+    return availability if present or not auto_offline else Availability.offline
+
+
+def availability_status(membership: AccountUser, present_user_ids: AbstractSet[int] | None = None) -> str:
+    """What others see. Pass `nexa.realtime.presence.present_user_ids()` of the membership's account;
+    without it presence is unknown and the stored availability is shown as is."""
+    if present_user_ids is None:
+        return membership.availability.value
+    status = effective_availability(
+        membership.availability, auto_offline=membership.auto_offline, present=membership.user_id in present_user_ids
+    )
+    return status.value
 
 
 def profile(user: User, memberships: Sequence[AccountUser], access_token: str | None) -> Profile:

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth import audit
 from nexa.auth.audit import RequestOrigin
-from nexa.auth.models import AccessToken, AccountUser, AuthSession, Role, SessionKind, TokenOwner, User
+from nexa.auth.models import (
+    AccessToken,
+    AccountUser,
+    AuthSession,
+    Availability,
+    Role,
+    SessionKind,
+    TokenOwner,
+    User,
+)
 from nexa.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from nexa.auth.schemas import ProfileUpdate
 from nexa.auth.repository import AccessTokenRepository, AuthSessionRepository, MembershipRepository, UserRepository
@@ -274,6 +283,19 @@ async def personal_token_plaintext(session: AsyncSession, user: User, *, cipher:
     return cipher.decrypt(token.encrypted_token)
 
 
+async def set_availability(
+    session: AsyncSession, user_id: int, account_id: int, availability: Availability
+) -> AccountUser:
+    """The availability a member chose in one account (profile form or the realtime socket)."""
+    membership = await MembershipRepository(session, account_id).get_for_user(user_id)
+    if membership is None:
+        raise ValidationFailed("You are not a member of that account", ["account_id"])
+    membership.availability = availability
+    membership.active_at = utcnow()
+    await session.flush()
+    return membership
+
+
 async def update_profile(
     session: AsyncSession, user: User, changes: ProfileUpdate, *, origin: RequestOrigin
 ) -> None:
@@ -288,11 +310,7 @@ async def update_profile(
     if changes.availability is not None:
         if changes.account_id is None:
             raise ValidationFailed("account_id is required to change availability", ["account_id"])
-        membership = await MembershipRepository(session, changes.account_id).get_for_user(user.id)
-        if membership is None:
-            raise ValidationFailed("You are not a member of that account", ["account_id"])
-        membership.availability = changes.availability
-        membership.active_at = utcnow()
+        await set_availability(session, user.id, changes.account_id, changes.availability)
     for field in ("name", "display_name", "locale", "message_signature", "ui_settings"):
         value = getattr(changes, field)
         if value is not None:

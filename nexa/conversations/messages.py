@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics import service as analytics
 from nexa.analytics.models import ReportingEventName
-from nexa.contacts.repository import ContactRepository
+from nexa.contacts.repository import ContactInboxRepository, ContactRepository
 from nexa.conversations import service as conversations
 from nexa.conversations.models import (
     MESSAGE_TYPE_NUMBER,
@@ -27,7 +27,15 @@ from nexa.conversations.models import (
 )
 from nexa.inboxes.models import Inbox
 from nexa.kit.errors import UnprocessableEntity
-from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
+from nexa.realtime import (
+    Event,
+    EventName,
+    account_channel,
+    contact_channel,
+    conversation_channel,
+    inbox_channel,
+    publish,
+)
 
 DELETED_CONTENT = "This message was deleted"
 _BOTS = (SenderType.agent_bot, SenderType.bot)
@@ -57,7 +65,7 @@ class NewAttachment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
+async def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
     """The one place message changes reach realtime subscribers (after commit)."""
     data = {
         "id": message.id,
@@ -76,6 +84,12 @@ def _emit(session: AsyncSession, name: EventName, message: Message, conversation
         "created_at": int(message.created_at.timestamp()),
     }
     channels = [account_channel(message.account_id), inbox_channel(message.inbox_id), conversation_channel(conversation.id)]
+    if not message.private and message.message_type != MessageType.activity and conversation.contact_inbox_id:
+        # The customer's widget: private notes and activity lines are for agents only.
+        contact_inboxes = ContactInboxRepository(session, message.account_id)
+        contact_inbox = await contact_inboxes.get(conversation.contact_inbox_id)
+        if contact_inbox is not None:
+            channels.append(contact_channel(contact_inbox.pubsub_token))
     publish(session, Event(name, data, account_id=message.account_id, channels=channels))
 
 
@@ -143,7 +157,7 @@ async def create_message(
     elif customer_visible:
         await _on_reply(session, conversation, inbox, sender, now)
     await session.flush()
-    _emit(session, EventName.MESSAGE_CREATED, message, conversation)
+    await _emit(session, EventName.MESSAGE_CREATED, message, conversation)
     return message
 
 
@@ -186,7 +200,7 @@ async def delete_message(session: AsyncSession, message: Message, conversation: 
     message.content = DELETED_CONTENT
     message.content_attributes = {**message.content_attributes, "deleted": True}
     await session.flush()
-    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return message
 
 
@@ -222,7 +236,7 @@ async def apply_status(
     message.status = status
     message.external_error = external_error if status == MessageStatus.failed else None
     await session.flush()
-    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return True
 
 
@@ -233,5 +247,5 @@ async def edit_message(session: AsyncSession, message: Message, conversation: Co
     }
     message.content = content
     await session.flush()
-    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return message

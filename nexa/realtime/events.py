@@ -41,7 +41,13 @@ class EventName(enum.StrEnum):
 
 
 def account_channel(account_id: int) -> str:
+    """Everything in the account: administrators' stream (it carries every inbox's conversations)."""
     return f"account:{account_id}"
+
+
+def account_members_channel(account_id: int) -> str:
+    """What every member of the account may see, agents included (presence)."""
+    return f"members:{account_id}"
 
 
 def inbox_channel(inbox_id: int) -> str:

@@ -1,0 +1,155 @@
+"""Agent presence (Chatwoot's model): a live socket's heartbeat keeps an agent present for a short TTL.
+
+What others see is `effective_availability`: the availability the agent chose while present (or with
+auto-offline turned off), offline otherwise. Presence lives in a Redis sorted set per account when Redis
+is configured, so every process agrees, and in this process's memory otherwise (one-process installs).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+from nexa.auth import service as auth_service
+from nexa.auth.models import AccountUser, Availability
+from nexa.auth.repository import MembershipRepository
+from nexa.auth.serializers import effective_availability
+from nexa.realtime.events import Event, EventName, account_channel, account_members_channel, user_channel
+from nexa.realtime.hub import publish_now
+from nexa.runtime import Runtime
+
+
+class PresenceStore(Protocol):
+    async def touch(self, account_id: int, user_id: int) -> bool:
+        """Record a heartbeat; True when the user was not present before it."""
+        ...
+
+    async def present(self, account_id: int) -> set[int]:
+        """Users whose last heartbeat is younger than the TTL."""
+        ...
+
+
+class MemoryPresence:
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._seen: dict[int, dict[int, float]] = {}  # account id -> user id -> monotonic time of last heartbeat
+
+    async def touch(self, account_id: int, user_id: int) -> bool:
+        now = time.monotonic()
+        seen = self._seen.setdefault(account_id, {})
+        self._forget_expired(seen, now)
+        was_present = user_id in seen
+        seen[user_id] = now
+        return not was_present
+
+    async def present(self, account_id: int) -> set[int]:
+        seen = self._seen.get(account_id, {})
+        self._forget_expired(seen, time.monotonic())
+        return set(seen)
+
+    def _forget_expired(self, seen: dict[int, float], now: float) -> None:
+        for user_id in [u for u, at in seen.items() if now - at >= self._ttl]:
+            del seen[user_id]
+
+
+class RedisPresence:
+    """One sorted set per account: member = user id, score = wall-clock time of the last heartbeat."""
+
+    def __init__(self, redis: Redis, *, prefix: str, ttl: float) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl = ttl
+
+    def _key(self, account_id: int) -> str:
+        return f"{self._prefix}presence:{account_id}"
+
+    async def touch(self, account_id: int, user_id: int) -> bool:
+        key, now = self._key(account_id), time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zscore(key, user_id)
+            pipe.zadd(key, {str(user_id): now})
+            pipe.zremrangebyscore(key, "-inf", f"({now - self._ttl}")
+            # The whole set disappears when nobody in the account has been seen for a while.
+            pipe.expire(key, math.ceil(self._ttl) * 2 + 1)
+            previous, *_ = await pipe.execute()
+        return previous is None or now - float(previous) >= self._ttl
+
+    async def present(self, account_id: int) -> set[int]:
+        members = await self._redis.zrangebyscore(self._key(account_id), f"({time.time() - self._ttl}", "+inf")
+        return {int(member) for member in members}
+
+
+def presence_store(runtime: Runtime) -> PresenceStore:
+    """The runtime's store, built on first use: shared by every socket of this process."""
+    store = runtime.extras.get("presence")
+    if store is None:
+        ttl = runtime.settings.presence_ttl_seconds
+        store = (
+            RedisPresence(runtime.redis, prefix=runtime.settings.realtime_prefix, ttl=ttl)
+            if runtime.redis is not None
+            else MemoryPresence(ttl)
+        )
+        runtime.extras["presence"] = store
+    return store
+
+
+async def present_user_ids(runtime: Runtime, account_id: int) -> set[int]:
+    """Users of the account with a live socket heartbeat (for `availability_status`)."""
+    return await presence_store(runtime).present(account_id)
+
+
+async def account_availability(runtime: Runtime, account_id: int) -> dict[int, Availability]:
+    """Every member's effective availability, as others should see it."""
+    present = await present_user_ids(runtime, account_id)
+    async with runtime.db.session(write=False) as session:
+        columns = AccountUser.user_id, AccountUser.availability, AccountUser.auto_offline
+        statement = MembershipRepository(session, account_id).select().with_only_columns(*columns)
+        rows = (await session.execute(statement)).all()
+    return {
+        user_id: effective_availability(availability, auto_offline=auto_offline, present=user_id in present)
+        for user_id, availability, auto_offline in rows
+    }
+
+
+async def online_agent_ids(runtime: Runtime, account_id: int) -> set[int]:
+    """Members who chose online and are present (or never auto-offline): who auto-assignment may pick."""
+    statuses = await account_availability(runtime, account_id)
+    return {user_id for user_id, status in statuses.items() if status == Availability.online}
+
+
+async def agent_connected(runtime: Runtime, account_id: int, user_id: int) -> None:
+    """A new socket counts as a heartbeat; it is sent the current presence map either way."""
+    newly_present = await presence_store(runtime).touch(account_id, user_id)
+    await broadcast_presence(runtime, account_id, only_user_id=None if newly_present else user_id)
+
+
+async def heartbeat(runtime: Runtime, account_id: int, user_id: int) -> None:
+    """A socket's sign of life. Others only hear about it when it makes the agent present again."""
+    if await presence_store(runtime).touch(account_id, user_id):
+        await broadcast_presence(runtime, account_id)
+
+
+async def change_availability(
+    runtime: Runtime, account_id: int, user_id: int, availability: Availability
+) -> None:
+    """The agent chose a new availability on their socket: store it, count it as a heartbeat, tell everyone."""
+    async with runtime.db.session() as session:
+        await auth_service.set_availability(session, user_id, account_id, availability)
+    await presence_store(runtime).touch(account_id, user_id)
+    await broadcast_presence(runtime, account_id)
+
+
+async def broadcast_presence(runtime: Runtime, account_id: int, *, only_user_id: int | None = None) -> None:
+    """Chatwoot's `presence.update`: the members who are not offline, `{user id: status}`; clients replace
+    their whole map with it. `only_user_id` sends it to that user's own sockets instead of the account."""
+    statuses = await account_availability(runtime, account_id)
+    users = {str(uid): status.value for uid, status in statuses.items() if status != Availability.offline}
+    channels = (
+        [user_channel(only_user_id)]
+        if only_user_id is not None
+        # The account channel too: integrations and admin tools following the whole account see it there.
+        else [account_channel(account_id), account_members_channel(account_id)]
+    )
+    await publish_now(Event(EventName.PRESENCE_UPDATE, {"users": users}, account_id=account_id, channels=channels))
