@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -117,7 +117,18 @@ class MessageChanged:
     route: str | None = None
 
 
-InboundEvent = InboundMessage | StatusUpdate | MessageChanged
+@dataclass(frozen=True)
+class ChannelStatus:
+    """The provider reported on the channel itself (Evolution's connection state, a fresh QR code).
+
+    No message: the values are kept on the inbox (channel_config["channel_status"]) for the UI to show.
+    """
+
+    values: Mapping[str, Any]
+    route: str | None = None
+
+
+InboundEvent = InboundMessage | StatusUpdate | MessageChanged | ChannelStatus
 
 
 # --- outbound ------------------------------------------------------------------------------------------
@@ -190,6 +201,12 @@ class DeliveryError(Exception):
         self.code = code
         self.retry_after = retry_after
 
+    @classmethod
+    def from_http_status(cls, status_code: int, reason: str, *, retry_after: float | None = None) -> DeliveryError:
+        """For providers whose HTTP status is the error class: 429 and 5xx are retried, other 4xx are final."""
+        retryable = status_code == 429 or status_code >= 500
+        return cls(reason, retryable=retryable, code=str(status_code), retry_after=retry_after)
+
 
 @dataclass(frozen=True)
 class MediaContent:
@@ -249,3 +266,21 @@ class ChannelAdapter(Protocol):
         self, inbox: Inbox, credentials: Credentials, source_id: str, http: httpx.AsyncClient, *, typing: bool = False
     ) -> None:
         """Tell the customer their message was read (and optionally that we are typing); no-op if unsupported."""
+
+
+@runtime_checkable
+class ConfiguresWebhook(Protocol):
+    """An adapter that can point the provider at Nexa itself (Evolution's webhook/set, Telegram's setWebhook)."""
+
+    async def configure(
+        self, inbox: Inbox, credentials: Credentials, callback_url: str, http: httpx.AsyncClient
+    ) -> None:
+        """Register `callback_url` with the provider; raise DeliveryError with the provider's reason if refused."""
+
+
+@runtime_checkable
+class AnswersInWebhookReply(Protocol):
+    """An adapter whose provider accepts a method call in the webhook's response body (Telegram)."""
+
+    def webhook_reply(self, events: list[InboundEvent]) -> Mapping[str, Any] | None:
+        """The JSON to answer the webhook with, or None for the default acknowledgement."""

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.channels.base import (
+    ChannelStatus,
     Customer,
     IncomingMedia,
     InboundEvent,
@@ -67,7 +68,15 @@ async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent
                 received.receipts_kept += 1
         elif isinstance(event, MessageChanged):
             received.changes_applied += await _apply_change(session, inbox, event)
+        elif isinstance(event, ChannelStatus):
+            _keep_channel_status(inbox, event)
     return received
+
+
+def _keep_channel_status(inbox: Inbox, event: ChannelStatus) -> None:
+    # A new dict, not an in-place update: the JSON column only notices reassignment.
+    current = inbox.channel_config.get("channel_status") or {}
+    inbox.channel_config = {**inbox.channel_config, "channel_status": {**current, **event.values}}
 
 
 async def _store_message(session: AsyncSession, inbox: Inbox, event: InboundMessage) -> Message | None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import DbSession, RuntimeDep
 from nexa.channels import inbound
-from nexa.channels.base import ChannelAdapter, InboundEvent, WebhookRejected, WebhookRequest
+from nexa.channels.base import AnswersInWebhookReply, ChannelAdapter, InboundEvent, WebhookRejected, WebhookRequest
 from nexa.channels.registry import adapter_for
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository, PublicInboxRepository
@@ -100,7 +100,8 @@ async def receive_webhook(channel: str, public_id: str, request: Request, sessio
     for target, target_events in routed.items():
         result = await inbound.receive(session, target, target_events)
         stored += len(result.created)
-    return JSONResponse({"status": "ok", "stored": stored})
+    reply = adapter.webhook_reply(events) if isinstance(adapter, AnswersInWebhookReply) else None
+    return JSONResponse(dict(reply) if reply else {"status": "ok", "stored": stored})
 
 
 async def _route(
