@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from nexa import __version__
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
+from nexa.channels.web_widget.endpoints import router as public_client_router
 from nexa.channels.webhooks import router as channel_webhooks_router
 from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
@@ -47,6 +48,7 @@ ROUTERS = (
     teams_router,
     canned_responses_router,
     channel_webhooks_router,
+    public_client_router,
 )
 
 

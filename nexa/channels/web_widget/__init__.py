@@ -1,0 +1,1 @@
+"""The web chat channel: Chatwoot's public client API, the widget page and its one-line embed script."""
