@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from nexa import __version__
@@ -27,6 +28,8 @@ from nexa.realtime.hub import Hub, set_hub
 from nexa.realtime.ws import router as realtime_router
 from nexa.runtime import Runtime
 from nexa.tenancy.endpoints import router as accounts_router
+from nexa.web.routes import STATIC_DIR
+from nexa.web.routes import router as web_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
 from nexa.contacts.endpoints import router as contacts_router
 from nexa.conversations.endpoints import router as conversations_router
@@ -49,6 +52,7 @@ ROUTERS = (
     canned_responses_router,
     channel_webhooks_router,
     public_client_router,
+    web_router,
 )
 
 
@@ -81,6 +85,7 @@ def create_app(
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
