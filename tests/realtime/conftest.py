@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from nexa.config import Settings
+from nexa.db.engine import Database
 from nexa.realtime import Event, EventName, Hub, MemoryBus, RedisBus, Subscription, publish_now, set_hub
+from nexa.runtime import Runtime
 
 CLIENT_QUEUE_SIZE = 8
 
@@ -50,3 +53,16 @@ async def received(*subscriptions: Subscription) -> list[list[Event]]:
             events.append(event)
         result.append(events)
     return result
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def live_runtime(request: pytest.FixtureRequest, db: Database, settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime for a real server: memory bus and presence, or Redis (under a unique prefix) for both."""
+    if request.param == "redis":
+        settings = settings.model_copy(
+            update={"redis_url": request.getfixturevalue("redis_url"), "realtime_prefix": unique_prefix()}
+        )
+    runtime = Runtime.build(settings, db=db)
+    yield runtime
+    if runtime.redis is not None:
+        await runtime.redis.aclose()
