@@ -8,6 +8,7 @@ only its own folder and the registry.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,17 @@ class WebhookRejected(NexaError):
     def __init__(self, status_code: int, message: str) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or WebhookRejected(400) naming what is wrong with it."""
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise WebhookRejected(400, f"Malformed JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise WebhookRejected(400, "The body must be a JSON object")
+    return parsed
 
 
 @dataclass(frozen=True)
