@@ -53,6 +53,7 @@ ROUTERS = (
     channel_webhooks_router,
     public_client_router,
     web_router,
+    realtime_router,
 )
 
 

@@ -1,0 +1,64 @@
+"""A customer chats from the web widget embedded on a shop's site; an agent answers through the API."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from nexa.runtime import Runtime
+from tests.factories import make_member
+from tests.fixtures.servers import serve
+from tests.realtime._server import serve as serve_nexa
+
+XSS = '<img src=x onerror="window.__pwned=1">'
+
+
+def shop_site(nexa_url: str, website_token: str) -> Starlette:
+    """The customer's own website, on another origin, with the one-line embed."""
+    page = f"""<!doctype html><html><body><h1>Loja da Ana</h1>
+    <script src="{nexa_url}/widget/sdk.js" data-website-token="{website_token}" async></script></body></html>"""
+    return Starlette(routes=[Route("/", lambda request: HTMLResponse(page))])
+
+
+async def test_customer_chats_from_the_widget_and_sees_the_agent_reply_live(page, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    async with serve_nexa(runtime) as nexa, httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
+        account = f"/api/v1/accounts/{admin.account.id}"
+        inbox = (await api.post(f"{account}/inboxes", json={
+            "name": "Loja da Ana", "channel_type": "web_widget", "greeting_enabled": True,
+            "greeting_message": "Oi! Em que posso ajudar?", "channel_config": {"widget_color": "#aa3300"},
+        })).json()
+        async with serve(shop_site(nexa.http, inbox["inbox_identifier"])) as shop:
+            await page.goto(shop.url)
+            await page.click("[data-nexa=bubble]")
+            chat = page.frame_locator("[data-nexa=frame]")
+            await chat.locator(".msg__body", has_text="Oi! Em que posso ajudar?").wait_for()
+            await chat.locator("textarea").fill("Vocês entregam em Campinas?")
+            await chat.locator("textarea").press("Enter")
+            await chat.locator(".msg--in:not(.msg--pending)", has_text="Campinas").wait_for()
+
+            conversations = (await api.get(f"{account}/conversations", params={"status": "all", "assignee_type": "all"})).json()
+            conversation = conversations["data"]["payload"][0]
+            messages_url = f"{account}/conversations/{conversation['id']}/messages"
+            assert [m["content"] for m in (await api.get(messages_url)).json()["payload"]] == [
+                "Vocês entregam em Campinas?"
+            ]
+
+            await api.post(messages_url, json={"content": "Entregamos sim!"})
+            await api.post(messages_url, json={"content": "nota interna: cliente VIP", "private": True})
+            await api.post(messages_url, json={"content": XSS})
+            await chat.locator(".msg--out .msg__body", has_text="Entregamos sim!").wait_for()
+            await chat.locator(".msg--out .msg__body", has_text="onerror").wait_for()
+            assert await page.evaluate("window.__pwned") is None
+            frame_text = await chat.locator(".widget__messages").inner_text()
+            assert "nota interna" not in frame_text
+
+            # The conversation survives a reload: same visitor, same history.
+            await page.reload()
+            await page.click("[data-nexa=bubble]")
+            await chat.locator(".msg__body", has_text="Entregamos sim!").wait_for()
+            await chat.locator(".msg__body", has_text="Campinas").wait_for()
+            after = (await api.get(f"{account}/conversations", params={"status": "all", "assignee_type": "all"})).json()
+            assert len(after["data"]["payload"]) == 1
