@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.auth.dependencies import AccountContext, DbSession, authorize
+from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.contacts import service
 from nexa.contacts.models import Contact
 from nexa.contacts.repository import ContactInboxRepository, ContactLabelRepository, ContactRepository
@@ -85,7 +85,9 @@ async def search_contacts(
 
 
 @router.post("", response_model=ContactCreated)
-async def create_contact(body: ContactCreate, ctx: ContactsWrite, session: DbSession) -> ContactCreated:
+async def create_contact(
+    body: ContactCreate, ctx: ContactsWrite, session: DbSession, runtime: RuntimeDep
+) -> ContactCreated:
     """Creates the contact and, with `inbox_id`, its contact inbox (WhatsApp source_id defaults to the phone)."""
     inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id) if body.inbox_id else None
     contact = await service.create_contact(session, ctx.account_id, body)
@@ -94,7 +96,7 @@ async def create_contact(body: ContactCreate, ctx: ContactsWrite, session: DbSes
         payload=CreatedContact(
             contact=(await _contact_payload(session, contact)).payload,
             contact_inbox=CreatedContactInbox(
-                inbox=inbox_out(inbox) if inbox else None,
+                inbox=inbox_out(inbox, base_url=runtime.settings.base_url) if inbox else None,
                 source_id=contact_inbox.source_id if contact_inbox else None,
             ),
         )

@@ -25,23 +25,25 @@ async def _agents(session: AsyncSession, account_id: int, user_ids: list[int]) -
 
 
 @router.get("/inboxes", response_model=InboxList)
-async def list_inboxes(ctx: InboxesRead, session: DbSession) -> InboxList:
+async def list_inboxes(ctx: InboxesRead, session: DbSession, runtime: RuntimeDep) -> InboxList:
     """Administrators see every inbox; agents see the inboxes they are members of."""
     only = None
     if not ctx.is_admin and ctx.user is not None:
         only = await InboxMemberRepository(session, ctx.account_id).inbox_ids_of_user(ctx.user.id)
     inboxes = await InboxRepository(session, ctx.account_id).ordered(only)
-    return InboxList(payload=[inbox_out(inbox) for inbox in inboxes])
+    return InboxList(payload=[inbox_out(inbox, base_url=runtime.settings.base_url) for inbox in inboxes])
 
 
 @router.post("/inboxes", response_model=InboxOut)
 async def create_inbox(body: InboxCreate, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep) -> InboxOut:
-    return inbox_out(await service.create_inbox(session, ctx.account_id, body, cipher=runtime.cipher))
+    inbox = await service.create_inbox(session, ctx.account_id, body, cipher=runtime.cipher)
+    return inbox_out(inbox, base_url=runtime.settings.base_url)
 
 
 @router.get("/inboxes/{inbox_id}", response_model=InboxOut)
-async def show_inbox(inbox_id: int, ctx: InboxesRead, session: DbSession) -> InboxOut:
-    return inbox_out(await InboxRepository(session, ctx.account_id).get_or_404(inbox_id))
+async def show_inbox(inbox_id: int, ctx: InboxesRead, session: DbSession, runtime: RuntimeDep) -> InboxOut:
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    return inbox_out(inbox, base_url=runtime.settings.base_url)
 
 
 @router.patch("/inboxes/{inbox_id}", response_model=InboxOut)
@@ -49,7 +51,8 @@ async def update_inbox(
     inbox_id: int, body: InboxUpdate, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep
 ) -> InboxOut:
     inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
-    return inbox_out(await service.update_inbox(session, ctx.account_id, inbox, body, cipher=runtime.cipher))
+    inbox = await service.update_inbox(session, ctx.account_id, inbox, body, cipher=runtime.cipher)
+    return inbox_out(inbox, base_url=runtime.settings.base_url)
 
 
 @router.delete("/inboxes/{inbox_id}", status_code=200)

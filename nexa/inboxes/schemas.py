@@ -12,7 +12,7 @@ from nexa.teams.agents import AgentOut
 # Keys of a Chatwoot-style `channel` object that are secrets: stored encrypted, never returned.
 SECRET_KEYS = frozenset(
     {"access_token", "app_secret", "verify_token", "webhook_verify_token", "apikey", "api_key", "bot_token",
-     "hmac_token", "secret"}
+     "hmac_token", "secret", "webhook_secret", "jwt_key"}
 )
 # Chatwoot's `channel.type` values for the channels Nexa has.
 _CHATWOOT_CHANNEL_TYPES = {
@@ -22,6 +22,8 @@ _CHATWOOT_CHANNEL_TYPES = {
     "telegram": ChannelType.telegram,
     "evolution": ChannelType.evolution,
 }
+# Chatwoot's `channel.provider` for `type: "whatsapp"`: which service carries the number.
+_WHATSAPP_PROVIDERS = {"whatsapp_cloud": ChannelType.whatsapp_cloud, "evolution": ChannelType.evolution}
 
 
 class WorkingHoursDay(BaseModel):
@@ -72,8 +74,16 @@ class InboxSettings(WrappedParams):
         if isinstance(channel, dict):
             channel = dict(channel)
             kind = channel.pop("type", None)
+            provider = channel.pop("provider", None)
+            # Chatwoot nests a provider's settings (ids, keys, URLs) under provider_config.
+            provider_config = channel.pop("provider_config", None)
+            if isinstance(provider_config, dict):
+                channel.update(provider_config)
             if kind is not None:
-                data.setdefault("channel_type", _CHATWOOT_CHANNEL_TYPES.get(kind, kind))
+                channel_type = _CHATWOOT_CHANNEL_TYPES.get(kind, kind)
+                if kind == "whatsapp" and provider is not None:
+                    channel_type = _WHATSAPP_PROVIDERS.get(provider, provider)
+                data.setdefault("channel_type", channel_type)
             data["channel_config"] = {
                 **{k: v for k, v in channel.items() if k not in SECRET_KEYS}, **(data.get("channel_config") or {})
             }
@@ -115,6 +125,9 @@ class InboxOut(BaseModel):
     inbox_identifier: str
     website_token: str | None
     webhook_url: str | None
+    callback_webhook_url: str | None = Field(
+        description="Absolute URL to give the provider (Meta's callback URL); null for channels without webhooks"
+    )
     greeting_enabled: bool
     greeting_message: str | None
     working_hours_enabled: bool

@@ -13,7 +13,11 @@ CHATWOOT_CHANNEL_CLASS = {
 }
 
 
-def inbox_out(inbox: Inbox) -> InboxOut:
+def inbox_out(inbox: Inbox, *, base_url: str) -> InboxOut:
+    """`base_url`: Nexa's public address (settings.base_url), for the callback URL providers are given."""
+    # Imported here: the webhook module depends on the contacts domain, whose serializers use this module.
+    from nexa.channels.webhooks import callback_url
+
     return InboxOut(
         id=inbox.id,
         account_id=inbox.account_id,
@@ -28,6 +32,7 @@ def inbox_out(inbox: Inbox) -> InboxOut:
         inbox_identifier=inbox.public_id,
         website_token=inbox.public_id if inbox.channel_type == ChannelType.web_widget else None,
         webhook_url=inbox.channel_config.get("webhook_url"),
+        callback_webhook_url=callback_url(base_url, inbox),
         greeting_enabled=inbox.greeting_enabled,
         greeting_message=inbox.greeting_message,
         working_hours_enabled=inbox.working_hours_enabled,
