@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,8 @@ from nexa import __version__
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
+from nexa.channels.media import public_router as media_public_router
+from nexa.channels.media import router as media_router
 from nexa.channels.webhooks import router as channel_webhooks_router
 from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
@@ -26,7 +29,7 @@ from nexa.observability.http import RequestContextMiddleware
 from nexa.realtime.bus import build_bus
 from nexa.realtime.hub import Hub, set_hub
 from nexa.realtime.ws import router as realtime_router
-from nexa.runtime import Runtime
+from nexa.runtime import Runtime, use_runtime
 from nexa.tenancy.endpoints import router as accounts_router
 from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
@@ -47,6 +50,8 @@ ROUTERS = (
     inboxes_router,
     contacts_router,
     conversations_router,
+    media_router,
+    media_public_router,
     labels_router,
     teams_router,
     canned_responses_router,
@@ -64,12 +69,16 @@ def create_app(
     settings = settings or (runtime.settings if runtime else get_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime.build(settings)
+    # Jobs run in this process and payload serializers (signed media links) reach the runtime through this.
+    use_runtime(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             if owns_runtime:
                 stack.push_async_callback(runtime.close)
+            else:
+                stack.push_async_callback(runtime.close_http)
             await _start_realtime(runtime, stack)
             if run_worker:
                 await _start_jobs(runtime, stack)
@@ -82,6 +91,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    # Token APIs and the widget's public API are called from other origins (sites embedding the widget,
+    # browser-based integrations). No credentials are allowed cross-origin, so the session cookie is never
+    # sent from another site and CSRF protection is unaffected.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=600)
     app.add_middleware(RequestContextMiddleware)
     _install_error_handlers(app)
     for router in ROUTERS:

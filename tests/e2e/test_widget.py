@@ -35,6 +35,10 @@ async def test_customer_chats_from_the_widget_and_sees_the_agent_reply_live(page
             await page.click("[data-nexa=bubble]")
             chat = page.frame_locator("[data-nexa=frame]")
             await chat.locator(".msg__body", has_text="Oi! Em que posso ajudar?").wait_for()
+            # The brand color reached the launcher across origins (CORS), and no pre-chat form was asked for.
+            color = "b => getComputedStyle(b).backgroundColor"
+            await page.wait_for_function(f"({color})(document.querySelector('[data-nexa=bubble]')) === 'rgb(170, 51, 0)'")
+            assert not await chat.locator(".widget__prechat").is_visible()
             await chat.locator("textarea").fill("Vocês entregam em Campinas?")
             await chat.locator("textarea").press("Enter")
             await chat.locator(".msg--in:not(.msg--pending)", has_text="Campinas").wait_for()
