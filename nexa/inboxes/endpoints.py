@@ -7,9 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.auth.repository import MembershipRepository
-from nexa.inboxes import service
+from nexa.inboxes import service, webhook_setup
 from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
-from nexa.inboxes.schemas import AgentList, InboxCreate, InboxList, InboxMembersChange, InboxOut, InboxUpdate
+from nexa.inboxes.schemas import (
+    AgentList,
+    InboxCreate,
+    InboxList,
+    InboxMembersChange,
+    InboxOut,
+    InboxUpdate,
+    WebhookSetup,
+)
 from nexa.inboxes.serializers import inbox_out
 from nexa.teams.agents import agent_out, memberships_of
 
@@ -95,3 +103,13 @@ async def remove_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, sess
     inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id)
     await service.remove_members(session, ctx.account_id, inbox, body.user_ids)
     return Response(status_code=200)
+
+
+@router.post("/inboxes/{inbox_id}/setup_webhook", response_model=WebhookSetup)
+async def setup_webhook(inbox_id: int, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep) -> WebhookSetup:
+    """Point the provider (Evolution instance, Telegram bot) at this inbox's callback URL."""
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    url = await webhook_setup.setup_webhook(
+        inbox, base_url=runtime.settings.base_url, cipher=runtime.cipher, http=runtime.http
+    )
+    return WebhookSetup(callback_webhook_url=url)

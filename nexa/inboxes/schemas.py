@@ -158,6 +158,10 @@ class InboxSummary(BaseModel):
     provider: str
 
 
+class WebhookSetup(BaseModel):
+    callback_webhook_url: str = Field(description="The URL the provider now posts this inbox's events to")
+
+
 class InboxMembersChange(BaseModel):
     inbox_id: int
     user_ids: list[int] = Field(default_factory=list)
