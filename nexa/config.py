@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     job_prune_after_days: int = 7
     job_modules: str = ""
 
+    # Outbound delivery (docs/channels/delivery.md): attempts before a message is marked failed, and the
+    # retry backoff (base * 2^(attempt-1) s, capped, +-10 % jitter) when the provider is down or throttling.
+    delivery_max_attempts: int = 10
+    delivery_retry_base_seconds: float = 5.0
+    delivery_retry_max_seconds: float = 600.0
+    # Media files (default: data_dir/media); signed links to them stay valid this long.
+    media_dir: Path | None = None
+    media_url_ttl_seconds: int = 900
+    media_max_bytes: int = 100_000_000
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -73,6 +83,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return _asyncify(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'nexa.db').resolve()}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
 
     @property
     def is_production(self) -> bool:

@@ -1,18 +1,27 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+import mimetypes
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartException
 
-from nexa.auth.dependencies import AccountContext, DbSession, authorize
+from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
+from nexa.channels import outbound
+from nexa.config import Settings
 from nexa.contacts import service as contacts
 from nexa.contacts.models import ContactInbox
 from nexa.contacts.repository import ContactInboxRepository, ContactRepository
 from nexa.conversations import messages as message_service
+from nexa.conversations.messages import NewAttachment
 from nexa.conversations import service
-from nexa.conversations.models import Conversation, ConversationStatus, MessageType
+from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageType
 from nexa.conversations.repository import (
     ConversationLabelRepository,
     ConversationRepository,
@@ -32,6 +41,7 @@ from nexa.conversations.schemas import (
     ConversationPage,
     ConversationUpdate,
     CustomAttributes,
+    LastSeenOut,
     MessageCreate,
     MessageList,
     MessageOut,
@@ -40,6 +50,7 @@ from nexa.conversations.schemas import (
     ToggleStatus,
     ToggleStatusResponse,
     ToggleStatusResult,
+    TypingStatus,
 )
 from nexa.conversations.serializers import conversation_out, conversations_out, messages_out
 from nexa.inboxes.models import ChannelType, Inbox
@@ -47,6 +58,7 @@ from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
 from nexa.kit.clock import from_unix, to_unix
 from nexa.kit.errors import NotFound, UnprocessableEntity
 from nexa.kit.pagination import PageNumber, paginate
+from nexa.kit.storage import media_store, new_media_key
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
 from nexa.teams.agents import AgentOut, agent_out
 from nexa.teams.schemas import TeamOut
@@ -323,32 +335,158 @@ async def list_messages(
     )
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut)
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place (no components to register)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
+_MESSAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline_schema(MessageCreate)},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "The JSON fields as form fields (objects as JSON strings), plus the files.",
+                    "properties": {"attachments[]": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+        },
+    }
+}
+_JSON_FORM_FIELDS = ("content_attributes", "additional_attributes", "template_params")
+MAX_ATTACHMENTS = 10
+
+
+async def _message_request(request: Request) -> tuple[MessageCreate, list[UploadFile]]:
+    """JSON, or Chatwoot's multipart form with `attachments[]` files."""
+    uploads: list[UploadFile] = []
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_files=MAX_ATTACHMENTS)
+            raw: Any = {}
+            for name, value in form.multi_items():
+                if isinstance(value, StarletteUploadFile):
+                    uploads.append(value)
+                elif name in _JSON_FORM_FIELDS and value.strip():
+                    raw[name] = json.loads(value)
+                elif value != "":
+                    raw[name] = value
+        else:
+            raw = await request.json()
+    except (ValueError, MultiPartException) as exc:
+        raise UnprocessableEntity(f"The message could not be read: {exc}") from exc
+    try:
+        return MessageCreate.model_validate(raw), uploads
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
+
+
+async def _stored_uploads(settings: Settings, account_id: int, uploads: list[UploadFile]) -> list[NewAttachment]:
+    # Files are written before the message commits; a rolled-back request leaves an unreferenced file,
+    # never a message whose file is missing.
+    store = media_store(settings)
+    stored = []
+    for upload in uploads:
+        data = await upload.read(settings.media_max_bytes + 1)
+        if len(data) > settings.media_max_bytes:
+            raise UnprocessableEntity(f"Attachments are limited to {settings.media_max_bytes} bytes")
+        if not data:
+            raise UnprocessableEntity(f"The attachment {upload.filename or ''} is empty".replace("  ", " "))
+        content_type = upload.content_type or mimetypes.guess_type(upload.filename or "")[0] or "application/octet-stream"
+        key = new_media_key(account_id, content_type, upload.filename)
+        await store.write(key, data)
+        meta = {"filename": upload.filename} if upload.filename else {}
+        stored.append(
+            NewAttachment(file_type=_file_type(content_type), file_key=key, content_type=content_type,
+                          file_size=len(data), meta=meta)
+        )
+    return stored
+
+
+def _file_type(content_type: str) -> FileType:
+    kind = content_type.split("/", 1)[0]
+    return {"image": FileType.image, "audio": FileType.audio, "video": FileType.video}.get(kind, FileType.file)
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, openapi_extra=_MESSAGE_BODY)
 async def create_message(
-    conversation_id: int, body: MessageCreate, ctx: BotOrMemberWrite, session: DbSession
+    conversation_id: int, request: Request, ctx: BotOrMemberWrite, session: DbSession, runtime: RuntimeDep
 ) -> MessageOut:
     """An outgoing reply (stored as `pending` until the channel accepts it) or, with `private: true`, a
-    note for agents only. `incoming` is accepted on API inboxes only."""
+    note for agents only. `incoming` is accepted on API inboxes only. JSON, or multipart with
+    `attachments[]`. Replies the channel would refuse are refused here with 422: free text outside
+    WhatsApp's 24-hour window (send `template_params`), buttons or lists over their limits."""
+    body, uploads = await _message_request(request)
     conversation = await _conversation(session, ctx, conversation_id)
     inbox = await _inbox(session, conversation)
     if body.message_type == MessageType.incoming and inbox.channel_type != ChannelType.api:
         raise UnprocessableEntity("Incoming messages are only allowed in Api inboxes")
     if body.message_type not in (MessageType.incoming, MessageType.outgoing, MessageType.template):
         raise UnprocessableEntity("message_type must be outgoing, incoming or template")
-    if not (body.content or "").strip() and not body.content_attributes:
+    if not (body.content or "").strip() and not (body.content_attributes or uploads or body.template_params):
         raise UnprocessableEntity("Content can't be blank")
+    template_params = body.template_params.model_dump(exclude_none=True) if body.template_params else None
+    if body.message_type != MessageType.incoming and not body.private:
+        await outbound.check_reply(
+            session, conversation, inbox, content=body.content, content_type=body.content_type,
+            content_attributes=body.content_attributes, template_params=template_params,
+        )
     sender = (
         message_service.Sender(type=message_service.SenderType.contact, id=conversation.contact_id)
         if body.message_type == MessageType.incoming
         else message_service.Sender.of(_actor(ctx))
     )
+    additional_attributes = {**body.additional_attributes, **({"template_params": template_params} if template_params else {})}
     message = await message_service.create_message(
         session, conversation, inbox=inbox, message_type=body.message_type, content=body.content, sender=sender,
         private=body.private, content_type=body.content_type, content_attributes=body.content_attributes,
-        additional_attributes=body.additional_attributes, source_id=body.source_id, echo_id=body.echo_id,
+        additional_attributes=additional_attributes, source_id=body.source_id, echo_id=body.echo_id,
+        attachments=await _stored_uploads(runtime.settings, ctx.account_id, uploads),
     )
     await session.refresh(message, ["attachments"])
     return (await messages_out(session, conversation, [message]))[0]
+
+
+@router.post("/conversations/{conversation_id}/update_last_seen", response_model=LastSeenOut)
+async def update_last_seen(conversation_id: int, ctx: ConversationsRead, session: DbSession) -> LastSeenOut:
+    """The agent has the conversation open: its unread count clears and, when the channel supports it,
+    the customer's latest message is marked read on their phone (once per new message, in a job)."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    previously_seen = conversation.agent_last_seen_at
+    await service.mark_seen_by_agent(session, conversation, user_id=ctx.user.id if ctx.user else None)
+    await outbound.enqueue_read_receipt(session, conversation, await _inbox(session, conversation), since=previously_seen)
+    return LastSeenOut(
+        id=conversation.display_id, agent_last_seen_at=to_unix(conversation.agent_last_seen_at),
+        assignee_last_seen_at=to_unix(conversation.assignee_last_seen_at),
+    )
+
+
+@router.post("/conversations/{conversation_id}/toggle_typing_status", status_code=200)
+async def toggle_typing_status(
+    conversation_id: int, body: TypingStatus, ctx: BotOrMemberWrite, session: DbSession
+) -> Response:
+    """`{typing_status: on|off, is_private}`: other agents see it live; `on` (not private) also shows the
+    customer a typing indicator where the channel has one (sent by a job, never holding up the request)."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    service.announce_typing(session, conversation, on=body.typing_status == "on", private=body.is_private,
+                                  user_id=ctx.user.id if ctx.user else None)
+    if body.typing_status == "on" and not body.is_private:
+        await outbound.enqueue_read_receipt(session, conversation, await _inbox(session, conversation), typing=True)
+    return Response(status_code=200)
 
 
 @router.delete("/conversations/{conversation_id}/messages/{message_id}", response_model=MessageOut)

@@ -25,7 +25,8 @@ from nexa.conversations.models import (
     MessageType,
     SenderType,
 )
-from nexa.inboxes.models import Inbox
+from nexa.inboxes.models import ChannelType, Inbox
+from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import UnprocessableEntity
 from nexa.realtime import (
     Event,
@@ -39,6 +40,17 @@ from nexa.realtime import (
 
 DELETED_CONTENT = "This message was deleted"
 _BOTS = (SenderType.agent_bot, SenderType.bot)
+
+# Replies in provider-backed inboxes are sent by this job (nexa/channels/outbound.py). It is enqueued by
+# kind name, inside create_message: conversations never import channels, and no code path that creates a
+# reply (API, bot, campaign) can forget to deliver it. API and web widget inboxes reach their customer
+# another way (the API inbox's webhook_url, the widget's socket).
+DELIVERY_JOB = "channels.deliver"
+_SELF_DELIVERED_CHANNELS = frozenset({ChannelType.api, ChannelType.web_widget})
+
+
+def delivered_by_provider(inbox: Inbox) -> bool:
+    return inbox.channel_type not in _SELF_DELIVERED_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,18 @@ async def create_message(
     elif customer_visible:
         await _on_reply(session, conversation, inbox, sender, now)
     await session.flush()
+    if message.status == MessageStatus.pending and delivered_by_provider(inbox):
+        await _enqueue_delivery(session, message)
     await _emit(session, EventName.MESSAGE_CREATED, message, conversation)
     return message
+
+
+async def _enqueue_delivery(session: AsyncSession, message: Message) -> None:
+    # One job per message; the conversation key sends a conversation's replies one at a time, in order.
+    await enqueue(
+        session, DELIVERY_JOB, {"message_id": message.id}, queue="deliveries", account_id=message.account_id,
+        concurrency_key=f"conversation:{message.conversation_id}", dedupe_key=f"deliver:{message.id}",
+    )
 
 
 async def _on_customer_message(session: AsyncSession, conversation: Conversation, inbox: Inbox, now: Any) -> None:
@@ -238,6 +260,11 @@ async def apply_status(
     await session.flush()
     await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return True
+
+
+async def attachments_changed(session: AsyncSession, message: Message, conversation: Conversation) -> None:
+    """Tell subscribers a message's attachments changed (a media file was fetched, or could not be)."""
+    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
 
 
 async def edit_message(session: AsyncSession, message: Message, conversation: Conversation, content: str | None) -> Message:

@@ -12,6 +12,7 @@ from nexa.conversations.models import (
     ConversationLabel,
     ConversationStatus,
     Message,
+    MessageStatus,
     MessageType,
 )
 from nexa.kit.errors import NotFound
@@ -84,6 +85,10 @@ class ConversationLabelRepository(TaggingRepository[ConversationLabel]):
     owner_key = "conversation_id"
 
 
+class AttachmentRepository(AccountRepository[Attachment]):
+    model = Attachment
+
+
 MESSAGES_PAGE = 20
 MESSAGES_AFTER_LIMIT = 100
 MESSAGES_BETWEEN_LIMIT = 1000
@@ -101,6 +106,32 @@ class MessageRepository(AccountRepository[Message]):
         statement = select(Attachment).where(
             Attachment.account_id == self.account_id, Attachment.message_id == message_id
         ).order_by(Attachment.id)
+        return (await self.session.scalars(statement)).all()
+
+    async def last_incoming(self, inbox_id: int, contact_id: int) -> Message | None:
+        """The contact's latest message to this inbox, in any of their conversations there."""
+        statement = (
+            self.select()
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Conversation.contact_id == contact_id, Conversation.inbox_id == inbox_id,
+                Message.message_type == MessageType.incoming,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(statement)
+
+    async def pending_before(self, conversation_id: int, message_id: int) -> Sequence[int]:
+        """Ids of the conversation's earlier replies still waiting for the channel, oldest first."""
+        statement = (
+            select(Message.id)
+            .where(
+                Message.account_id == self.account_id, Message.conversation_id == conversation_id,
+                Message.id < message_id, Message.status == MessageStatus.pending,
+            )
+            .order_by(Message.id)
+        )
         return (await self.session.scalars(statement)).all()
 
     async def get_by_source_id(self, inbox_id: int, source_id: str) -> Message | None:

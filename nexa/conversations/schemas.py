@@ -168,6 +168,17 @@ class ToggleStatusResponse(BaseModel):
     payload: ToggleStatusResult
 
 
+class LastSeenOut(BaseModel):
+    id: int
+    agent_last_seen_at: int | None
+    assignee_last_seen_at: int | None
+
+
+class TypingStatus(BaseModel):
+    typing_status: Literal["on", "off"]
+    is_private: bool = False
+
+
 class TogglePriority(BaseModel):
     priority: Priority | None = None
 
@@ -192,6 +203,18 @@ class AgentBotOut(BaseModel):
     type: str = "agent_bot"
 
 
+class TemplateParams(BaseModel):
+    """Chatwoot's WhatsApp template message: stored in the message's additional_attributes.template_params."""
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=1, max_length=16, description="e.g. pt_BR, en_US")
+    category: str | None = None
+    processed_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Body parameters {"1": "Alex"}, or {body: {...}, header: {media_url, media_type}, buttons: [...]}',
+    )
+
+
 class MessageCreate(BaseModel):
     content: str | None = None
     message_type: MessageType = MessageType.outgoing
@@ -201,6 +224,7 @@ class MessageCreate(BaseModel):
     additional_attributes: dict[str, Any] = Field(default_factory=dict)
     echo_id: str | None = Field(default=None, max_length=255)
     source_id: str | None = Field(default=None, max_length=255)
+    template_params: TemplateParams | None = None
 
     @field_validator("message_type", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ from nexa.conversations.schemas import AttachmentOut, ConversationMeta, Conversa
 from nexa.inboxes.repository import AgentBotRepository, InboxRepository
 from nexa.inboxes.serializers import CHATWOOT_CHANNEL_CLASS
 from nexa.kit.clock import to_unix
+from nexa.kit.storage import signed_media_url
+from nexa.runtime import current_runtime
 from nexa.teams.agents import agent_out, memberships_of
 from nexa.teams.repository import TeamRepository
 from nexa.teams.serializers import team_out
@@ -62,15 +64,20 @@ def user_sender(user: User, membership: AccountUser | None) -> SenderOut:
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
+    """A file Nexa holds is linked by an expiring signed URL (works in an <img> tag, for Evolution or n8n,
+    without a session); one it does not hold yet by the provider's URL."""
     meta = attachment.meta
+    data_url = (
+        signed_media_url(current_runtime().settings, attachment.id) if attachment.file_key else attachment.external_url
+    )
     return AttachmentOut(
         id=attachment.id,
         message_id=attachment.message_id,
         file_type=attachment.file_type.value,
         account_id=attachment.account_id,
         extension=meta.get("extension"),
-        data_url=attachment.external_url,
-        thumb_url=meta.get("thumb_url") or (attachment.external_url if attachment.file_type.value == "image" else None),
+        data_url=data_url,
+        thumb_url=meta.get("thumb_url") or (data_url if attachment.file_type.value == "image" else None),
         file_size=attachment.file_size,
         content_type=attachment.content_type,
         coordinates_lat=meta.get("latitude"),

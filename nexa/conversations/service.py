@@ -287,3 +287,18 @@ def _emit_updated(session: AsyncSession, conversation: Conversation, field: str,
 
     change = {field: {"previous_value": plain(previous), "current_value": plain(current)}}
     _emit(session, EventName.CONVERSATION_UPDATED, conversation, {"changed_attributes": [change]})
+
+
+async def mark_seen_by_agent(session: AsyncSession, conversation: Conversation, *, user_id: int | None) -> None:
+    """An agent has the conversation open: its incoming messages count as read from now on."""
+    now = utcnow()
+    conversation.agent_last_seen_at = now
+    if user_id is not None and conversation.assignee_id == user_id:
+        conversation.assignee_last_seen_at = now
+    await session.flush()
+
+
+def announce_typing(session: AsyncSession, conversation: Conversation, *, on: bool, private: bool, user_id: int | None) -> None:
+    """Other agents see who is typing (a private note too; the customer never sees that one)."""
+    name = EventName.CONVERSATION_TYPING_ON if on else EventName.CONVERSATION_TYPING_OFF
+    _emit(session, name, conversation, {"user_id": user_id, "is_private": private})

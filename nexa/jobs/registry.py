@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 # Modules that define jobs; a worker imports them all before it claims anything. Append yours.
 JOB_MODULES: list[str] = [
     "nexa.jobs.scheduler",
+    "nexa.channels.outbound",
+    "nexa.channels.media",
 ]
 
 
