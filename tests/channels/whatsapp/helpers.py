@@ -47,7 +47,7 @@ async def create_whatsapp_inbox(
 
 async def conversations_of(client: httpx.AsyncClient, inbox: WhatsAppInbox) -> list[dict[str, Any]]:
     response = await client.get(
-        f"{inbox.account_url}/conversations", params={"status": "all", "inbox_id": inbox.id}, headers=inbox.member.headers
+        f"{inbox.account_url}/conversations", params={"status": "all", "assignee_type": "all", "inbox_id": inbox.id}, headers=inbox.member.headers
     )
     assert response.status_code == 200, response.text
     return response.json()["data"]["payload"]
