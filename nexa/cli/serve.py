@@ -11,7 +11,10 @@ from nexa.cli.common import console, load_settings
 from nexa.config import Settings
 from nexa.db import migrations
 from nexa.kit.logging import configure_logging
+from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES
 from nexa.runtime import Runtime
+
+MAX_WEBSOCKET_FRAME_BYTES = 16 * MAX_CLIENT_FRAME_BYTES
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +48,8 @@ def register(app: typer.Typer) -> None:
             log_config=None,
             proxy_headers=True,
             forwarded_allow_ips="127.0.0.1",
+            # Clients send small control frames only; anything bigger is refused before it is buffered.
+            ws_max_size=MAX_WEBSOCKET_FRAME_BYTES,
         )
 
 

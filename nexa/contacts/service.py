@@ -17,16 +17,17 @@ from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit import phone
 from nexa.kit.crypto import random_token
 from nexa.kit.errors import ValidationFailed
-from nexa.realtime import Event, EventName, account_channel, publish
+from nexa.realtime import Event, EventName, account_members_channel, publish
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MERGED = ("additional_attributes", "custom_attributes")
 
 
 def _emit(session: AsyncSession, name: EventName, contact: Contact) -> None:
-    """The one place contact changes reach realtime subscribers (after commit)."""
+    """The one place contact changes reach realtime subscribers (after commit): every member of the account,
+    as contacts are account-wide (Chatwoot sends contact.* to the whole account)."""
     data = contact_out(contact).model_dump(mode="json")
-    publish(session, Event(name, data, account_id=contact.account_id, channels=[account_channel(contact.account_id)]))
+    publish(session, Event(name, data, account_id=contact.account_id, channels=[account_members_channel(contact.account_id)]))
 
 
 async def create_contact(session: AsyncSession, account_id: int, params: ContactFields) -> Contact:

@@ -156,7 +156,7 @@ async def test_message_cursors_and_soft_delete(client: httpx.AsyncClient, runtim
     deleted = await client.delete(f"{url}/{ids[0]}", headers=admin.headers)
     assert deleted.json()["content"] == "This message was deleted" and deleted.json()["content_attributes"]["deleted"] is True
 
-    not_api = (await client.post(f"{account}/inboxes", json={"name": "TG", "channel_type": "telegram"}, headers=admin.headers)).json()
+    not_api = (await client.post(f"{account}/inboxes", json={"name": "TG", "channel": {"type": "telegram", "bot_token": "123456:telegram-token"}}, headers=admin.headers)).json()
     tg_conversation = await _open(client, admin, account, not_api, contact)
     refused = await client.post(f"{account}/conversations/{tg_conversation['id']}/messages", json={"content": "x", "message_type": "incoming"}, headers=admin.headers)
     assert refused.status_code == 422 and refused.json() == {"error": "Incoming messages are only allowed in Api inboxes"}

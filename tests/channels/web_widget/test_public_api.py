@@ -84,6 +84,6 @@ async def test_public_api_refuses_provider_inboxes(client: httpx.AsyncClient, ru
     admin = await make_member(runtime)
     async with runtime.db.session() as session:
         telegram = await inboxes.create_inbox(
-            session, admin.account.id, InboxCreate(name="Tg", channel_type="telegram"), cipher=runtime.cipher
+            session, admin.account.id, InboxCreate(name="Tg", channel_type="telegram", credentials={"bot_token": "123456:telegram-token"}), cipher=runtime.cipher
         )
     assert (await client.get(f"/public/api/v1/inboxes/{telegram.public_id}")).status_code == 404
