@@ -78,7 +78,11 @@ async def test_agents_hear_their_inboxes_admins_the_account_and_no_one_another_a
 
     assert contents(agent_events) == ["in mine"]
     assert {e["data"]["inbox_id"] for e in agent_events if "inbox_id" in e["data"]} <= {mine["id"]}
-    assert [e["event"] for e in agent_events] == [EventName.CONVERSATION_CREATED, EventName.MESSAGE_CREATED]
+    conversation_events = [e["event"] for e in agent_events if not e["event"].startswith("contact.")]
+    assert conversation_events == [EventName.CONVERSATION_CREATED, EventName.MESSAGE_CREATED]
+    # Contacts are account-wide: every member hears about them, never another account's.
+    assert {e["event"] for e in agent_events if e["event"].startswith("contact.")} == {EventName.CONTACT_CREATED}
+    assert not [e for e in stranger_events if e["data"].get("account_id") != stranger.account.id]
     assert contents(admin_events) == ["in mine", "in other"]
     assert contents(stranger_events) == ["elsewhere"]
     assert all(e["data"]["account_id"] == stranger.account.id for e in stranger_events)
