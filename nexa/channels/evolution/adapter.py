@@ -185,6 +185,8 @@ class _EvolutionApi:
         self.apikey = credentials.get("apikey")
         if not base_url or not self.instance or not self.apikey:
             raise DeliveryError("The inbox needs base_url, instance and apikey to reach Evolution", retryable=False)
+        if not base_url.startswith(("http://", "https://")):
+            raise DeliveryError(f"Evolution's base_url must start with http:// or https://, not {base_url!r}", retryable=False)
         self.base_url = base_url.rstrip("/")
         self.http = http
 
