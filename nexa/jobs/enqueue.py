@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db.engine import after_commit
-from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job
+from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job, state_is
 from nexa.jobs.registry import get_job
 from nexa.kit.clock import utcnow
 
@@ -96,7 +96,7 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
     stmt = (
         insert(Job)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[Job.dedupe_key], index_where=Job.state.in_(LIVE_STATES))
+        .on_conflict_do_nothing(index_elements=[Job.dedupe_key], index_where=state_is(*LIVE_STATES))
         .returning(Job)
     )
     for _ in range(_DEDUPE_ATTEMPTS):
@@ -104,7 +104,7 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
         if job is not None:
             return job
         existing = await session.scalar(
-            select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(LIVE_STATES)).limit(1)
+            select(Job).where(Job.dedupe_key == dedupe_key, state_is(*LIVE_STATES)).limit(1)
         )
         if existing is not None:
             return existing

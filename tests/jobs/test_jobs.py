@@ -269,3 +269,13 @@ async def test_graceful_stop_finishes_quick_jobs_and_gives_up_slow_ones(db: Data
     job = await get_job(db, slow.id)
     assert job.state == "retryable" and job.attempt == 1
     assert job.errors[-1]["error"] == "worker stopped before the job finished"
+
+
+async def test_many_deduplicated_enqueues_on_one_connection(db: Database) -> None:
+    """PostgreSQL switches a prepared statement to a generic plan after five runs; ON CONFLICT must still
+    find the partial unique index then (its predicate has to be literal, not bound)."""
+    async with db.session() as session:
+        jobs = [await enqueue(session, "tests.noop", {}, dedupe_key=f"generic-plan-{n}") for n in range(12)]
+        again = await enqueue(session, "tests.noop", {}, dedupe_key="generic-plan-11")
+    assert len({job.id for job in jobs}) == 12
+    assert again.id == jobs[-1].id
