@@ -71,3 +71,18 @@ async def make_agent_bot(runtime: Runtime, account: Account, name: str = "Bot") 
             session, owner_type=TokenOwner.agent_bot, owner_id=bot.id, name="bot", account_id=account.id
         )
         return bot.id, token
+
+
+def whatsapp_channel(phone_number_id: str = "106540352242922", api_base_url: str | None = None) -> dict[str, object]:
+    """Chatwoot's `channel` object for a WhatsApp Cloud inbox (POST /inboxes), with every required field."""
+    provider_config = {
+        "api_key": "EAAG-test-access-token",
+        "phone_number_id": phone_number_id,
+        "business_account_id": "102290129340398",
+        "webhook_verify_token": "test-verify-token",
+        "app_secret": "test-app-secret",
+    }
+    if api_base_url is not None:
+        provider_config["api_base_url"] = api_base_url
+    return {"type": "whatsapp", "phone_number": "+15550783881", "provider": "whatsapp_cloud",
+            "provider_config": provider_config}

@@ -4,13 +4,13 @@ import httpx
 
 from nexa.contacts import service as contact_service
 from nexa.runtime import Runtime
-from tests.factories import make_member
+from tests.factories import make_member, whatsapp_channel
 
 
 async def test_create_show_update_merge_and_delete(client: httpx.AsyncClient, runtime: Runtime) -> None:
     member = await make_member(runtime)
     account = f"/api/v1/accounts/{member.account.id}"
-    inbox = (await client.post(f"{account}/inboxes", json={"name": "WA", "channel_type": "whatsapp_cloud"}, headers=member.headers)).json()
+    inbox = (await client.post(f"{account}/inboxes", json={"name": "WA", "channel": whatsapp_channel()}, headers=member.headers)).json()
 
     created = await client.post(
         f"{account}/contacts",
