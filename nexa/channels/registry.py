@@ -31,9 +31,4 @@ def adapter_for(channel_type: ChannelType) -> ChannelAdapter | None:
 
 def _load() -> None:
     for module in CHANNEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # A channel whose package is not there yet; a missing import inside a channel still raises.
-            if exc.name is None or not f"{module}.".startswith(f"{exc.name}."):
-                raise
+        importlib.import_module(module)

@@ -227,13 +227,14 @@ async def delete_message(session: AsyncSession, message: Message, conversation: 
 
 
 # Receipts only move forward: a late "delivered" never undoes "read". A failure counts unless the
-# message already reached the customer.
+# message already reached the customer, and only proof that it did (delivered, read) overrides a failure:
+# providers may report "failed" before the "sent" of the same message.
 _STATUS_RANK = {MessageStatus.pending: 0, MessageStatus.sent: 1, MessageStatus.delivered: 2, MessageStatus.read: 3}
 
 
 def status_advances(current: MessageStatus, new: MessageStatus) -> bool:
     if current == MessageStatus.failed:
-        return new != MessageStatus.failed and new != MessageStatus.pending
+        return new in (MessageStatus.delivered, MessageStatus.read)
     if new == MessageStatus.failed:
         return _STATUS_RANK[current] < _STATUS_RANK[MessageStatus.delivered]
     return _STATUS_RANK[new] > _STATUS_RANK[current]

@@ -26,7 +26,7 @@ class _Required:
     secret: bool
 
 
-# What a channel cannot work without, checked when the inbox is created.
+# What a channel cannot work without, checked on every create and update (a secret cannot be removed).
 _REQUIRED = {
     ChannelType.whatsapp_cloud: (
         _Required("phone_number_id", "phone_number_id", secret=False),
@@ -61,7 +61,6 @@ async def create_inbox(session: AsyncSession, account_id: int, params: InboxCrea
         public_id=random_token(PUBLIC_ID_LENGTH),
     )
     await _apply(session, account_id, inbox, params, cipher)
-    _require_settings(inbox)
     if inbox.channel_type in _GENERATED_WEBHOOK_SECRET and "webhook_secret" not in inbox.encrypted_credentials:
         secret = cipher.encrypt(random_token(WEBHOOK_SECRET_LENGTH))
         inbox.encrypted_credentials = {**inbox.encrypted_credentials, "webhook_secret": secret}
@@ -102,6 +101,7 @@ async def _apply(session: AsyncSession, account_id: int, inbox: Inbox, params: I
     for field, value in changes.items():
         if value is not None or field in nullable:
             setattr(inbox, field, value)
+    _require_settings(inbox)
 
 
 def _require_settings(inbox: Inbox) -> None:

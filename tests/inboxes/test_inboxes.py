@@ -20,7 +20,7 @@ async def test_admin_creates_a_whatsapp_inbox_whose_secrets_never_come_back(
                 "name": "Vendas",
                 "channel_type": "whatsapp_cloud",
                 "channel_config": {"phone_number_id": "1234", "waba_id": "99"},
-                "credentials": {"access_token": "EAAG-secret", "app_secret": "shh"},
+                "credentials": {"access_token": "EAAG-secret", "app_secret": "shh", "webhook_verify_token": "vt"},
                 "working_hours_enabled": True,
                 "working_hours": [{"day_of_week": 1, "open_hour": 9, "open_minutes": 0, "close_hour": 18, "close_minutes": 0}],
                 "auto_assignment_config": {"max_assignment_limit": 5},
@@ -31,7 +31,7 @@ async def test_admin_creates_a_whatsapp_inbox_whose_secrets_never_come_back(
     assert created.status_code == 200, created.text
     inbox = created.json()
     assert inbox["channel_type"] == "Channel::Whatsapp" and inbox["provider"] == "whatsapp_cloud"
-    assert inbox["credentials_set"] == ["access_token", "app_secret"]
+    assert inbox["credentials_set"] == ["access_token", "app_secret", "webhook_verify_token"]
     assert "EAAG-secret" not in created.text and "shh" not in created.text
     assert inbox["max_assignment_limit"] == 5 and len(inbox["inbox_identifier"]) == 24
 
@@ -40,13 +40,16 @@ async def test_admin_creates_a_whatsapp_inbox_whose_secrets_never_come_back(
         assert row is not None
         assert runtime.cipher.decrypt(row.encrypted_credentials["access_token"]) == "EAAG-secret"
 
+    removed = await client.patch(f"{base}/{inbox['id']}", json={"credentials": {"app_secret": None}}, headers=admin.headers)
+    assert removed.status_code == 422
+    assert removed.json()["attributes"] == ["app_secret"]
     changed = await client.patch(
         f"{base}/{inbox['id']}",
-        json={"name": "Vendas SP", "credentials": {"app_secret": None, "verify_token": "v"}, "bot_enabled": True},
+        json={"name": "Vendas SP", "credentials": {"app_secret": "rotated"}, "bot_enabled": True},
         headers=admin.headers,
     )
     assert changed.status_code == 200, changed.text
-    assert changed.json()["credentials_set"] == ["access_token", "verify_token"]
+    assert changed.json()["credentials_set"] == ["access_token", "app_secret", "webhook_verify_token"]
     assert changed.json()["bot_enabled"] is True and changed.json()["channel_config"]["phone_number_id"] == "1234"
 
     listed = await client.get(base, headers=admin.headers)
