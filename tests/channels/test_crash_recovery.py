@@ -21,7 +21,7 @@ from nexa.conversations.models import Message
 from nexa.db import migrations
 from nexa.db.engine import Database
 from tests.conftest import drop_postgres_database, fresh_database_url
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 pytestmark = pytest.mark.slow
 

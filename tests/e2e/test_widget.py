@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from nexa.runtime import Runtime
 from tests.factories import make_member
-from tests.fixtures.servers import serve
+from nexa.devtools.servers import serve
 from tests.realtime._server import serve as serve_nexa
 
 XSS = '<img src=x onerror="window.__pwned=1">'

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from nexa.app import create_app
+from nexa.devtools.servers import serve as serve_app
 from nexa.realtime import Event, EventName, publish_now
 from nexa.runtime import Runtime
 
@@ -28,28 +27,11 @@ class Server:
     ws: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def serve(runtime: Runtime) -> AsyncIterator[Server]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(TIMEOUT):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-    try:
-        yield Server(http=f"http://127.0.0.1:{port}", ws=f"ws://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+    """Nexa itself, lifespan on so the realtime hub runs."""
+    async with serve_app(create_app(runtime=runtime), lifespan=True) as running:
+        yield Server(http=running.url, ws=running.url.replace("http://", "ws://", 1))
 
 
 async def next_frame(websocket: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from tests.fixtures.fake_evolution import (
     status_data,
     text_message,
 )
-from tests.fixtures.servers import RunningServer
+from nexa.devtools.servers import RunningServer
 
 JWT_KEY = "shared-jwt-key-of-at-least-32-bytes!"
 

@@ -14,7 +14,7 @@ from nexa.runtime import Runtime
 from tests.channels.evolution.conftest import EvolutionInbox, create_evolution_inbox
 from tests.factories import make_member
 from tests.fixtures.fake_evolution import CUSTOMER_NUMBER, FakeEvolution
-from tests.fixtures.servers import RunningServer
+from nexa.devtools.servers import RunningServer
 
 adapter = EvolutionAdapter()
 

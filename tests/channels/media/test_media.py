@@ -10,7 +10,7 @@ from nexa.kit.storage import signed_media_url
 from nexa.runtime import Runtime
 from tests.channels.outbound.harness import Chat, eventually, status_becomes
 from tests.factories import make_member
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"jpeg bytes " * 100
 

@@ -21,7 +21,7 @@ from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import WhatsAppInbox, conversations_of, create_whatsapp_inbox, messages_of
 from tests.factories import make_member
-from tests.fixtures.fake_graph import DEFAULT_CUSTOMER, FakeGraph
+from nexa.devtools.fake_graph import DEFAULT_CUSTOMER, FakeGraph
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from tests.channels.outbound.harness import (
     sent_reply,
     status_becomes,
 )
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 
 async def test_agent_reply_reaches_the_customer_and_ticks_follow(

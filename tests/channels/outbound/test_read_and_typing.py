@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.channels.outbound.harness import Chat, eventually
-from tests.fixtures.fake_graph import FakeGraph, ReadMark
+from nexa.devtools.fake_graph import FakeGraph, ReadMark
 
 
 async def _incoming_wamid(client: httpx.AsyncClient, chat: Chat) -> str:

@@ -12,7 +12,7 @@ from nexa.conversations.models import Message, MessageType
 from nexa.kit.clock import utcnow
 from nexa.runtime import Runtime
 from tests.channels.outbound.harness import Chat, reply, sent_reply, status_becomes
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 WINDOW_CLOSED = (
     "The 24-hour window to reply to this customer on WhatsApp has closed: "

@@ -12,7 +12,7 @@ import pytest
 from nexa.runtime import Runtime
 from tests.factories import Member, make_member
 from tests.fixtures.fake_telegram import FakeTelegram
-from tests.fixtures.servers import RunningServer, serve
+from nexa.devtools.servers import RunningServer, serve
 
 
 @dataclass

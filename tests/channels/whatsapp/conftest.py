@@ -8,7 +8,8 @@ import pytest
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import WhatsAppInbox, create_whatsapp_inbox
 from tests.factories import make_member
-from tests.fixtures.fake_graph import FakeGraph, fake_graph  # noqa: F401  (makes the fixture available here)
+from nexa.devtools.fake_graph import FakeGraph
+from tests.fixtures.fake_graph import fake_graph  # noqa: F401  (makes the fixture available here)
 
 
 @pytest.fixture

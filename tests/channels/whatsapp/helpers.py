@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.factories import Member
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 
 @dataclass

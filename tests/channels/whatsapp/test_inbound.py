@@ -18,7 +18,7 @@ from tests.channels.whatsapp.helpers import (
     create_whatsapp_inbox,
     messages_of,
 )
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 
 async def test_meta_verifies_the_callback_url(client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph) -> None:

@@ -6,7 +6,7 @@ from nexa.inboxes.models import Inbox
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import create_whatsapp_inbox
 from tests.factories import make_member
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 
 async def test_admin_connects_a_number_and_gets_the_callback_url_for_meta(

@@ -5,7 +5,7 @@ import pytest
 
 from nexa.config import Settings
 from tests.channels.whatsapp.helpers import WhatsAppInbox, all_messages
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 
 @pytest.fixture

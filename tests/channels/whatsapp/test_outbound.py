@@ -26,7 +26,7 @@ from nexa.conversations.models import FileType
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import WhatsAppInbox
-from tests.fixtures.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph
 
 CUSTOMER = "5511999990000"
 
