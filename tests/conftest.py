@@ -105,6 +105,16 @@ async def truncate_all(database: Database) -> None:
 
 
 @pytest.fixture
+async def own_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database of this test's own, for a Nexa started as a separate process."""
+    url = await fresh_database_url(backend, tmp_path)
+    await migrations.upgrade_async(url)
+    yield url
+    if backend == "postgres":
+        await drop_postgres_database(url)
+
+
+@pytest.fixture
 def redis_url() -> str:
     if not TEST_REDIS_URL:
         pytest.skip("NEXA_TEST_REDIS_URL is not set")

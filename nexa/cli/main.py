@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from nexa.cli import admin, db, doctor, serve
+from nexa.cli import admin, db, dev, doctor, serve
 
 app = typer.Typer(help="Nexa: WhatsApp-first customer engagement platform.", no_args_is_help=True)
 console = Console()
@@ -17,6 +17,7 @@ serve.register(app)
 db.register(app)
 admin.register(app)
 doctor.register(app)
+dev.register(app)
 
 
 def _register_jobs() -> None:

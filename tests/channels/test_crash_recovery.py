@@ -5,12 +5,6 @@ each message exactly once."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from nexa.conversations.models import Message
-from nexa.db import migrations
 from nexa.db.engine import Database
-from tests.conftest import drop_postgres_database, fresh_database_url
 from nexa.devtools.fake_graph import FakeGraph
+from tests.fixtures.nexa_process import NexaProcess
 
 pytestmark = pytest.mark.slow
 
@@ -29,73 +22,11 @@ WEBHOOKS = 2000
 KILL_AFTER_ACKS = 600
 CONCURRENCY = 32
 CUSTOMERS = 40
-ADMIN = {"email": "chaos@example.com", "password": "chaos password 1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class NexaProcess:
-    """`nexa serve` as a real OS process on one database, startable again after a kill."""
-
-    def __init__(self, database_url: str, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "NEXA_DATABASE_URL": database_url,
-            "NEXA_DATA_DIR": str(data_dir),
-            "NEXA_PORT": str(self.port),
-            "NEXA_SECRET_KEY": "chaos-test-secret-" + "x" * 32,
-            "NEXA_ADMIN_EMAIL": ADMIN["email"],
-            "NEXA_ADMIN_PASSWORD": ADMIN["password"],
-            "NEXA_LOG_LEVEL": "WARNING",
-        }
-        self.env.pop("NEXA_REDIS_URL", None)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "nexa.cli.main", "serve", "--no-worker"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (await client.get(f"{self.url}/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("nexa serve did not become healthy")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-
-
-@pytest.fixture
-async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    url = await fresh_database_url(backend, tmp_path)
-    await migrations.upgrade_async(url)
-    yield url
-    if backend == "postgres":
-        await drop_postgres_database(url)
 
 
 async def _whatsapp_inbox(nexa: NexaProcess, fake: FakeGraph) -> str:
     async with httpx.AsyncClient(base_url=nexa.url) as client:
-        token = (await client.post("/api/v1/auth/login", json=ADMIN)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await nexa.admin_headers()
         profile = (await client.get("/api/v1/profile", headers=headers)).json()
         inbox = await client.post(
             f"/api/v1/accounts/{profile['account_id']}/inboxes",
@@ -114,9 +45,9 @@ async def _whatsapp_inbox(nexa: NexaProcess, fake: FakeGraph) -> str:
         return inbox.json()["callback_webhook_url"]
 
 
-async def test_webhooks_acknowledged_before_a_sigkill_survive_it(database_url: str, tmp_path: Path) -> None:
+async def test_webhooks_acknowledged_before_a_sigkill_survive_it(own_database_url: str, tmp_path: Path) -> None:
     fake = FakeGraph()  # only its webhook builders and signing: no server needed
-    nexa = NexaProcess(database_url, tmp_path)
+    nexa = NexaProcess(own_database_url, tmp_path)
     bodies = [
         fake.webhook(messages=[fake.text_message(f"message {n}", from_=f"55119{n % CUSTOMERS:08d}", id=f"wamid.CHAOS{n:05d}")])
         for n in range(WEBHOOKS)
@@ -146,7 +77,7 @@ async def test_webhooks_acknowledged_before_a_sigkill_survive_it(database_url: s
             await asyncio.gather(*(deliver(client, n) for n in range(WEBHOOKS)))
         assert killed.is_set() and KILL_AFTER_ACKS <= len(acked) < WEBHOOKS
 
-        database = Database(database_url)
+        database = Database(own_database_url)
         try:
             async with database.session(write=False) as session:
                 stored = set((await session.scalars(select(Message.source_id))).all())
