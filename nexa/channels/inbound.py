@@ -115,7 +115,8 @@ async def _store_message(session: AsyncSession, inbox: Inbox, event: InboundMess
         if await repository.get_by_source_id(inbox.id, event.source_id) is None:
             raise
         return None
-    await _enqueue_media_fetches(session, inbox, message)
+    if event.attachments:
+        await _enqueue_media_fetches(session, inbox, message)
     return message
 
 
