@@ -30,6 +30,7 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/conversations/{conversation_id}"): {"priority": "high"},
     ("POST", "/conversations/{conversation_id}/toggle_status"): {"status": "resolved"},
     ("POST", "/conversations/{conversation_id}/toggle_priority"): {"priority": "high"},
+    ("POST", "/conversations/{conversation_id}/toggle_typing_status"): {"typing_status": "on"},
     ("POST", "/conversations/{conversation_id}/assignments"): {"assignee_id": None},
     ("POST", "/conversations/{conversation_id}/custom_attributes"): {"custom_attributes": {"a": 1}},
     ("POST", "/conversations/{conversation_id}/labels"): {"labels": ["x"]},
@@ -71,6 +72,11 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         await create("/conversations", {"inbox_id": inbox["id"], "contact_id": contact["id"]})
     conversation = await create("/conversations", {"inbox_id": inbox["id"], "contact_id": contact["id"]})
     message = await create(f"/conversations/{conversation['id']}/messages", {"content": "secret of " + base})
+    with_file = await client.post(
+        f"{base}/conversations/{conversation['id']}/messages", data={"content": "file"},
+        files={"attachments[]": ("secret.pdf", b"%PDF-1.4 " + base.encode(), "application/pdf")}, headers=headers,
+    )
+    assert with_file.status_code == 200, with_file.text
     label = await create("/labels", {"title": f"vip{member.account.id}"})
     team = await create("/teams", {"name": f"Sales {member.account.id}"})
     canned = await create("/canned_responses", {"short_code": "hi", "content": "Hello!"})
@@ -82,6 +88,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "label_id": label["id"],
         "team_id": team["id"],
         "canned_response_id": canned["id"],
+        "attachment_id": with_file.json()["attachments"][0]["id"],
         "user_id": member.user.id,
     }
     return Tenant(member=member, ids=ids)
