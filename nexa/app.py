@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from nexa import __version__
+from nexa.auth.agent_endpoints import invitations_router
+from nexa.auth.agent_endpoints import router as agents_router
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
@@ -47,6 +49,8 @@ ROUTERS = (
     auth_router,
     accounts_router,
     audit_router,
+    agents_router,
+    invitations_router,
     inboxes_router,
     contacts_router,
     conversations_router,

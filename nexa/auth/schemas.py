@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from nexa.auth.models import Availability
+from nexa.auth.models import Availability, Role
 from nexa.kit.params import WrappedParams
 
 
@@ -101,3 +101,39 @@ class AuditEventOut(BaseModel):
 class AuditLogPage(BaseModel):
     payload: list[AuditEventOut]
     meta: dict
+
+
+class AgentCreate(WrappedParams):
+    """POST /agents, flat or wrapped in `agent` (Chatwoot)."""
+
+    wrapper: ClassVar[str] = "agent"
+
+    name: str = Field(default="", max_length=255)
+    email: str = Field(min_length=3, max_length=255)
+    role: Role = Role.agent
+    availability: Availability | None = None
+    auto_offline: bool | None = None
+
+
+class AgentUpdate(WrappedParams):
+    wrapper: ClassVar[str] = "agent"
+
+    name: str | None = Field(default=None, max_length=255)
+    role: Role | None = None
+    availability: Availability | None = None
+    auto_offline: bool | None = None
+
+
+class AgentBulkCreate(BaseModel):
+    emails: list[str] = Field(min_length=1, max_length=100)
+
+
+class InvitationAccept(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+    password_confirmation: str | None = None
+
+
+class InvitationAccepted(BaseModel):
+    id: int
+    email: str
+    name: str

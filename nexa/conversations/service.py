@@ -302,3 +302,13 @@ def announce_typing(session: AsyncSession, conversation: Conversation, *, on: bo
     """Other agents see who is typing (a private note too; the customer never sees that one)."""
     name = EventName.CONVERSATION_TYPING_ON if on else EventName.CONVERSATION_TYPING_OFF
     _emit(session, name, conversation, {"user_id": user_id, "is_private": private})
+
+
+async def unassign_member(session: AsyncSession, account_id: int, user_id: int) -> None:
+    """A member leaves the account: their unresolved conversations go back to the queue."""
+    repository = ConversationRepository(session, account_id)
+    statement = repository.select().where(
+        Conversation.assignee_id == user_id, Conversation.status != ConversationStatus.resolved
+    )
+    for conversation in await repository.list(statement):
+        await _set_assignee(session, conversation, None)

@@ -41,6 +41,7 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
     ("DELETE", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
     ("PATCH", "/canned_responses/{canned_response_id}"): {"content": "x"},
+    ("PATCH", "/agents/{user_id}"): {"name": "x"},
 }
 
 

@@ -241,6 +241,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contacts_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_contacts_account_last_activity', ['account_id', 'last_activity_at'], unique=False)
 
+    op.create_table('invitations',
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('inviter_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', nexa.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invitations_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inviter_id'], ['users.id'], name=op.f('fk_invitations_inviter_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_invitations_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_invitations_token_hash'))
+    )
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitations_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invitations_user_id'), ['user_id'], unique=False)
+
     op.create_table('labels',
     sa.Column('title', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
@@ -582,6 +601,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_labels_account_id'))
 
     op.drop_table('labels')
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitations_user_id'))
+        batch_op.drop_index(batch_op.f('ix_invitations_account_id'))
+
+    op.drop_table('invitations')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index('ix_contacts_account_last_activity')
         batch_op.drop_index(batch_op.f('ix_contacts_account_id'))
