@@ -41,6 +41,8 @@ from nexa.conversations.endpoints import router as conversations_router
 from nexa.inboxes.endpoints import router as inboxes_router
 from nexa.labels.endpoints import router as labels_router
 from nexa.teams.endpoints import router as teams_router
+from nexa.webhooks.endpoints import router as webhooks_router
+from nexa.agent_bots.endpoints import router as agent_bots_router
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ ROUTERS = (
     agents_router,
     invitations_router,
     inboxes_router,
+    agent_bots_router,
+    webhooks_router,
     contacts_router,
     conversations_router,
     media_router,

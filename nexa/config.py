@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 10
     delivery_retry_base_seconds: float = 5.0
     delivery_retry_max_seconds: float = 600.0
+    # Outgoing webhooks (docs/webhooks.md): attempts per delivery (the defaults retry for more than 24 h),
+    # backoff base * 2^(attempt-1) s capped, an endpoint disabled after this many failed attempts in a row
+    # or a delivery that used all its attempts, and private/loopback targets refused in production.
+    webhook_max_attempts: int = 18
+    webhook_retry_base_seconds: float = 15.0
+    webhook_retry_max_seconds: float = 6 * 3600.0
+    webhook_disable_after_failures: int = 100
+    webhook_allow_private_targets: bool = False
     # Media files (default: data_dir/media); signed links to them stay valid this long.
     media_dir: Path | None = None
     media_url_ttl_seconds: int = 900

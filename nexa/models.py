@@ -13,5 +13,6 @@ from nexa.jobs import models as jobs_models  # noqa: F401
 from nexa.labels import models as label_models  # noqa: F401
 from nexa.teams import models as team_models  # noqa: F401
 from nexa.tenancy import models as tenancy_models  # noqa: F401
+from nexa.webhooks import models as webhook_models  # noqa: F401
 
 metadata = Base.metadata

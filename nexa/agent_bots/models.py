@@ -20,3 +20,5 @@ class AgentBot(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     bot_type: Mapped[str] = mapped_column(String(32), nullable=False, default="webhook")
     bot_config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    # Signs what Nexa sends to outgoing_url (Fernet ciphertext, nexa.kit.crypto.Cipher).
+    encrypted_secret: Mapped[str | None] = mapped_column(String(512))

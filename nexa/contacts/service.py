@@ -18,6 +18,7 @@ from nexa.kit import phone
 from nexa.kit.crypto import random_token
 from nexa.kit.errors import ValidationFailed
 from nexa.realtime import Event, EventName, account_members_channel, publish
+from nexa.webhooks.outbox import record_event as record_webhook_event
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MERGED = ("additional_attributes", "custom_attributes")
@@ -28,6 +29,7 @@ def _emit(session: AsyncSession, name: EventName, contact: Contact) -> None:
     as contacts are account-wide (Chatwoot sends contact.* to the whole account)."""
     data = contact_out(contact).model_dump(mode="json")
     publish(session, Event(name, data, account_id=contact.account_id, channels=[account_members_channel(contact.account_id)]))
+    record_webhook_event(session, name, contact.account_id, contact_id=contact.id)
 
 
 async def create_contact(session: AsyncSession, account_id: int, params: ContactFields) -> Contact:

@@ -37,6 +37,7 @@ from nexa.realtime import (
     inbox_channel,
     publish,
 )
+from nexa.webhooks.outbox import record_event as record_webhook_event
 
 DELETED_CONTENT = "This message was deleted"
 _BOTS = (SenderType.agent_bot, SenderType.bot)
@@ -103,6 +104,7 @@ async def _emit(session: AsyncSession, name: EventName, message: Message, conver
         if contact_inbox is not None:
             channels.append(contact_channel(contact_inbox.pubsub_token))
     publish(session, Event(name, data, account_id=message.account_id, channels=channels))
+    record_webhook_event(session, name, message.account_id, conversation_id=conversation.id, message_id=message.id)
 
 
 def _initial_status(message_type: MessageType, private: bool) -> MessageStatus:

@@ -29,6 +29,7 @@ from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
 from nexa.teams.repository import TeamRepository
 from nexa.tenancy.service import next_conversation_display_id
+from nexa.webhooks.outbox import record_event as record_webhook_event
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def _emit(session: AsyncSession, name: EventName, conversation: Conversation, da
         conversation_channel(conversation.id),
     ]
     publish(session, Event(name, payload, account_id=conversation.account_id, channels=channels))
+    record_webhook_event(session, name, conversation.account_id, conversation_id=conversation.id, data=data)
 
 
 def initial_status(inbox: Inbox) -> ConversationStatus:

@@ -45,8 +45,9 @@ _REQUIRED = {
 # webhooks are routed by them.
 _UNIQUE_KEYS = {ChannelType.whatsapp_cloud: "phone_number_id", ChannelType.evolution: "instance"}
 # Channels whose provider sends back a secret Nexa chose (Telegram's secret_token, the header Evolution is
-# given): generated with the inbox unless the admin brings one. 48 characters of A-Z a-z 0-9 suit both.
-_GENERATED_WEBHOOK_SECRET = frozenset({ChannelType.evolution, ChannelType.telegram})
+# given), and API inboxes, whose webhook_url deliveries Nexa signs with it: generated with the inbox unless
+# the admin brings one. 48 characters of A-Z a-z 0-9 suit all.
+_GENERATED_WEBHOOK_SECRET = frozenset({ChannelType.evolution, ChannelType.telegram, ChannelType.api})
 WEBHOOK_SECRET_LENGTH = 48
 
 

@@ -1,0 +1,105 @@
+"""Chatwoot's webhook payloads (Message#webhook_data, Conversations::EventDataPresenter#push_data, ...).
+
+Built by the fan-out job right after the change commits, from the rows as they are then; the body is
+stored with the event so retries and redeliveries send exactly the same bytes (see docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.agent_bots.models import AgentBot
+from nexa.auth.models import User
+from nexa.contacts.models import Contact, ContactInbox
+from nexa.conversations.models import Conversation, Message, SenderType
+from nexa.conversations.repository import MessageRepository
+from nexa.conversations.serializers import attachment_out, conversation_out
+from nexa.inboxes.models import Inbox
+from nexa.tenancy.models import Account
+
+
+def contact_data(contact: Contact, account: Account) -> dict[str, Any]:
+    """Contact#webhook_data."""
+    return {
+        "account": {"id": account.id, "name": account.name},
+        "additional_attributes": contact.additional_attributes,
+        "avatar": contact.avatar_url or "",
+        "custom_attributes": contact.custom_attributes,
+        "email": contact.email,
+        "id": contact.id,
+        "identifier": contact.identifier,
+        "name": contact.name,
+        "phone_number": contact.phone_number,
+        "thumbnail": contact.avatar_url or "",
+        "blocked": contact.blocked,
+        "type": "contact",
+    }
+
+
+def user_data(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "email": user.email, "type": "user"}
+
+
+async def conversation_data(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+    """The conversation as Chatwoot pushes it: REST shape plus the raw contact_inbox row."""
+    data = (await conversation_out(session, conversation)).model_dump(mode="json")
+    contact_inbox = (
+        await session.get(ContactInbox, conversation.contact_inbox_id) if conversation.contact_inbox_id else None
+    )
+    data["contact_inbox"] = (
+        {
+            "id": contact_inbox.id,
+            "contact_id": contact_inbox.contact_id,
+            "inbox_id": contact_inbox.inbox_id,
+            "source_id": contact_inbox.source_id,
+            "pubsub_token": contact_inbox.pubsub_token,
+            "hmac_verified": False,
+            "created_at": contact_inbox.created_at.isoformat(),
+            "updated_at": contact_inbox.updated_at.isoformat(),
+        }
+        if contact_inbox is not None
+        else None
+    )
+    return data
+
+
+async def _sender(session: AsyncSession, message: Message, account: Account) -> dict[str, Any] | None:
+    if message.sender_id is None:
+        return None
+    if message.sender_type == SenderType.contact:
+        contact = await session.get(Contact, message.sender_id)
+        return contact_data(contact, account) if contact else None
+    if message.sender_type == SenderType.user:
+        user = await session.get(User, message.sender_id)
+        return user_data(user) if user else None
+    if message.sender_type == SenderType.agent_bot:
+        bot = await session.get(AgentBot, message.sender_id)
+        return {"id": bot.id, "name": bot.name, "type": "agent_bot"} if bot else None
+    return None
+
+
+async def message_data(
+    session: AsyncSession, message: Message, conversation: Conversation, inbox: Inbox, account: Account
+) -> dict[str, Any]:
+    """Message#webhook_data: message_type is a string here (an integer in REST and realtime)."""
+    attachments = await MessageRepository(session, account.id).attachments_of(message.id)
+    data: dict[str, Any] = {
+        "id": message.id,
+        "content": message.content,
+        "content_type": message.content_type.value,
+        "content_attributes": message.content_attributes,
+        "additional_attributes": message.additional_attributes,
+        "message_type": message.message_type.value,
+        "private": message.private,
+        "source_id": message.source_id,
+        "created_at": message.created_at.isoformat(),
+        "sender": await _sender(session, message, account),
+        "account": {"id": account.id, "name": account.name},
+        "inbox": {"id": inbox.id, "name": inbox.name},
+        "conversation": await conversation_data(session, conversation),
+    }
+    if attachments:
+        data["attachments"] = [attachment_out(a).model_dump(mode="json") for a in attachments]
+    return data

@@ -1,0 +1,196 @@
+"""Account webhooks and API-inbox webhook_url, through the real HTTP API, a real worker and a real receiver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from nexa.auth.models import AuditEvent, Role
+from nexa.runtime import Runtime
+from tests.channels.outbound.harness import eventually
+from tests.factories import Member, make_member
+from tests.webhooks.receiver import Receiver
+
+
+def _account(member: Member) -> str:
+    return f"/api/v1/accounts/{member.account.id}"
+
+
+async def _webhook(client: httpx.AsyncClient, admin: Member, url: str, **fields: Any) -> dict[str, Any]:
+    response = await client.post(f"{_account(admin)}/webhooks", json={"webhook": {"url": url, **fields}}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["payload"]["webhook"]
+
+
+async def _contact(client: httpx.AsyncClient, admin: Member, **fields: Any) -> dict[str, Any]:
+    response = await client.post(f"{_account(admin)}/contacts", json={"name": "Ana", **fields}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["payload"]["contact"]
+
+
+async def test_webhooks_crud_in_chatwoot_shapes(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    account = _account(admin)
+    flat = await client.post(f"{account}/webhooks", json={"url": "https://n8n.example.com/a", "subscriptions": ["message_created"]}, headers=admin.headers)
+    assert flat.status_code == 200, flat.text
+    created = flat.json()["payload"]["webhook"]
+    assert created["url"] == "https://n8n.example.com/a" and created["account_id"] == admin.account.id
+    assert created["subscriptions"] == ["message_created"] and created["inbox"] is None
+    assert len(created["secret"]) >= 32 and created["enabled"] is True
+
+    wrapped = await _webhook(client, admin, "https://crm.example.com/hook", name="CRM")
+    assert "contact_created" in wrapped["subscriptions"] and wrapped["name"] == "CRM"
+
+    listed = (await client.get(f"{account}/webhooks", headers=admin.headers)).json()
+    assert [w["id"] for w in listed["payload"]["webhooks"]] == [created["id"], wrapped["id"]]
+
+    patched = await client.patch(f"{account}/webhooks/{created['id']}", json={"webhook": {"subscriptions": ["contact_created", "contact_updated"]}}, headers=admin.headers)
+    assert patched.status_code == 200
+    assert patched.json()["payload"]["webhook"]["subscriptions"] == ["contact_created", "contact_updated"]
+
+    assert (await client.delete(f"{account}/webhooks/{created['id']}", headers=admin.headers)).status_code == 200
+    assert len((await client.get(f"{account}/webhooks", headers=admin.headers)).json()["payload"]["webhooks"]) == 1
+
+
+async def test_bad_webhooks_are_refused_with_chatwoot_422s(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    account = _account(admin)
+    for body, attribute in [
+        ({"url": "ftp://example.com/x"}, "url"),
+        ({"url": "not a url"}, "url"),
+        ({"url": "https://example.com/x", "subscriptions": ["message_created", "everything"]}, "subscriptions"),
+        ({"url": "https://example.com/x", "inbox_id": 999_999}, "inbox_id"),
+    ]:
+        response = await client.post(f"{account}/webhooks", json=body, headers=admin.headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["attributes"] == [attribute]
+    await _webhook(client, admin, "https://example.com/dup")
+    duplicate = await client.post(f"{account}/webhooks", json={"url": "https://example.com/dup"}, headers=admin.headers)
+    assert duplicate.status_code == 422 and duplicate.json()["message"] == "Url has already been taken"
+
+
+async def test_agents_and_other_accounts_cannot_see_webhooks(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    agent = await make_member(runtime, admin.account, role=Role.agent)
+    stranger = await make_member(runtime)
+    webhook = await _webhook(client, admin, "https://example.com/secret")
+    assert (await client.get(f"{_account(admin)}/webhooks", headers=agent.headers)).status_code == 401
+    assert (await client.patch(f"{_account(stranger)}/webhooks/{webhook['id']}", json={"name": "x"}, headers=stranger.headers)).status_code == 404
+    assert (await client.get(f"{_account(stranger)}/webhooks/{webhook['id']}/deliveries", headers=stranger.headers)).status_code == 404
+
+
+async def test_a_contact_created_reaches_the_webhook_signed_and_logged(
+    client: httpx.AsyncClient, runtime: Runtime, worker: Any, receiver: Receiver
+) -> None:
+    admin = await make_member(runtime)
+    webhook = await _webhook(client, admin, f"{receiver.url}/n8n", subscriptions=["contact_created"])
+    contact = await _contact(client, admin, email="ana@example.com", identifier="5511999990000@s.whatsapp.net")
+
+    async def arrived() -> Any:
+        assert receiver.events("contact_created")
+        return receiver.events("contact_created")[0]
+
+    received = await eventually(arrived)
+    assert received.path == "/n8n" and received.signed_with(webhook["secret"])
+    assert received.body["id"] == contact["id"] and received.body["identifier"] == "5511999990000@s.whatsapp.net"
+    assert received.body["account"] == {"id": admin.account.id, "name": admin.account.name}
+    assert len(received.headers["x-chatwoot-delivery"]) == 36
+
+    async def logged() -> list[dict[str, Any]]:
+        log = (await client.get(f"{_account(admin)}/webhooks/{webhook['id']}/deliveries", headers=admin.headers)).json()["payload"]
+        assert log and log[0]["state"] == "succeeded", log
+        return log
+
+    log = await logged()
+    assert log[0]["event"] == "contact_created" and log[0]["response_status"] == 200 and log[0]["attempts"] == 1
+    assert log[0]["uuid"] == received.headers["x-chatwoot-delivery"] and log[0]["duration_ms"] is not None
+    # Not subscribed: an update is not sent.
+    await client.patch(f"{_account(admin)}/contacts/{contact['id']}", json={"name": "Ana Maria"}, headers=admin.headers)
+    assert not receiver.events("contact_updated")
+
+
+async def test_a_failing_endpoint_is_retried_then_disabled_and_can_be_redelivered(
+    client: httpx.AsyncClient, runtime: Runtime, worker: Any, receiver: Receiver
+) -> None:
+    admin = await make_member(runtime)
+    receiver.status = 500
+    webhook = await _webhook(client, admin, receiver.url, subscriptions=["contact_created"])
+    await _contact(client, admin)
+    account = _account(admin)
+
+    async def disabled() -> dict[str, Any]:
+        found = (await client.get(f"{account}/webhooks", headers=admin.headers)).json()["payload"]["webhooks"][0]
+        assert found["enabled"] is False, found
+        return found
+
+    found = await eventually(disabled)
+    assert "3 failed attempts" in found["disabled_reason"]
+    attempts = receiver.events("contact_created")
+    assert len(attempts) == 3 and len({a.headers["x-chatwoot-delivery"] for a in attempts}) == 1
+    log = (await client.get(f"{account}/webhooks/{webhook['id']}/deliveries", headers=admin.headers)).json()["payload"]
+    assert log[0]["state"] == "failed" and log[0]["attempts"] == 3 and log[0]["response_status"] == 500
+    async with runtime.db.session() as session:
+        audit = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "webhook.disabled"))).all()
+    assert [a.target_id for a in audit] == [webhook["id"]]
+
+    # Disabled: new events are not sent.
+    await _contact(client, admin, name="Bia")
+    receiver.status = 200
+    redelivered = await client.post(f"{account}/webhooks/{webhook['id']}/deliveries/{log[0]['id']}/redeliver", headers=admin.headers)
+    assert redelivered.status_code == 200 and redelivered.json()["state"] == "pending"
+
+    async def succeeded() -> None:
+        entry = (await client.get(f"{account}/webhooks/{webhook['id']}/deliveries", headers=admin.headers)).json()["payload"][0]
+        assert entry["state"] == "succeeded", entry
+
+    await eventually(succeeded)
+    assert receiver.received[-1].headers["x-chatwoot-delivery"] == attempts[0].headers["x-chatwoot-delivery"]
+    assert [r.body["name"] for r in receiver.received] == ["Ana"] * 4
+
+    enabled = await client.patch(f"{account}/webhooks/{webhook['id']}", json={"enabled": True}, headers=admin.headers)
+    assert enabled.json()["payload"]["webhook"]["enabled"] is True
+    await _contact(client, admin, name="Carla")
+    await eventually(arrived_named(receiver, "Carla"))
+
+
+def arrived_named(receiver: Receiver, name: str) -> Any:
+    async def check() -> None:
+        assert any(r.body.get("name") == name for r in receiver.received)
+
+    return check
+
+
+async def test_an_api_inbox_gets_its_events_and_its_replies_are_sent_or_failed(
+    client: httpx.AsyncClient, runtime: Runtime, worker: Any, receiver: Receiver
+) -> None:
+    admin = await make_member(runtime)
+    account = _account(admin)
+    inbox = (await client.post(f"{account}/inboxes", json={"name": "Site", "channel": {"type": "api", "webhook_url": f"{receiver.url}/inbox", "webhook_secret": "inbox-secret"}}, headers=admin.headers)).json()
+    contact = await _contact(client, admin, inbox_id=inbox["id"])
+    conversation = (await client.post(f"{account}/conversations", json={"inbox_id": inbox["id"], "contact_id": contact["id"]}, headers=admin.headers)).json()
+    url = f"{account}/conversations/{conversation['id']}"
+    reply = (await client.post(f"{url}/messages", json={"content": "Olá!"}, headers=admin.headers)).json()
+    assert reply["status"] == "pending"
+
+    async def sent() -> None:
+        messages = (await client.get(f"{url}/messages", headers=admin.headers)).json()["payload"]
+        assert [m["status"] for m in messages if m["id"] == reply["id"]] == ["sent"]
+
+    await eventually(sent)
+    created = [r for r in receiver.events("message_created") if r.body["id"] == reply["id"]]
+    assert created and created[0].signed_with("inbox-secret") and created[0].body["message_type"] == "outgoing"
+    assert receiver.events("conversation_created")  # the inbox's webhook_url gets every inbox event
+
+    receiver.status = 503
+    second = (await client.post(f"{url}/messages", json={"content": "Ainda aí?"}, headers=admin.headers)).json()
+
+    async def failed() -> dict[str, Any]:
+        messages = (await client.get(f"{url}/messages", headers=admin.headers)).json()["payload"]
+        found = next(m for m in messages if m["id"] == second["id"])
+        assert found["status"] == "failed", found
+        return found
+
+    found = await eventually(failed)
+    assert "after 3 attempts" in found["external_error"] and "HTTP 503" in found["external_error"]
