@@ -25,6 +25,7 @@ from nexa.channels.webhooks import router as channel_webhooks_router
 from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
+from nexa.knowledge.endpoints import router as knowledge_router
 from nexa.kit.errors import NexaError, TooManyRequests
 from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
@@ -63,6 +64,7 @@ ROUTERS = (
     labels_router,
     teams_router,
     canned_responses_router,
+    knowledge_router,
     channel_webhooks_router,
     public_client_router,
     web_router,

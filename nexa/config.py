@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     media_url_ttl_seconds: int = 900
     media_max_bytes: int = 100_000_000
+    # Knowledge search embeddings (docs/knowledge.md): any OpenAI-compatible `/embeddings` endpoint, e.g.
+    # "https://api.openai.com/v1"; unset = full-text search only.
+    embeddings_base_url: str | None = None
+    embeddings_api_key: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-RESOURCES = ("account", "agents", "contacts", "conversations", "inboxes", "reports", "webhooks", "tokens")
+RESOURCES = ("account", "agents", "contacts", "conversations", "inboxes", "reports", "webhooks", "tokens", "knowledge")
 SCOPES = frozenset(f"{resource}:{level}" for resource in RESOURCES for level in ("read", "write"))
 
 

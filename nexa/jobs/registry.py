@@ -20,6 +20,7 @@ JOB_MODULES: list[str] = [
     "nexa.jobs.scheduler",
     "nexa.channels.outbound",
     "nexa.channels.media",
+    "nexa.knowledge.jobs",
     "nexa.webhooks.jobs",
 ]
 

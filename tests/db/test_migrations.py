@@ -21,7 +21,10 @@ def test_migrations_have_a_single_head() -> None:
 
 
 def _diff(connection: Connection) -> list:
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "compare_server_default": True, "include_object": migrations.include_object},
+    )
     return compare_metadata(context, metadata)
 
 

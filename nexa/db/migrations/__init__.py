@@ -15,6 +15,15 @@ from nexa.db.engine import Database
 
 _HERE = Path(__file__).parent
 
+# Objects written by hand in later revisions with no model behind them (0002: the knowledge full-text
+# index, FTS5 on SQLite, tsvector on PostgreSQL): autogenerate must neither create nor drop them.
+HAND_WRITTEN_PREFIXES = ("knowledge_fts",)
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's autogenerate filter: everything but the hand-written objects."""
+    return not (name or "").startswith(HAND_WRITTEN_PREFIXES)
+
 
 def alembic_config(url: str) -> Config:
     config = Config()

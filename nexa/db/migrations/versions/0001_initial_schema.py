@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('bot_type', sa.String(length=32), nullable=False),
     sa.Column('bot_config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('avatar_url', sa.String(length=2048), nullable=True),
+    sa.Column('encrypted_secret', sa.String(length=512), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -198,6 +199,70 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auth_sessions_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auth_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('bot_llm_configs',
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('base_url', sa.String(length=2048), nullable=False),
+    sa.Column('model', sa.String(length=255), nullable=False),
+    sa.Column('api_key_encrypted', sa.Text(), nullable=True),
+    sa.Column('persona', sa.Text(), nullable=False),
+    sa.Column('instructions', sa.Text(), nullable=False),
+    sa.Column('reply_language', sa.String(length=16), nullable=False),
+    sa.Column('max_history_messages', sa.Integer(), nullable=False),
+    sa.Column('temperature', sa.Float(), nullable=False),
+    sa.Column('timeout_seconds', sa.Float(), nullable=False),
+    sa.Column('daily_token_budget', sa.Integer(), nullable=True),
+    sa.Column('breaker_failure_threshold', sa.Integer(), nullable=False),
+    sa.Column('breaker_open_seconds', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_llm_configs_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_llm_configs')),
+    sa.UniqueConstraint('account_id', name=op.f('uq_bot_llm_configs_account_id'))
+    )
+    with op.batch_alter_table('bot_llm_configs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_llm_configs_account_id'), ['account_id'], unique=False)
+
+    op.create_table('bot_rules',
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('kind', sa.Enum('keyword', 'pattern', 'greeting', 'thanks', 'goodbye', name='rulekind', native_enum=False, length=16), nullable=False),
+    sa.Column('keywords', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('pattern', sa.String(length=1000), nullable=True),
+    sa.Column('reply', sa.Text(), nullable=True),
+    sa.Column('action', sa.Enum('reply', 'handoff', name='ruleaction', native_enum=False, length=16), nullable=False),
+    sa.Column('continue_flow', sa.Boolean(), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('inbox_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('business_hours', sa.Enum('any', 'open', 'closed', name='businesshours', native_enum=False, length=16), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('usage_count', sa.Integer(), nullable=False),
+    sa.Column('last_used_at', nexa.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_rules_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_rules'))
+    )
+    with op.batch_alter_table('bot_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_rules_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_bot_rules_account_priority', ['account_id', 'priority', 'id'], unique=False)
+
+    op.create_table('bot_settings',
+    sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('rules_version', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_settings_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_settings')),
+    sa.UniqueConstraint('account_id', name=op.f('uq_bot_settings_account_id'))
+    )
+    with op.batch_alter_table('bot_settings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_settings_account_id'), ['account_id'], unique=False)
+
     op.create_table('canned_responses',
     sa.Column('short_code', sa.String(length=255), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
@@ -211,6 +276,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('canned_responses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_canned_responses_account_id'), ['account_id'], unique=False)
+
+    op.create_table('catalog_items',
+    sa.Column('kind', sa.Enum('product', 'service', name='itemkind', native_enum=False, length=16), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('sku', sa.String(length=64), nullable=True),
+    sa.Column('availability', sa.Enum('available', 'unavailable', 'on_request', name='availability', native_enum=False, length=16), nullable=False),
+    sa.Column('duration_minutes', sa.Integer(), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_catalog_items_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_items')),
+    sa.UniqueConstraint('account_id', 'sku', name=op.f('uq_catalog_items_account_id_sku'))
+    )
+    with op.batch_alter_table('catalog_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_catalog_items_account_id'), ['account_id'], unique=False)
 
     op.create_table('contacts',
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -259,6 +344,28 @@ def upgrade() -> None:
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitations_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitations_user_id'), ['user_id'], unique=False)
+
+    op.create_table('knowledge_documents',
+    sa.Column('title', sa.String(length=255), nullable=False),
+    sa.Column('format', sa.Enum('pdf', 'docx', 'xlsx', 'csv', 'txt', 'markdown', 'faq', 'catalog', name='documentformat', native_enum=False, length=16), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('storage_key', sa.String(length=255), nullable=True),
+    sa.Column('source_url', sa.Text(), nullable=True),
+    sa.Column('status', sa.Enum('queued', 'indexing', 'ready', 'failed', name='documentstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('language', sa.String(length=2), nullable=True),
+    sa.Column('chunk_count', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_knowledge_documents_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_knowledge_documents'))
+    )
+    with op.batch_alter_table('knowledge_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_knowledge_documents_account_id'), ['account_id'], unique=False)
 
     op.create_table('labels',
     sa.Column('title', sa.String(length=255), nullable=False),
@@ -311,6 +418,20 @@ def upgrade() -> None:
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teams_account_id'), ['account_id'], unique=False)
 
+    op.create_table('webhook_events',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger(), nullable=True),
+    sa.Column('message_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_webhook_events_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_events_account_id'), ['account_id'], unique=False)
+
     op.create_table('contact_labels',
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -324,6 +445,23 @@ def upgrade() -> None:
     with op.batch_alter_table('contact_labels', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_labels_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_contact_labels_account_title', ['account_id', 'title'], unique=False)
+
+    op.create_table('contact_notes',
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_contact_notes_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_notes_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_contact_notes_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_notes'))
+    )
+    with op.batch_alter_table('contact_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contact_notes_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_contact_notes_contact', ['contact_id', 'id'], unique=False)
 
     op.create_table('inboxes',
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -356,6 +494,25 @@ def upgrade() -> None:
     with op.batch_alter_table('inboxes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inboxes_account_id'), ['account_id'], unique=False)
 
+    op.create_table('knowledge_chunks',
+    sa.Column('document_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
+    sa.Column('catalog_item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_knowledge_chunks_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['catalog_item_id'], ['catalog_items.id'], name=op.f('fk_knowledge_chunks_catalog_item_id_catalog_items'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['knowledge_documents.id'], name=op.f('fk_knowledge_chunks_document_id_knowledge_documents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_knowledge_chunks'))
+    )
+    with op.batch_alter_table('knowledge_chunks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_knowledge_chunks_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_knowledge_chunks_catalog_item_id'), ['catalog_item_id'], unique=False)
+        batch_op.create_index('ix_knowledge_chunks_document_id_position', ['document_id', 'position'], unique=False)
+
     op.create_table('team_members',
     sa.Column('team_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -370,6 +527,46 @@ def upgrade() -> None:
     with op.batch_alter_table('team_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_team_members_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_team_members_user_id'), ['user_id'], unique=False)
+
+    op.create_table('webhook_deliveries',
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('target_kind', sa.Enum('webhook', 'api_inbox', 'agent_bot', name='targetkind', native_enum=False, length=16), nullable=False),
+    sa.Column('target_id', sa.BigInteger(), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'succeeded', 'failed', name='deliverystate', native_enum=False, length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('last_attempt_at', nexa.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', nexa.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_webhook_deliveries_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['webhook_events.id'], name=op.f('fk_webhook_deliveries_event_id_webhook_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_webhook_deliveries_uuid'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_target', ['target_kind', 'target_id', 'id'], unique=False)
+
+    op.create_table('bot_assignment_cursors',
+    sa.Column('inbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_user_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_assignment_cursors_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], name=op.f('fk_bot_assignment_cursors_inbox_id_inboxes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_assignment_cursors')),
+    sa.UniqueConstraint('inbox_id', name=op.f('uq_bot_assignment_cursors_inbox_id'))
+    )
+    with op.batch_alter_table('bot_assignment_cursors', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_assignment_cursors_account_id'), ['account_id'], unique=False)
 
     op.create_table('contact_inboxes',
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -423,6 +620,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbox_members_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('webhooks',
+    sa.Column('name', sa.String(length=255), nullable=True),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('inbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('subscriptions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('encrypted_secret', sa.String(length=512), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.Text(), nullable=True),
+    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_webhooks_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], name=op.f('fk_webhooks_inbox_id_inboxes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks')),
+    sa.UniqueConstraint('account_id', 'url', name=op.f('uq_webhooks_account_id_url'))
+    )
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhooks_account_id'), ['account_id'], unique=False)
+
     op.create_table('conversations',
     sa.Column('display_id', sa.BigInteger(), nullable=False),
     sa.Column('uuid', sa.String(length=36), nullable=False),
@@ -466,6 +684,46 @@ def upgrade() -> None:
         batch_op.create_index('ix_conversations_contact', ['contact_id', 'id'], unique=False)
         batch_op.create_index('ix_conversations_contact_inbox', ['contact_inbox_id', 'id'], unique=False)
         batch_op.create_index('ix_conversations_inbox_status_activity', ['inbox_id', 'status', 'last_activity_at'], unique=False)
+
+    op.create_table('bot_conversations',
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=True),
+    sa.Column('pending_field', sa.String(length=64), nullable=True),
+    sa.Column('invalid_answers', sa.Integer(), nullable=False),
+    sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('unanswered_questions', sa.Integer(), nullable=False),
+    sa.Column('follow_ups_sent', sa.Integer(), nullable=False),
+    sa.Column('last_customer_message_id', sa.Integer(), nullable=True),
+    sa.Column('handed_off_at', nexa.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_conversations_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_bot_conversations_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_conversations')),
+    sa.UniqueConstraint('conversation_id', name=op.f('uq_bot_conversations_conversation_id'))
+    )
+    with op.batch_alter_table('bot_conversations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_conversations_account_id'), ['account_id'], unique=False)
+
+    op.create_table('bot_llm_usage',
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('calls', sa.Integer(), nullable=False),
+    sa.Column('prompt_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('completion_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('total_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bot_llm_usage_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_bot_llm_usage_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_llm_usage')),
+    sa.UniqueConstraint('account_id', 'day', 'conversation_id', name=op.f('uq_bot_llm_usage_account_id_day_conversation_id'))
+    )
+    with op.batch_alter_table('bot_llm_usage', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bot_llm_usage_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_bot_llm_usage_conversation', ['conversation_id'], unique=False)
 
     op.create_table('conversation_labels',
     sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -550,6 +808,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conversation_labels_account_id'))
 
     op.drop_table('conversation_labels')
+    with op.batch_alter_table('bot_llm_usage', schema=None) as batch_op:
+        batch_op.drop_index('ix_bot_llm_usage_conversation')
+        batch_op.drop_index(batch_op.f('ix_bot_llm_usage_account_id'))
+
+    op.drop_table('bot_llm_usage')
+    with op.batch_alter_table('bot_conversations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bot_conversations_account_id'))
+
+    op.drop_table('bot_conversations')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_inbox_status_activity')
         batch_op.drop_index('ix_conversations_contact_inbox')
@@ -559,6 +826,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_conversations_account_assignee_status')
 
     op.drop_table('conversations')
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhooks_account_id'))
+
+    op.drop_table('webhooks')
     with op.batch_alter_table('inbox_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_inbox_members_account_id'))
@@ -573,20 +844,45 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contact_inboxes_account_id'))
 
     op.drop_table('contact_inboxes')
+    with op.batch_alter_table('bot_assignment_cursors', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bot_assignment_cursors_account_id'))
+
+    op.drop_table('bot_assignment_cursors')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_target')
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_event_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_account_id'))
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('team_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_team_members_account_id'))
 
     op.drop_table('team_members')
+    with op.batch_alter_table('knowledge_chunks', schema=None) as batch_op:
+        batch_op.drop_index('ix_knowledge_chunks_document_id_position')
+        batch_op.drop_index(batch_op.f('ix_knowledge_chunks_catalog_item_id'))
+        batch_op.drop_index(batch_op.f('ix_knowledge_chunks_account_id'))
+
+    op.drop_table('knowledge_chunks')
     with op.batch_alter_table('inboxes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inboxes_account_id'))
 
     op.drop_table('inboxes')
+    with op.batch_alter_table('contact_notes', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_notes_contact')
+        batch_op.drop_index(batch_op.f('ix_contact_notes_account_id'))
+
+    op.drop_table('contact_notes')
     with op.batch_alter_table('contact_labels', schema=None) as batch_op:
         batch_op.drop_index('ix_contact_labels_account_title')
         batch_op.drop_index(batch_op.f('ix_contact_labels_account_id'))
 
     op.drop_table('contact_labels')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_events_account_id'))
+
+    op.drop_table('webhook_events')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_account_id'))
 
@@ -601,6 +897,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_labels_account_id'))
 
     op.drop_table('labels')
+    with op.batch_alter_table('knowledge_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_knowledge_documents_account_id'))
+
+    op.drop_table('knowledge_documents')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_user_id'))
         batch_op.drop_index(batch_op.f('ix_invitations_account_id'))
@@ -611,10 +911,27 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contacts_account_id'))
 
     op.drop_table('contacts')
+    with op.batch_alter_table('catalog_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_catalog_items_account_id'))
+
+    op.drop_table('catalog_items')
     with op.batch_alter_table('canned_responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_canned_responses_account_id'))
 
     op.drop_table('canned_responses')
+    with op.batch_alter_table('bot_settings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bot_settings_account_id'))
+
+    op.drop_table('bot_settings')
+    with op.batch_alter_table('bot_rules', schema=None) as batch_op:
+        batch_op.drop_index('ix_bot_rules_account_priority')
+        batch_op.drop_index(batch_op.f('ix_bot_rules_account_id'))
+
+    op.drop_table('bot_rules')
+    with op.batch_alter_table('bot_llm_configs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bot_llm_configs_account_id'))
+
+    op.drop_table('bot_llm_configs')
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
         batch_op.drop_index(batch_op.f('ix_auth_sessions_family_id'))

@@ -1,0 +1,168 @@
+"""Queries on knowledge documents and chunks, always within one account.
+
+The full-text index (`knowledge_fts`, migration 0002) has a different form per dialect; this is the only
+module that knows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, text
+
+from nexa.knowledge.models import KnowledgeChunk, KnowledgeDocument
+from nexa.knowledge.text import PG_TEXT_SEARCH_CONFIGS, Language, fold, index_terms
+from nexa.tenancy.repository import AccountRepository
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    content: str
+    language: Language
+    # Text indexed besides the content (the document title), so a passage is found by what it is about.
+    context: str = ""
+    embedding: bytes | None = None
+    catalog_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    document_id: int
+    title: str
+    content: str
+    language: str
+
+
+class DocumentRepository(AccountRepository[KnowledgeDocument]):
+    model = KnowledgeDocument
+
+    async def newest_first(self) -> Sequence[KnowledgeDocument]:
+        return await self.list(self.select().order_by(KnowledgeDocument.id.desc()))
+
+
+class ChunkRepository(AccountRepository[KnowledgeChunk]):
+    model = KnowledgeChunk
+
+    @property
+    def _is_sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
+    async def delete_for_document(self, document_id: int) -> None:
+        # The full-text entries go with them: a trigger on SQLite, ON DELETE CASCADE on PostgreSQL.
+        await self.session.execute(
+            delete(KnowledgeChunk)
+            .where(KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.document_id == document_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def add_for_document(self, document_id: int, chunks: Sequence[NewChunk], *, start: int = 0) -> list[int]:
+        """Insert `chunks` (positions from `start`) and their full-text entries; returns their ids."""
+        if not chunks:
+            return []
+        rows = [
+            {
+                "account_id": self.account_id,
+                "document_id": document_id,
+                "position": start + offset,
+                "content": chunk.content,
+                "language": chunk.language,
+                "embedding": chunk.embedding,
+                "catalog_item_id": chunk.catalog_item_id,
+            }
+            for offset, chunk in enumerate(chunks)
+        ]
+        result = await self.session.execute(
+            insert(KnowledgeChunk).returning(KnowledgeChunk.id, sort_by_parameter_order=True), rows
+        )
+        ids = list(result.scalars())
+        await self._index(ids, chunks)
+        return ids
+
+    async def _index(self, ids: list[int], chunks: Sequence[NewChunk]) -> None:
+        if self._is_sqlite:
+            entries = [
+                {"id": chunk_id, "terms": " ".join(index_terms(f"{chunk.context}\n{chunk.content}", chunk.language))}
+                for chunk_id, chunk in zip(ids, chunks)
+            ]
+            await self.session.execute(text("INSERT INTO knowledge_fts (rowid, terms) VALUES (:id, :terms)"), entries)
+            return
+        entries = [
+            {
+                "id": chunk_id,
+                "account": self.account_id,
+                "config": PG_TEXT_SEARCH_CONFIGS[chunk.language],
+                "body": fold(f"{chunk.context}\n{chunk.content}"),
+            }
+            for chunk_id, chunk in zip(ids, chunks)
+        ]
+        await self.session.execute(
+            text(
+                "INSERT INTO knowledge_fts (chunk_id, account_id, vector) "
+                "VALUES (:id, :account, to_tsvector(CAST(:config AS regconfig), :body))"
+            ),
+            entries,
+        )
+
+    async def full_text(self, stems: Sequence[str], words: Sequence[str], limit: int) -> list[int]:
+        """Ids of the chunks matching any query term, best first.
+
+        SQLite matches the stems (`nexa.knowledge.text.query_terms`) against the stemmed FTS5 index and
+        ranks by BM25. PostgreSQL stems the folded query `words` with each language's configuration and
+        ranks by cover density.
+        """
+        if self._is_sqlite:
+            if not stems:
+                return []
+            match = " OR ".join(f'"{stem}"' for stem in stems)
+            statement = text(
+                "SELECT c.id FROM knowledge_fts JOIN knowledge_chunks c ON c.id = knowledge_fts.rowid "
+                "WHERE knowledge_fts MATCH :match AND c.account_id = :account "
+                "ORDER BY bm25(knowledge_fts) LIMIT :limit"
+            )
+            params: dict[str, object] = {"match": match, "account": self.account_id, "limit": limit}
+        else:
+            if not words:
+                return []
+            statement = text(
+                "SELECT f.chunk_id FROM knowledge_fts f, "
+                "(SELECT to_tsquery('portuguese', :query) || to_tsquery('spanish', :query) "
+                "|| to_tsquery('english', :query) AS q) query "
+                "WHERE f.account_id = :account AND f.vector @@ query.q "
+                "ORDER BY ts_rank_cd(f.vector, query.q, 1) DESC LIMIT :limit"
+            )
+            params = {"query": " | ".join(words), "account": self.account_id, "limit": limit}
+        return list((await self.session.execute(statement, params)).scalars())
+
+    async def rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """The chunks `ids` with their document titles, by id (one query)."""
+        if not ids:
+            return {}
+        statement = (
+            select(KnowledgeChunk.id, KnowledgeChunk.document_id, KnowledgeDocument.title,
+                   KnowledgeChunk.content, KnowledgeChunk.language)
+            .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+            .where(KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.id.in_(list(ids)))
+        )
+        return {row.id: ChunkRow(*row) for row in await self.session.execute(statement)}
+
+    async def embedding_version(self) -> tuple[int, int]:
+        """(count, max id) of the account's embedded chunks: changes whenever they do."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.coalesce(func.max(KnowledgeChunk.id), 0)).where(
+                    KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.embedding.is_not(None)
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def embeddings(self) -> list[tuple[int, bytes]]:
+        statement = select(KnowledgeChunk.id, KnowledgeChunk.embedding).where(
+            KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.embedding.is_not(None)
+        )
+        return [(row.id, row.embedding) for row in await self.session.execute(statement)]
+
+    async def has_any(self) -> bool:
+        return (await self.session.scalar(self.select().with_only_columns(KnowledgeChunk.id).limit(1))) is not None

@@ -1,0 +1,200 @@
+"""The knowledge base: documents in, passages out.
+
+Adding a document stores its original bytes and queues `knowledge.index_document` (nexa.knowledge.jobs);
+search combines full-text (always) and embeddings (when configured) by reciprocal rank fusion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.config import Settings
+from nexa.jobs.enqueue import enqueue
+from nexa.kit.errors import NexaError, UnprocessableEntity
+from nexa.kit.storage import media_store, new_media_key
+from nexa.knowledge import embeddings
+from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of, probe
+from nexa.knowledge.models import DocumentStatus, KnowledgeDocument
+from nexa.knowledge.repository import ChunkRepository, ChunkRow, DocumentRepository
+from nexa.knowledge.schemas import FaqPair, KnowledgeHit
+from nexa.knowledge.text import ALL_STOPWORDS, index_terms, query_terms, query_word_stems, words
+from nexa.runtime import current_runtime
+from nexa.tenancy.models import Account
+from nexa.tenancy.plans import limit_for
+
+logger = logging.getLogger(__name__)
+
+INDEX_JOB = "knowledge.index_document"
+FAQ_CONTENT_TYPE = "application/vnd.nexa.faq+json"
+# Reciprocal rank fusion's damping constant (Cormack et al.): rank 1 counts 1/61, rank 10 counts 1/70.
+RRF_K = 60
+
+
+class FileTooLarge(NexaError):
+    status_code = 413
+    default_message = "The file is too large"
+
+
+def upload_limit_bytes(account: Account) -> int | None:
+    megabytes = limit_for(account.plan, account.limits, "knowledge_upload_mb")
+    return None if megabytes is None else megabytes * 1024 * 1024
+
+
+async def upload_document(
+    session: AsyncSession, account: Account, settings: Settings, *, filename: str, data: bytes, title: str | None
+) -> KnowledgeDocument:
+    """Accept a file for indexing, or refuse it with a clear 4xx (unsupported, too large, empty,
+    encrypted, corrupt, over the plan's document count)."""
+    fmt = format_of(filename)
+    if fmt is None:
+        raise UnprocessableEntity("Unsupported file type: upload PDF, DOCX, XLSX, CSV, TXT or Markdown (.md)")
+    limit = upload_limit_bytes(account)
+    if limit is not None and len(data) > limit:
+        raise FileTooLarge(f"The file is larger than your plan's {limit // (1024 * 1024)} MB limit")
+    try:
+        probe(data, fmt)
+    except ExtractionError as exc:
+        raise UnprocessableEntity(exc.reason) from exc
+    return await _add_document(
+        session, account, settings, data=data, fmt=fmt, title=title or filename, filename=filename
+    )
+
+
+async def create_faq(
+    session: AsyncSession, account: Account, settings: Settings, *, title: str, pairs: list[FaqPair]
+) -> KnowledgeDocument:
+    data = json.dumps([pair.model_dump() for pair in pairs], ensure_ascii=False).encode()
+    return await _add_document(session, account, settings, data=data, fmt=DocumentFormat.faq, title=title)
+
+
+async def _add_document(
+    session: AsyncSession,
+    account: Account,
+    settings: Settings,
+    *,
+    data: bytes,
+    fmt: DocumentFormat,
+    title: str,
+    filename: str | None = None,
+    source_url: str | None = None,
+) -> KnowledgeDocument:
+    documents = DocumentRepository(session, account.id)
+    await _check_document_count(documents, account)
+    key = new_media_key(account.id, FAQ_CONTENT_TYPE if fmt is DocumentFormat.faq else None, filename)
+    # Written before the row: a committed document always has its bytes (an orphan file is harmless).
+    await media_store(settings).write(key, data)
+    document = await documents.add(
+        KnowledgeDocument(
+            title=title.strip()[:255] or "Untitled",
+            format=fmt,
+            filename=filename,
+            size_bytes=len(data),
+            storage_key=key,
+            source_url=source_url,
+            status=DocumentStatus.queued,
+        )
+    )
+    await _enqueue_indexing(session, document)
+    return document
+
+
+async def _check_document_count(documents: DocumentRepository, account: Account) -> None:
+    limit = limit_for(account.plan, account.limits, "knowledge_documents")
+    if limit is not None and await documents.count() >= limit:
+        raise UnprocessableEntity(f"Your plan allows {limit} knowledge documents; delete one to add another")
+
+
+async def reindex_document(session: AsyncSession, document: KnowledgeDocument) -> KnowledgeDocument:
+    document.status = DocumentStatus.queued
+    document.progress = 0
+    document.error = None
+    await session.flush()
+    await _enqueue_indexing(session, document)
+    return document
+
+
+async def _enqueue_indexing(session: AsyncSession, document: KnowledgeDocument) -> None:
+    key = f"knowledge_document:{document.id}"
+    await enqueue(
+        session, INDEX_JOB, {"document_id": document.id}, account_id=document.account_id, concurrency_key=key
+    )
+
+
+async def delete_document(session: AsyncSession, document: KnowledgeDocument) -> None:
+    # Its chunks and their full-text entries go by cascade; the original file stays in the media store.
+    await DocumentRepository(session, document.account_id).delete(document)
+
+
+@dataclass
+class _Candidate:
+    row: ChunkRow
+    coverage: float = 0.0
+    similarity: float = 0.0
+    fused: float = 0.0
+
+
+async def search_knowledge(session: AsyncSession, account_id: int, query: str, *, limit: int = 5) -> list[KnowledgeHit]:
+    """The account's passages that best answer `query`, best first; [] when it has no knowledge.
+
+    Full-text candidates are re-ranked by how much of the query they cover; with embeddings configured,
+    the closest passages by meaning join them through reciprocal rank fusion. A hit's score is its
+    coverage (full text only) or the mean of coverage and cosine similarity (hybrid), both 0..1.
+    """
+    chunks = ChunkRepository(session, account_id)
+    pool = max(limit * 8, 40)
+    query_words = [word for word in dict.fromkeys(words(query)) if word not in ALL_STOPWORDS]
+    lexical_ids = await chunks.full_text(query_terms(query), query_words, pool)
+    semantic = await _semantic_neighbours(chunks, query, pool)
+    rows = await chunks.rows([*lexical_ids, *(chunk_id for chunk_id, _ in semantic)])
+    if not rows:
+        return []
+    candidates = {chunk_id: _Candidate(row) for chunk_id, row in rows.items()}
+    wanted = query_word_stems(query)
+    for candidate in candidates.values():
+        candidate.coverage = _coverage(wanted, candidate.row)
+    lexical = sorted(
+        (chunk_id for chunk_id in lexical_ids if chunk_id in candidates),
+        key=lambda chunk_id: -candidates[chunk_id].coverage,  # stable: the database's rank breaks ties
+    )
+    if not semantic:
+        ranked = [candidates[chunk_id] for chunk_id in lexical]
+        return [_hit(candidate, candidate.coverage) for candidate in ranked[:limit]]
+    for chunk_id, similarity in semantic:
+        if chunk_id in candidates:
+            candidates[chunk_id].similarity = max(similarity, 0.0)
+    for ranking in (lexical, [chunk_id for chunk_id, _ in semantic if chunk_id in candidates]):
+        for rank, chunk_id in enumerate(ranking, start=1):
+            candidates[chunk_id].fused += 1 / (RRF_K + rank)
+    ranked = sorted(candidates.values(), key=lambda candidate: -candidate.fused)
+    return [_hit(candidate, (candidate.coverage + candidate.similarity) / 2) for candidate in ranked[:limit]]
+
+
+def _coverage(wanted: list[set[str]], row: ChunkRow) -> float:
+    """The share of the query's words the passage (or its title) contains, in any of their stems."""
+    if not wanted:
+        return 0.0
+    present = set(index_terms(f"{row.title}\n{row.content}", row.language))  # type: ignore[arg-type]
+    return sum(1 for stems in wanted if stems & present) / len(wanted)
+
+
+def _hit(candidate: _Candidate, score: float) -> KnowledgeHit:
+    row = candidate.row
+    return KnowledgeHit(document_id=row.document_id, title=row.title, content=row.content, score=round(score, 4))
+
+
+async def _semantic_neighbours(chunks: ChunkRepository, query: str, limit: int) -> list[tuple[int, float]]:
+    runtime = current_runtime()
+    if not embeddings.enabled(runtime.settings):
+        return []
+    try:
+        [vector] = await embeddings.embed(runtime.http, runtime.settings, [query])
+    except (httpx.HTTPError, KeyError, ValueError):
+        # Search must answer even when the provider is down: full text alone still finds passages.
+        logger.warning("embeddings provider failed; searching full text only", exc_info=True)
+        return []
+    return await embeddings.nearest(chunks, vector, limit)

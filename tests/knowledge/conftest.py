@@ -1,0 +1,1 @@
+from tests.channels.outbound.harness import worker  # noqa: F401
