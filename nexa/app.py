@@ -18,6 +18,7 @@ from nexa.auth.agent_endpoints import invitations_router
 from nexa.auth.agent_endpoints import router as agents_router
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
+from nexa.bot.endpoints import router as bot_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
 from nexa.channels.media import public_router as media_public_router
 from nexa.channels.media import router as media_router
@@ -69,6 +70,7 @@ ROUTERS = (
     public_client_router,
     web_router,
     realtime_router,
+    bot_router,
 )
 
 

@@ -27,6 +27,7 @@ from nexa.auth.repository import AccessTokenRepository, AuthSessionRepository, M
 from nexa.auth.scopes import validate_scopes
 from nexa.auth.tokens import encode_access_token, new_api_token, parse_api_token
 from nexa.config import Settings
+from nexa.jobs.enqueue import enqueue
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import Cipher, constant_time_equals, random_token, sha256_hex
 from nexa.kit.errors import AuthenticationFailed, Unauthorized, ValidationFailed
@@ -293,7 +294,19 @@ async def set_availability(
     membership.availability = availability
     membership.active_at = utcnow()
     await session.flush()
+    if availability == Availability.online:
+        await enqueue_queue_assignment(session, account_id)
     return membership
+
+
+# Waiting conversations go to agents as they come online (nexa/bot/assignment.py); by kind name, as auth
+# sits below the bot.
+ASSIGN_QUEUE_JOB = "bot.assign_queue"
+
+
+async def enqueue_queue_assignment(session: AsyncSession, account_id: int) -> None:
+    await enqueue(session, ASSIGN_QUEUE_JOB, {"account_id": account_id}, account_id=account_id,
+                  dedupe_key=f"assign-queue:{account_id}")
 
 
 async def update_profile(

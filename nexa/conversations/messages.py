@@ -47,6 +47,9 @@ _BOTS = (SenderType.agent_bot, SenderType.bot)
 # reply (API, bot, campaign) can forget to deliver it. API and web widget inboxes reach their customer
 # another way (the API inbox's webhook_url, the widget's socket).
 DELIVERY_JOB = "channels.deliver"
+# The built-in bot's turn for each customer message while it has the conversation (nexa/bot/runner.py),
+# enqueued here for the same reason: every path that stores a customer message gets a bot answer.
+BOT_TURN_JOB = "bot.handle_message"
 _SELF_DELIVERED_CHANNELS = frozenset({ChannelType.api, ChannelType.web_widget})
 
 
@@ -173,6 +176,11 @@ async def create_message(
     await session.flush()
     if message.status == MessageStatus.pending and delivered_by_provider(inbox):
         await _enqueue_delivery(session, message)
+    if message_type == MessageType.incoming and inbox.bot_enabled and conversation.status == ConversationStatus.pending:
+        await enqueue(
+            session, BOT_TURN_JOB, {"message_id": message.id}, queue="bot", account_id=message.account_id,
+            concurrency_key=f"bot:{conversation.id}", dedupe_key=f"bot-turn:{message.id}",
+        )
     await _emit(session, EventName.MESSAGE_CREATED, message, conversation)
     return message
 

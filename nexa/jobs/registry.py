@@ -20,6 +20,9 @@ JOB_MODULES: list[str] = [
     "nexa.jobs.scheduler",
     "nexa.channels.outbound",
     "nexa.channels.media",
+    "nexa.bot.runner",
+    "nexa.bot.assignment",
+    "nexa.bot.follow_ups",
     "nexa.knowledge.jobs",
     "nexa.webhooks.jobs",
 ]

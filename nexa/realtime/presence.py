@@ -123,12 +123,15 @@ async def agent_connected(runtime: Runtime, account_id: int, user_id: int) -> No
     """A new socket counts as a heartbeat; it is sent the current presence map either way."""
     newly_present = await presence_store(runtime).touch(account_id, user_id)
     await broadcast_presence(runtime, account_id, only_user_id=None if newly_present else user_id)
+    if newly_present:
+        await _assign_waiting(runtime, account_id)
 
 
 async def heartbeat(runtime: Runtime, account_id: int, user_id: int) -> None:
     """A socket's sign of life. Others only hear about it when it makes the agent present again."""
     if await presence_store(runtime).touch(account_id, user_id):
         await broadcast_presence(runtime, account_id)
+        await _assign_waiting(runtime, account_id)
 
 
 async def change_availability(
@@ -139,6 +142,12 @@ async def change_availability(
         await auth_service.set_availability(session, user_id, account_id, availability)
     await presence_store(runtime).touch(account_id, user_id)
     await broadcast_presence(runtime, account_id)
+
+
+async def _assign_waiting(runtime: Runtime, account_id: int) -> None:
+    """An agent became present: conversations waiting in the queue may go to them now."""
+    async with runtime.db.session() as session:
+        await auth_service.enqueue_queue_assignment(session, account_id)
 
 
 async def broadcast_presence(runtime: Runtime, account_id: int, *, only_user_id: int | None = None) -> None:

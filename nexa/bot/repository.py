@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+
+from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
+from nexa.bot.rules.models import BotRule
+from nexa.conversations.models import Conversation, ConversationStatus
+from nexa.tenancy.repository import AccountRepository
+
+
+class BotSettingsRepository(AccountRepository[BotSettings]):
+    model = BotSettings
+
+    async def current(self) -> BotSettings | None:
+        return await self.session.scalar(self.select())
+
+    async def get_or_create(self) -> BotSettings:
+        return await self.current() or await self.add(BotSettings(config={}, rules_version=0))
+
+    async def rules_version(self) -> int:
+        found = await self.session.scalar(self.select().with_only_columns(BotSettings.rules_version))
+        return int(found or 0)
+
+
+class BotRuleRepository(AccountRepository[BotRule]):
+    model = BotRule
+
+    async def ordered(self) -> Sequence[BotRule]:
+        return await self.list(self.select().order_by(BotRule.priority, BotRule.id))
+
+    async def count_use(self, rule_id: int, at: object) -> None:
+        # A plain UPDATE: a counter must not race with itself, and it is no change to the rule (no cache bump).
+        await self.session.execute(
+            update(BotRule)
+            .where(BotRule.account_id == self.account_id, BotRule.id == rule_id)
+            .values(usage_count=BotRule.usage_count + 1, last_used_at=at, updated_at=BotRule.updated_at)
+        )
+
+
+class BotConversationRepository(AccountRepository[BotConversation]):
+    model = BotConversation
+
+    async def for_conversation(self, conversation_id: int) -> BotConversation:
+        found = await self.session.scalar(self.select().where(BotConversation.conversation_id == conversation_id))
+        return found or await self.add(BotConversation(conversation_id=conversation_id, answers={}))
+
+
+class AssignmentCursorRepository(AccountRepository[AssignmentCursor]):
+    model = AssignmentCursor
+
+    async def for_inbox(self, inbox_id: int) -> AssignmentCursor:
+        found = await self.session.scalar(self.select().where(AssignmentCursor.inbox_id == inbox_id))
+        return found or await self.add(AssignmentCursor(inbox_id=inbox_id))
+
+
+class QueueRepository(AccountRepository[Conversation]):
+    """Open conversations nobody works yet, and each agent's load (ix_conversations_account_assignee_status)."""
+
+    model = Conversation
+
+    def _waiting(self, inbox_id: int | None = None):  # type: ignore[no-untyped-def]
+        statement = self.select().where(
+            Conversation.status == ConversationStatus.open, Conversation.assignee_id.is_(None)
+        )
+        return statement if inbox_id is None else statement.where(Conversation.inbox_id == inbox_id)
+
+    async def waiting(self, limit: int) -> Sequence[Conversation]:
+        return await self.list(self._waiting().order_by(Conversation.waiting_since, Conversation.id).limit(limit))
+
+    async def position(self, conversation: Conversation) -> int:
+        """1 for the next conversation to be picked up in its inbox."""
+        ahead = self._waiting(conversation.inbox_id).where(Conversation.id != conversation.id)
+        if conversation.waiting_since is not None:
+            ahead = ahead.where(Conversation.waiting_since < conversation.waiting_since)
+        return await self.count(ahead) + 1
+
+    async def open_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        statement = (
+            select(Conversation.assignee_id, func.count())
+            .where(
+                Conversation.account_id == self.account_id, Conversation.status == ConversationStatus.open,
+                Conversation.assignee_id.in_(list(user_ids)),
+            )
+            .group_by(Conversation.assignee_id)
+        )
+        return {user_id: int(n) for user_id, n in (await self.session.execute(statement)).all()}

@@ -1,0 +1,1 @@
+"""Auto-reply rules: the bot's zero-token answers (keywords, patterns, greetings, thanks, goodbyes)."""

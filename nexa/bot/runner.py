@@ -1,0 +1,321 @@
+"""The bot's turn for one customer message in a pending conversation (`bot.handle_message`, enqueued by
+nexa.conversations.messages.create_message in the message's own transaction).
+
+Order of decision: 1 opt-out, 2 auto-reply rules, 3 human request (text or button) and negative
+sentiment, then the LLM when the account has one (it returns None without one, over budget, with its
+circuit open or on failure), else 4 the qualification flow and 5 a knowledge answer. Everything a turn
+changes and says is one transaction; replies are delivered by the delivery job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.bot.follow_ups import cancel_follow_up, schedule_follow_up
+from nexa.bot.handoff import BOT, HandoffReason, hand_off
+from nexa.bot.language import (
+    HUMAN_REQUEST_BUTTON_IDS,
+    HUMAN_REQUEST_PHRASES,
+    NEGATIVE_PHRASES,
+    Language,
+    contains_phrase,
+    detect_language,
+    fold,
+    is_opt_out,
+    is_question,
+)
+from nexa.bot.models import BotConversation
+from nexa.bot.qualification import Invalid, apply_to_contact, load_config, next_field, parse_answer, score_answers
+from nexa.bot.repository import BotConversationRepository
+from nexa.bot.rules.matching import RuleMatch
+from nexa.bot.rules.models import RuleAction, RuleKind
+from nexa.bot.rules.service import count_use, find_rule
+from nexa.bot.schemas import BotConfig, FieldType, QualificationField
+from nexa.bot.texts import localized, text
+from nexa.contacts.models import Contact
+from nexa.contacts.repository import ContactRepository
+from nexa.conversations.messages import create_message
+from nexa.conversations.models import ContentType, Conversation, ConversationStatus, Message, MessageType
+from nexa.conversations.repository import ConversationRepository, MessageRepository
+from nexa.inboxes.models import Inbox
+from nexa.inboxes.repository import InboxRepository
+from nexa.jobs.registry import JobContext, job
+from nexa.kit.clock import utcnow
+from nexa.runtime import Runtime, current_runtime
+
+logger = logging.getLogger(__name__)
+
+HANDLE_MESSAGE_JOB = "bot.handle_message"
+_HISTORY_MESSAGES = 20
+# A lead scored below this share of the threshold is cold: "I don't know" offers them a human, it does
+# not push them onto an agent.
+_COLD_SHARE = 0.5
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    runtime: Runtime
+    message: Message
+    conversation: Conversation
+    inbox: Inbox
+    contact: Contact
+    state: BotConversation
+    config: BotConfig
+
+    @property
+    def text(self) -> str:
+        return self.message.content or ""
+
+    @property
+    def language(self) -> Language:
+        return self.state.language or self.config.languages[0]  # type: ignore[return-value]
+
+    @property
+    def button_id(self) -> str | None:
+        attributes = self.message.content_attributes or {}
+        reply = attributes.get("interactive_reply") or attributes.get("button_reply") or {}
+        return str(reply["id"]) if isinstance(reply, dict) and reply.get("id") else None
+
+    async def say(self, content: str, *, options: Sequence[tuple[str, str]] = ()) -> None:
+        """A customer-visible reply; `options` (value, title) go out as buttons or a list."""
+        if options:
+            items = [{"title": title, "value": value} for value, title in options]
+            await create_message(
+                self.session, self.conversation, inbox=self.inbox, message_type=MessageType.outgoing, sender=BOT,
+                content=content, content_type=ContentType.input_select, content_attributes={"items": items},
+            )
+            return
+        await create_message(
+            self.session, self.conversation, inbox=self.inbox, message_type=MessageType.outgoing, sender=BOT, content=content
+        )
+
+    async def hand_off(self, reason: HandoffReason, detail: str = "") -> None:
+        await hand_off(
+            self.session, self.runtime, self.conversation, inbox=self.inbox, contact=self.contact, state=self.state,
+            config=self.config, reason=reason, detail=detail,
+        )
+
+
+@job(HANDLE_MESSAGE_JOB, queue="bot", max_attempts=5, timeout=60)
+async def handle_message(ctx: JobContext, message_id: int) -> None:
+    assert ctx.account_id is not None
+    async with ctx.database.session() as session:
+        turn = await _load(session, current_runtime(), ctx.account_id, message_id)
+        if turn is not None:
+            await take_turn(turn)
+
+
+async def _load(session: AsyncSession, runtime: Runtime, account_id: int, message_id: int) -> Turn | None:
+    message = await MessageRepository(session, account_id).get(message_id)
+    if message is None or message.message_type != MessageType.incoming:
+        return None
+    conversation = await ConversationRepository(session, account_id).get(message.conversation_id)
+    if conversation is None or conversation.status != ConversationStatus.pending:
+        return None
+    inbox = await InboxRepository(session, account_id).get_or_404(conversation.inbox_id)
+    if not inbox.bot_enabled:
+        return None
+    state = await BotConversationRepository(session, account_id).for_conversation(conversation.id)
+    if state.last_customer_message_id is not None and state.last_customer_message_id >= message.id:
+        return None  # this message's turn already ran (a retried job)
+    contact = await ContactRepository(session, account_id).get_or_404(conversation.contact_id)
+    config = await load_config(session, account_id)
+    return Turn(session, runtime, message, conversation, inbox, contact, state, config)
+
+
+async def take_turn(turn: Turn) -> None:
+    state, config = turn.state, turn.config
+    detected = detect_language(turn.text, turn.language)
+    state.language = detected if detected in config.languages else config.languages[0]
+    state.last_customer_message_id = turn.message.id
+    await cancel_follow_up(turn.session, turn.conversation.id)
+    if await _decide(turn) and turn.conversation.status == ConversationStatus.pending:
+        await schedule_follow_up(turn.session, turn.conversation, state, config)
+    await turn.session.flush()
+
+
+async def _decide(turn: Turn) -> bool:
+    """Runs the decision order; True when the lead stays with the bot (and may get a follow-up)."""
+    now = utcnow()
+    if is_opt_out(turn.text):
+        turn.contact.opted_out_at = now
+        await turn.say(text("opted_out", turn.language))
+        return False
+    match, _ = await find_rule(turn.session, turn.conversation.account_id, turn.text, inbox=turn.inbox, at=now)
+    if match is not None:
+        await count_use(turn.session, turn.conversation.account_id, match, now)
+        return await _apply_rule(turn, match)
+    folded = fold(turn.text)
+    if turn.button_id in HUMAN_REQUEST_BUTTON_IDS or contains_phrase(folded, HUMAN_REQUEST_PHRASES):
+        await turn.hand_off(HandoffReason.human_request)
+        return False
+    if contains_phrase(folded, NEGATIVE_PHRASES):
+        await turn.hand_off(HandoffReason.negative_sentiment, contains_phrase(folded, NEGATIVE_PHRASES) or "")
+        return False
+    if await _llm_turn(turn):
+        return turn.conversation.status == ConversationStatus.pending
+    return await _qualify_or_answer(turn)
+
+
+async def _apply_rule(turn: Turn, match: RuleMatch) -> bool:
+    rule = match.rule
+    reply = rule.reply or (
+        text(rule.kind.value, turn.language, persona=turn.config.persona_name)
+        if rule.kind in (RuleKind.greeting, RuleKind.thanks, RuleKind.goodbye) else None
+    )
+    if rule.action == RuleAction.handoff:
+        if reply:
+            await turn.say(reply)
+        await turn.hand_off(HandoffReason.rule, rule.name)
+        return False
+    if reply:
+        await turn.say(reply)
+    if rule.continue_flow:
+        await _ask_next(turn)
+    return True
+
+
+# --- qualification and knowledge ------------------------------------------------------------------------
+
+def _field(config: BotConfig, key: str | None) -> QualificationField | None:
+    return next((f for f in config.fields if f.key == key), None)
+
+
+async def _ask(turn: Turn, field: QualificationField, prefix: str = "") -> None:
+    turn.state.pending_field = field.key
+    question = (prefix + "\n" if prefix else "") + localized(field.question, turn.language)
+    options = [(c.value, localized(c.label, turn.language)) for c in field.choices] if field.type == FieldType.choice else []
+    await turn.say(question, options=options)
+
+
+async def _ask_next(turn: Turn) -> None:
+    """Ask the question waiting for an answer again, or the next one, or nothing when all are answered."""
+    field = _field(turn.config, turn.state.pending_field) or next_field(turn.config, turn.state)
+    if field is not None:
+        await _ask(turn, field)
+
+
+async def _qualify_or_answer(turn: Turn) -> bool:
+    state, config = turn.state, turn.config
+    pending = _field(config, state.pending_field)
+    asked_something = is_question(turn.text) and turn.button_id is None
+    if pending is not None:
+        if asked_something and await _answer_from_knowledge(turn):
+            await _ask(turn, pending)
+            return True
+        parsed = parse_answer(pending, turn.text, turn.language, button_id=turn.button_id)
+        if isinstance(parsed, Invalid):
+            if asked_something:
+                return await _dont_know(turn, then_ask=pending)
+            state.invalid_answers += 1
+            await _ask(turn, pending, prefix=parsed.hint)
+            return True
+        state.answers = {**state.answers, pending.key: parsed.value}
+        state.pending_field = None
+        state.invalid_answers = 0
+        result = apply_to_contact(turn.contact, config, state)
+        if result.score >= config.threshold:
+            await turn.hand_off(HandoffReason.qualified, f"score {result.score}")
+            return False
+    elif asked_something:
+        if await _answer_from_knowledge(turn):
+            await _ask_next(turn)
+            return True
+        if next_field(config, state) is None:
+            return await _dont_know(turn, then_ask=None)
+    following = next_field(config, state)
+    if following is not None:
+        await _ask(turn, following)
+    elif pending is not None:
+        await turn.say(text("done", turn.language))
+    return True
+
+
+async def _dont_know(turn: Turn, *, then_ask: QualificationField | None) -> bool:
+    """No confident answer: say so and offer a human; hand off when it keeps happening (not for cold leads)."""
+    turn.state.unanswered_questions += 1
+    score = score_answers(turn.config, turn.state.answers).score
+    cold = next_field(turn.config, turn.state) is None and score < turn.config.threshold * _COLD_SHARE
+    if turn.state.unanswered_questions >= turn.config.unanswered_limit and not cold:
+        await turn.hand_off(HandoffReason.unanswered, f"{turn.state.unanswered_questions} questions without an answer")
+        return False
+    await turn.say(text("dont_know", turn.language), options=[("talk_to_agent", text("talk_to_agent", turn.language))])
+    if then_ask is not None:
+        await _ask(turn, then_ask)
+    return True
+
+
+async def _knowledge(turn: Turn) -> Sequence[Any]:
+    try:
+        from nexa.knowledge.service import search_knowledge
+    except ImportError:
+        return ()
+    return await search_knowledge(turn.session, turn.conversation.account_id, turn.text, limit=3)
+
+
+async def _answer_from_knowledge(turn: Turn) -> bool:
+    hits = [hit for hit in await _knowledge(turn) if hit.score >= turn.config.knowledge_min_score]
+    if not hits:
+        return False
+    best = max(hits, key=lambda hit: hit.score)
+    await turn.say(text("knowledge_answer", turn.language, content=best.content, title=best.title))
+    return True
+
+
+# --- the LLM (nexa.bot.llm) -------------------------------------------------------------------------------
+
+async def _llm_turn(turn: Turn) -> bool:
+    """Let the account's LLM take the turn; False when there is none (or it failed): steps 4-5 run."""
+    try:
+        from nexa.bot.llm import llm_turn
+    except ImportError:
+        return False
+    history = await MessageRepository(turn.session, turn.conversation.account_id).list(
+        MessageRepository(turn.session, turn.conversation.account_id).select()
+        .where(Message.conversation_id == turn.conversation.id, Message.private.is_(False))
+        .order_by(Message.id.desc()).limit(_HISTORY_MESSAGES)
+    )
+    result = await llm_turn(
+        turn.session, account_id=turn.conversation.account_id, conversation=turn.conversation, contact=turn.contact,
+        history=list(reversed(history)), knowledge=await _knowledge(turn), qualification=_qualification_view(turn),
+    )
+    if result is None:
+        return False
+    keys = {f.key for f in turn.config.fields}
+    learned = {key: value for key, value in result.extracted.items() if key in keys and value not in (None, "")}
+    if learned:
+        turn.state.answers = {**turn.state.answers, **learned}
+        if turn.state.pending_field in learned:
+            turn.state.pending_field = None
+    score = apply_to_contact(turn.contact, turn.config, turn.state)
+    if result.intent == "human_request":
+        await turn.hand_off(HandoffReason.human_request, "LLM")
+    elif result.intent == "complaint":
+        await turn.hand_off(HandoffReason.negative_sentiment, "LLM: complaint")
+    elif score.score >= turn.config.threshold:
+        if result.reply:
+            await turn.say(result.reply)
+        await turn.hand_off(HandoffReason.qualified, f"score {score.score}")
+    elif result.reply:
+        await turn.say(result.reply)
+    return True
+
+
+def _qualification_view(turn: Turn) -> dict[str, Any]:
+    score = score_answers(turn.config, turn.state.answers)
+    return {
+        "fields": [f.model_dump(mode="json") for f in turn.config.fields],
+        "answers": dict(turn.state.answers),
+        "pending_field": turn.state.pending_field,
+        "score": score.score,
+        "reasons": score.reasons,
+        "threshold": turn.config.threshold,
+        "persona_name": turn.config.persona_name,
+        "language": turn.language,
+    }
