@@ -19,6 +19,7 @@ from nexa.auth.agent_endpoints import router as agents_router
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
 from nexa.bot.endpoints import router as bot_router
+from nexa.bot.llm.endpoints import router as bot_llm_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
 from nexa.channels.media import public_router as media_public_router
 from nexa.channels.media import router as media_router
@@ -66,6 +67,7 @@ ROUTERS = (
     teams_router,
     canned_responses_router,
     knowledge_router,
+    bot_llm_router,
     channel_webhooks_router,
     public_client_router,
     web_router,
