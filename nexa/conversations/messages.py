@@ -196,7 +196,9 @@ async def _enqueue_delivery(session: AsyncSession, message: Message) -> None:
 async def _on_customer_message(session: AsyncSession, conversation: Conversation, inbox: Inbox, now: Any) -> None:
     if conversation.waiting_since is None:
         conversation.waiting_since = now
-    await ContactRepository(session, conversation.account_id).touch_activity(conversation.contact_id, now)
+    contact = await ContactRepository(session, conversation.account_id).get(conversation.contact_id)
+    if contact is not None:  # usually in the identity map already: flushed with the message, no extra query
+        contact.last_activity_at = now
     if conversation.status == ConversationStatus.resolved:
         await conversations.change_status(
             session, conversation, conversations.initial_status(inbox), actor=conversations.SYSTEM, inbox=inbox

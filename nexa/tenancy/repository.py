@@ -31,7 +31,13 @@ class Repository(Generic[ModelT]):
         return select(self.model)
 
     async def get(self, id: int) -> ModelT | None:
-        return await self.session.scalar(self.select().where(self.model.id == id))  # type: ignore[attr-defined]
+        # Session.get answers from the identity map when the row is already loaded in this transaction
+        # (no query at all); scoping is then checked on the row itself.
+        found = await self.session.get(self.model, id)
+        return found if found is not None and self._visible(found) else None
+
+    def _visible(self, row: ModelT) -> bool:
+        return True
 
     async def get_or_404(self, id: int) -> ModelT:
         found = await self.get(id)
@@ -65,6 +71,9 @@ class AccountRepository(Repository[ModelT]):
 
     def select(self) -> Select[tuple[ModelT]]:
         return select(self.model).where(self.model.account_id == self.account_id)  # type: ignore[attr-defined]
+
+    def _visible(self, row: ModelT) -> bool:
+        return row.account_id == self.account_id  # type: ignore[attr-defined]
 
     async def add(self, obj: ModelT) -> ModelT:
         obj.account_id = self.account_id  # type: ignore[attr-defined]
