@@ -28,6 +28,7 @@ from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
 from nexa.knowledge.endpoints import router as knowledge_router
+from nexa.catalog.endpoints import router as catalog_router
 from nexa.kit.errors import NexaError, TooManyRequests
 from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
@@ -67,6 +68,7 @@ ROUTERS = (
     teams_router,
     canned_responses_router,
     knowledge_router,
+    catalog_router,
     bot_llm_router,
     channel_webhooks_router,
     public_client_router,

@@ -71,7 +71,7 @@ def probe(data: bytes, fmt: DocumentFormat) -> None:
     elif fmt in (DocumentFormat.docx, DocumentFormat.xlsx):
         _check_office_zip(data, fmt)
     else:
-        _decode(data)
+        decode_text(data)
 
 
 def extract_blocks(data: bytes, fmt: DocumentFormat) -> list[Block]:
@@ -81,8 +81,8 @@ def extract_blocks(data: bytes, fmt: DocumentFormat) -> list[Block]:
         DocumentFormat.docx: _docx_blocks,
         DocumentFormat.xlsx: _xlsx_blocks,
         DocumentFormat.csv: _csv_blocks,
-        DocumentFormat.txt: lambda raw: _text_blocks(_decode(raw), markdown=False),
-        DocumentFormat.markdown: lambda raw: _text_blocks(_decode(raw), markdown=True),
+        DocumentFormat.txt: lambda raw: _text_blocks(decode_text(raw), markdown=False),
+        DocumentFormat.markdown: lambda raw: _text_blocks(decode_text(raw), markdown=True),
         DocumentFormat.faq: _faq_blocks,
     }[fmt]
     try:
@@ -96,7 +96,8 @@ def extract_blocks(data: bytes, fmt: DocumentFormat) -> list[Block]:
     return blocks
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """Text of a file in UTF-8 (with or without BOM) or Windows-1252; ExtractionError for binary data."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
@@ -192,7 +193,7 @@ def _xlsx_blocks(data: bytes) -> list[Block]:
 
 
 def _csv_blocks(data: bytes) -> list[Block]:
-    text = _decode(data)
+    text = decode_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:

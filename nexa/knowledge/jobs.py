@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 
+from nexa.catalog.service import catalog_chunks
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.storage import media_store
 from nexa.knowledge import embeddings
@@ -57,8 +58,6 @@ async def _prepare(
     ctx: JobContext, runtime: Runtime, document_id: int, fmt: DocumentFormat, storage_key: str | None, title: str
 ) -> list[NewChunk]:
     if fmt is DocumentFormat.catalog:
-        from nexa.catalog.service import catalog_chunks
-
         async with ctx.database.session(write=False) as session:
             chunks = await catalog_chunks(session, ctx.account_id or 0, title)
     else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, text
 
+from nexa.knowledge.extraction import DocumentFormat
 from nexa.knowledge.models import KnowledgeChunk, KnowledgeDocument
 from nexa.knowledge.text import PG_TEXT_SEARCH_CONFIGS, Language, fold, index_terms
 from nexa.tenancy.repository import AccountRepository
@@ -40,6 +41,15 @@ class DocumentRepository(AccountRepository[KnowledgeDocument]):
 
     async def newest_first(self) -> Sequence[KnowledgeDocument]:
         return await self.list(self.select().order_by(KnowledgeDocument.id.desc()))
+
+    async def catalog(self) -> KnowledgeDocument | None:
+        return await self.session.scalar(
+            self.select().where(KnowledgeDocument.format == DocumentFormat.catalog).limit(1)
+        )
+
+    async def count_uploaded(self) -> int:
+        """Documents that count against the plan's limit (the catalog does not)."""
+        return await self.count(self.select().where(KnowledgeDocument.format != DocumentFormat.catalog))
 
 
 class ChunkRepository(AccountRepository[KnowledgeChunk]):

@@ -33,6 +33,7 @@ INDEX_JOB = "knowledge.index_document"
 FAQ_CONTENT_TYPE = "application/vnd.nexa.faq+json"
 # Reciprocal rank fusion's damping constant (Cormack et al.): rank 1 counts 1/61, rank 10 counts 1/70.
 RRF_K = 60
+CATALOG_TITLE = "Catalog"
 
 
 class FileTooLarge(NexaError):
@@ -105,7 +106,7 @@ async def _add_document(
 
 async def _check_document_count(documents: DocumentRepository, account: Account) -> None:
     limit = limit_for(account.plan, account.limits, "knowledge_documents")
-    if limit is not None and await documents.count() >= limit:
+    if limit is not None and await documents.count_uploaded() >= limit:
         raise UnprocessableEntity(f"Your plan allows {limit} knowledge documents; delete one to add another")
 
 
@@ -116,6 +117,15 @@ async def reindex_document(session: AsyncSession, document: KnowledgeDocument) -
     await session.flush()
     await _enqueue_indexing(session, document)
     return document
+
+
+async def refresh_catalog(session: AsyncSession, account_id: int) -> KnowledgeDocument:
+    """Queue the re-indexing of the account's catalog document (created on first use), after its items changed."""
+    documents = DocumentRepository(session, account_id)
+    document = await documents.catalog()
+    if document is None:
+        document = await documents.add(KnowledgeDocument(title=CATALOG_TITLE, format=DocumentFormat.catalog))
+    return await reindex_document(session, document)
 
 
 async def _enqueue_indexing(session: AsyncSession, document: KnowledgeDocument) -> None:
