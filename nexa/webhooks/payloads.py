@@ -14,8 +14,7 @@ from nexa.agent_bots.models import AgentBot
 from nexa.auth.models import User
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.conversations.models import Conversation, Message, SenderType
-from nexa.conversations.repository import MessageRepository
-from nexa.conversations.serializers import attachment_out, conversation_out
+from nexa.conversations.serializers import attachment_out, conversation_out, messages_out
 from nexa.inboxes.models import Inbox
 from nexa.tenancy.models import Account
 
@@ -84,7 +83,12 @@ async def message_data(
     session: AsyncSession, message: Message, conversation: Conversation, inbox: Inbox, account: Account
 ) -> dict[str, Any]:
     """Message#webhook_data: message_type is a string here (an integer in REST and realtime)."""
-    attachments = await MessageRepository(session, account.id).attachments_of(message.id)
+    conversation_json = await conversation_data(session, conversation)
+    # messages[0] is the message itself, as when Chatwoot builds the payload the moment it is created
+    # (Evolution API reads its source_id, sender and attachments there), however late the fan-out runs.
+    await session.refresh(message, ["attachments"])
+    attachments = message.attachments
+    conversation_json["messages"] = [m.model_dump(mode="json") for m in await messages_out(session, conversation, [message])]
     data: dict[str, Any] = {
         "id": message.id,
         "content": message.content,
@@ -98,7 +102,7 @@ async def message_data(
         "sender": await _sender(session, message, account),
         "account": {"id": account.id, "name": account.name},
         "inbox": {"id": inbox.id, "name": inbox.name},
-        "conversation": await conversation_data(session, conversation),
+        "conversation": conversation_json,
     }
     if attachments:
         data["attachments"] = [attachment_out(a).model_dump(mode="json") for a in attachments]
