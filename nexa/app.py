@@ -40,6 +40,7 @@ from nexa.tenancy.endpoints import router as accounts_router
 from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
+from nexa.contacts.endpoints import actions_router as contact_actions_router
 from nexa.contacts.endpoints import router as contacts_router
 from nexa.conversations.endpoints import router as conversations_router
 from nexa.inboxes.endpoints import router as inboxes_router
@@ -61,6 +62,7 @@ ROUTERS = (
     agent_bots_router,
     webhooks_router,
     contacts_router,
+    contact_actions_router,
     conversations_router,
     media_router,
     media_public_router,

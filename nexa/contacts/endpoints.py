@@ -9,29 +9,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.contacts import service
-from nexa.contacts.models import Contact
-from nexa.contacts.repository import ContactInboxRepository, ContactLabelRepository, ContactRepository
+from nexa.auth.models import User
+from nexa.auth.repository import UserRepository
+from nexa.contacts.models import Contact, ContactNote
+from nexa.contacts.repository import (
+    ContactInboxRepository,
+    ContactLabelRepository,
+    ContactNoteRepository,
+    ContactRepository,
+)
 from nexa.contacts.schemas import (
+    ContactableInbox,
+    ContactableInboxes,
     ContactCreate,
     ContactCreated,
     ContactInboxCreate,
     ContactInboxOut,
     ContactList,
+    ContactMerge,
     ContactOut,
     ContactPayload,
     ContactUpdate,
     CreatedContact,
     CreatedContactInbox,
+    CustomAttributeKeys,
     ListMeta,
+    NoteFields,
+    NoteOut,
 )
-from nexa.contacts.serializers import contact_inbox_out, contact_out
+from nexa.contacts.serializers import contact_inbox_out, contact_out, note_out
 from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.serializers import inbox_out
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.filters import FilterRequest
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}/contacts", tags=["contacts"])
+actions_router = APIRouter(prefix="/api/v1/accounts/{account_id}/actions", tags=["contacts"])
 
 ContactsRead = Annotated[AccountContext, Depends(authorize("contacts:read"))]
 ContactsWrite = Annotated[AccountContext, Depends(authorize("contacts:write"))]
@@ -148,3 +163,93 @@ async def replace_contact_labels(
     """Makes the contact's labels exactly `labels`."""
     contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
     return LabelTitlesOut(payload=await ContactLabelRepository(session, ctx.account_id).replace(contact.id, body.labels))
+
+
+@router.post("/filter", response_model=ContactList)
+async def filter_contacts(body: FilterRequest, ctx: ContactsRead, session: DbSession, page: PageNumber = 1) -> ContactList:
+    """Chatwoot's filter: `{payload: [{attribute_key, filter_operator, values, query_operator}]}` over the
+    standard attributes (name, email, phone_number, identifier, city, country_code, company, referer,
+    lead_status, blocked, created_at, last_activity_at, labels); any other key is a custom attribute."""
+    repository = ContactRepository(session, ctx.account_id)
+    return await _page(session, repository, repository.sorted(repository.filtered(body.payload), None), page)
+
+
+@router.get("/{contact_id}/contactable_inboxes", response_model=ContactableInboxes)
+async def list_contactable_inboxes(
+    contact_id: int, ctx: ContactsRead, session: DbSession, runtime: RuntimeDep
+) -> ContactableInboxes:
+    """The inboxes a new conversation with this contact can start in, with the source_id it would use."""
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    existing = {ci.inbox_id: ci for ci in await ContactInboxRepository(session, ctx.account_id).for_contact(contact.id)}
+    reachable = []
+    for inbox in await InboxRepository(session, ctx.account_id).ordered():
+        source_id = service.contactable_source_id(contact, inbox, existing.get(inbox.id))
+        if source_id is not None:
+            reachable.append(ContactableInbox(source_id=source_id, inbox=inbox_out(inbox, base_url=runtime.settings.base_url)))
+    return ContactableInboxes(payload=reachable)
+
+
+@router.post("/{contact_id}/destroy_custom_attributes", response_model=ContactPayload)
+async def destroy_custom_attributes(
+    contact_id: int, body: CustomAttributeKeys, ctx: ContactsWrite, session: DbSession
+) -> ContactPayload:
+    """Removes the named keys from the contact's custom_attributes."""
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    return await _contact_payload(session, await service.destroy_custom_attributes(session, contact, body.custom_attributes))
+
+
+async def _note_out(session: AsyncSession, note: ContactNote) -> NoteOut:
+    author = await UserRepository(session).get(note.user_id) if note.user_id is not None else None
+    return note_out(note, author)
+
+
+@router.get("/{contact_id}/notes", response_model=list[NoteOut])
+async def list_notes(contact_id: int, ctx: ContactsRead, session: DbSession) -> list[NoteOut]:
+    """The contact's notes, newest first (a bare array, as Chatwoot)."""
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    notes = await ContactNoteRepository(session, ctx.account_id).of_contact(contact.id)
+    author_ids = {n.user_id for n in notes if n.user_id is not None}
+    users = UserRepository(session)
+    authors = {u.id: u for u in await users.list(users.select().where(User.id.in_(author_ids)))} if author_ids else {}
+    return [note_out(n, authors.get(n.user_id) if n.user_id else None) for n in notes]
+
+
+@router.post("/{contact_id}/notes", response_model=NoteOut)
+async def create_note(contact_id: int, body: NoteFields, ctx: ContactsWrite, session: DbSession) -> NoteOut:
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    note = await service.add_note(session, contact, body.content, user_id=ctx.user.id if ctx.user else None)
+    return await _note_out(session, note)
+
+
+@router.get("/{contact_id}/notes/{note_id}", response_model=NoteOut)
+async def show_note(contact_id: int, note_id: int, ctx: ContactsRead, session: DbSession) -> NoteOut:
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    return await _note_out(session, await ContactNoteRepository(session, ctx.account_id).get_on_contact_or_404(contact.id, note_id))
+
+
+@router.patch("/{contact_id}/notes/{note_id}", response_model=NoteOut)
+async def update_note(contact_id: int, note_id: int, body: NoteFields, ctx: ContactsWrite, session: DbSession) -> NoteOut:
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    note = await ContactNoteRepository(session, ctx.account_id).get_on_contact_or_404(contact.id, note_id)
+    note.content = body.content
+    await session.flush()
+    return await _note_out(session, note)
+
+
+@router.delete("/{contact_id}/notes/{note_id}", status_code=200)
+async def delete_note(contact_id: int, note_id: int, ctx: ContactsWrite, session: DbSession) -> Response:
+    contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
+    repository = ContactNoteRepository(session, ctx.account_id)
+    await repository.delete(await repository.get_on_contact_or_404(contact.id, note_id))
+    return Response(status_code=200)
+
+
+@actions_router.post("/contact_merge", response_model=ContactOut)
+async def merge_contacts(body: ContactMerge, ctx: ContactsWrite, session: DbSession) -> ContactOut:
+    """Merges the mergee into the base contact and deletes the mergee; answers with the base contact."""
+    repository = ContactRepository(session, ctx.account_id)
+    base = await repository.get_or_404(body.base_contact_id)
+    mergee = await repository.get_or_404(body.mergee_contact_id)
+    merged = await service.merge_contacts(session, base, mergee)
+    await session.refresh(merged)
+    return (await _contact_payload(session, merged)).payload

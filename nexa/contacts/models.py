@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nexa.db.base import AccountScopedMixin, Base, IdMixin, TimestampMixin
@@ -76,3 +76,14 @@ class ContactLabel(IdMixin, TaggingMixin, Base):
     )
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+
+
+class ContactNote(IdMixin, TimestampMixin, AccountScopedMixin, Base):
+    """An agent's note on a contact (Chatwoot's contact notes)."""
+
+    __tablename__ = "contact_notes"
+    __table_args__ = (Index("ix_contact_notes_contact", "contact_id", "id"),)
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    content: Mapped[str] = mapped_column(Text, nullable=False)

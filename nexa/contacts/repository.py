@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, update
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from nexa.contacts.models import Contact, ContactInbox, ContactLabel
+from nexa.contacts.models import Contact, ContactInbox, ContactLabel, ContactNote
+from nexa.db.dialect import json_text
+from nexa.kit.filters import Attribute, FilterCondition, build_where
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
+from nexa.kit.errors import NotFound
 from nexa.labels.repository import TaggingRepository
 from nexa.tenancy.repository import AccountRepository
 
@@ -30,13 +32,6 @@ class ContactRepository(AccountRepository[Contact]):
     async def get_by_phone_key(self, phone_key: str) -> Contact | None:
         return await self.session.scalar(self.select().where(Contact.phone_key == phone_key))
 
-    async def touch_activity(self, contact_id: int, at: datetime) -> None:
-        await self.session.execute(
-            update(Contact)
-            .where(Contact.account_id == self.account_id, Contact.id == contact_id)
-            .values(last_activity_at=at)
-        )
-
     async def by_ids(self, ids: Iterable[int]) -> dict[int, Contact]:
         wanted = list(set(ids))
         if not wanted:
@@ -56,6 +51,34 @@ class ContactRepository(AccountRepository[Contact]):
             column = Contact.last_activity_at
         ordered = column.desc().nulls_last() if descending else column.asc().nulls_last()
         return statement.order_by(ordered, Contact.id.desc() if descending else Contact.id)
+
+    def filtered(self, conditions: Sequence[FilterCondition]) -> Select[tuple[Contact]]:
+        """Contacts matching Chatwoot's filter payload (POST /contacts/filter)."""
+        return self.select().where(build_where(conditions, self._filter_attributes(), Contact.custom_attributes))
+
+    def _filter_attributes(self) -> dict[str, Attribute]:
+        def has_any_label(titles: Sequence[str] | None) -> ColumnElement[bool]:
+            labelled = select(ContactLabel.id).where(
+                ContactLabel.account_id == self.account_id, ContactLabel.contact_id == Contact.id
+            )
+            return exists(labelled if titles is None else labelled.where(ContactLabel.title.in_(titles)))
+
+        extra = Contact.additional_attributes
+        return {
+            "name": Attribute("text", Contact.name),
+            "email": Attribute("text", Contact.email),
+            "phone_number": Attribute("text", Contact.phone_number),
+            "identifier": Attribute("text", Contact.identifier),
+            "city": Attribute("text", json_text(extra, "city")),
+            "country_code": Attribute("text", json_text(extra, "country_code")),
+            "company": Attribute("text", json_text(extra, "company_name")),
+            "referer": Attribute("text", json_text(extra, "referer")),
+            "lead_status": Attribute("text", Contact.lead_status),
+            "blocked": Attribute("boolean", Contact.blocked),
+            "created_at": Attribute("date", Contact.created_at),
+            "last_activity_at": Attribute("date", Contact.last_activity_at),
+            "labels": Attribute("labels", has_any_label=has_any_label),
+        }
 
     def matching(self, term: str) -> Select[tuple[Contact]]:
         """Contacts reachable somehow (email, phone or identifier) whose name, email, phone, identifier
@@ -114,3 +137,16 @@ class ContactInboxRepository(AccountRepository[ContactInbox]):
 class ContactLabelRepository(TaggingRepository[ContactLabel]):
     model = ContactLabel
     owner_key = "contact_id"
+
+
+class ContactNoteRepository(AccountRepository[ContactNote]):
+    model = ContactNote
+
+    async def of_contact(self, contact_id: int) -> Sequence[ContactNote]:
+        return await self.list(self.select().where(ContactNote.contact_id == contact_id).order_by(ContactNote.id.desc()))
+
+    async def get_on_contact_or_404(self, contact_id: int, note_id: int) -> ContactNote:
+        note = await self.session.scalar(self.select().where(ContactNote.contact_id == contact_id, ContactNote.id == note_id))
+        if note is None:
+            raise NotFound()
+        return note

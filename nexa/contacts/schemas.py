@@ -93,3 +93,46 @@ class ContactList(BaseModel):
 class ContactInboxCreate(BaseModel):
     inbox_id: int
     source_id: str | None = Field(default=None, max_length=255)
+
+
+class CustomAttributeKeys(BaseModel):
+    custom_attributes: list[str] = Field(max_length=200)
+
+
+class NoteFields(WrappedParams):
+    wrapper = "note"
+
+    content: str = Field(min_length=1, max_length=20_000)
+
+
+class NoteAuthor(BaseModel):
+    id: int
+    name: str
+    available_name: str
+    email: str
+    thumbnail: str
+    type: str = "user"
+
+
+class NoteOut(BaseModel):
+    id: int
+    content: str
+    account_id: int
+    contact_id: int
+    user: NoteAuthor | None
+    created_at: int
+    updated_at: int
+
+
+class ContactableInbox(BaseModel):
+    source_id: str
+    inbox: InboxOut
+
+
+class ContactableInboxes(BaseModel):
+    payload: list[ContactableInbox]
+
+
+class ContactMerge(BaseModel):
+    base_contact_id: int
+    mergee_contact_id: int

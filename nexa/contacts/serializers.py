@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nexa.contacts.models import Contact, ContactInbox
-from nexa.contacts.schemas import ContactInboxOut, ContactOut
+from nexa.auth.models import User
+from nexa.contacts.models import Contact, ContactInbox, ContactNote
+from nexa.contacts.schemas import ContactInboxOut, ContactOut, NoteAuthor, NoteOut
 from nexa.inboxes.serializers import inbox_summary
 from nexa.kit.clock import to_unix
 
@@ -33,3 +34,17 @@ def contact_out(contact: Contact, contact_inboxes: Sequence[ContactInbox] = ()) 
 
 def contact_inbox_out(contact_inbox: ContactInbox) -> ContactInboxOut:
     return ContactInboxOut(source_id=contact_inbox.source_id, inbox=inbox_summary(contact_inbox.inbox))
+
+
+def note_out(note: ContactNote, author: User | None) -> NoteOut:
+    return NoteOut(
+        id=note.id,
+        content=note.content,
+        account_id=note.account_id,
+        contact_id=note.contact_id,
+        user=NoteAuthor(
+            id=author.id, name=author.name, available_name=author.available_name, email=author.email, thumbnail=""
+        ) if author else None,
+        created_at=to_unix(note.created_at) or 0,
+        updated_at=to_unix(note.updated_at) or 0,
+    )

@@ -6,13 +6,15 @@ import re
 import uuid
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.contacts.models import Contact, ContactInbox
-from nexa.contacts.repository import ContactInboxRepository, ContactRepository
+from nexa.contacts.models import Contact, ContactInbox, ContactNote
+from nexa.contacts.repository import ContactInboxRepository, ContactLabelRepository, ContactNoteRepository, ContactRepository
 from nexa.contacts.schemas import ContactFields
 from nexa.contacts.serializers import contact_out
+from nexa.conversations.models import Conversation, Message, SenderType
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit import phone
 from nexa.kit.crypto import random_token
@@ -22,6 +24,7 @@ from nexa.webhooks.outbox import record_event as record_webhook_event
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MERGED = ("additional_attributes", "custom_attributes")
+_IDENTITY = ("email", "phone_number", "phone_key", "identifier", "avatar_url")
 
 
 def _emit(session: AsyncSession, name: EventName, contact: Contact) -> None:
@@ -172,3 +175,65 @@ def _default_source_id(contact: Contact, inbox: Inbox) -> str:
             raise ValidationFailed("Phone number is required for WhatsApp inboxes", ["phone_number"])
         return contact.phone_number.lstrip("+")
     return str(uuid.uuid4())
+
+
+async def destroy_custom_attributes(session: AsyncSession, contact: Contact, keys: list[str]) -> Contact:
+    contact.custom_attributes = {k: v for k, v in contact.custom_attributes.items() if k not in set(keys)}
+    await session.flush()
+    _emit(session, EventName.CONTACT_UPDATED, contact)
+    return contact
+
+
+async def add_note(session: AsyncSession, contact: Contact, content: str, *, user_id: int | None) -> ContactNote:
+    note = ContactNote(contact_id=contact.id, user_id=user_id, content=content)
+    return await ContactNoteRepository(session, contact.account_id).add(note)
+
+
+async def merge_contacts(session: AsyncSession, base: Contact, mergee: Contact) -> Contact:
+    """One person known twice (e.g. a Brazilian number with and without the 9th digit) becomes `base`:
+    conversations, contact inboxes, notes and labels move over, attributes merge (base wins), and the
+    mergee is deleted."""
+    if base.id == mergee.id:
+        raise ValidationFailed("A contact cannot be merged into itself", ["mergee_contact_id"])
+    account_id = base.account_id
+    for model in (Conversation, ContactInbox, ContactNote):
+        await session.execute(
+            update(model).where(model.account_id == account_id, model.contact_id == mergee.id).values(contact_id=base.id)
+        )
+    await session.execute(
+        update(Message)
+        .where(
+            # Through the moved conversations: messages are indexed by conversation, not by sender.
+            Message.conversation_id.in_(select(Conversation.id).where(Conversation.contact_id == base.id)),
+            Message.sender_type == SenderType.contact,
+            Message.sender_id == mergee.id,
+        )
+        .values(sender_id=base.id)
+    )
+    labels = ContactLabelRepository(session, account_id)
+    await labels.replace(base.id, [*await labels.titles(base.id), *await labels.titles(mergee.id)])
+    taken_over = {field: getattr(mergee, field) for field in _IDENTITY if getattr(base, field) is None}
+    merged_attributes = {field: {**getattr(mergee, field), **getattr(base, field)} for field in _MERGED}
+    await session.delete(mergee)
+    await session.flush()  # the mergee's unique email/phone/identifier are free only once it is gone
+    for field, value in taken_over.items():
+        setattr(base, field, value)
+    for field, value in merged_attributes.items():
+        setattr(base, field, value)
+    if not base.name and mergee.name:
+        base.name = mergee.name
+    await session.flush()
+    _emit(session, EventName.CONTACT_MERGED, base)
+    return base
+
+
+def contactable_source_id(contact: Contact, inbox: Inbox, existing: ContactInbox | None) -> str | None:
+    """The address a new conversation with `contact` would use in `inbox`, or None when it cannot reach them
+    (WhatsApp without a phone; Telegram and web chat only once the contact wrote there)."""
+    if existing is not None:
+        return existing.source_id
+    if inbox.channel_type in (ChannelType.whatsapp_cloud, ChannelType.evolution):
+        return contact.phone_number.lstrip("+") if contact.phone_number else None
+    if inbox.channel_type == ChannelType.api:
+        return str(uuid.uuid4())
+    return None

@@ -42,6 +42,9 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
     ("PATCH", "/canned_responses/{canned_response_id}"): {"content": "x"},
     ("PATCH", "/agents/{user_id}"): {"name": "x"},
+    ("POST", "/contacts/{contact_id}/notes"): {"content": "x"},
+    ("PATCH", "/contacts/{contact_id}/notes/{note_id}"): {"content": "x"},
+    ("POST", "/contacts/{contact_id}/destroy_custom_attributes"): {"custom_attributes": ["x"]},
 }
 
 
@@ -81,6 +84,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
     label = await create("/labels", {"title": f"vip{member.account.id}"})
     team = await create("/teams", {"name": f"Sales {member.account.id}"})
     canned = await create("/canned_responses", {"short_code": "hi", "content": "Hello!"})
+    note = await create(f"/contacts/{contact['id']}/notes", {"content": "secret of " + base})
     ids = {
         "inbox_id": inbox["id"],
         "contact_id": contact["id"],
@@ -91,6 +95,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "canned_response_id": canned["id"],
         "attachment_id": with_file.json()["attachments"][0]["id"],
         "user_id": member.user.id,
+        "note_id": note["id"],
     }
     return Tenant(member=member, ids=ids)
 
@@ -162,6 +167,10 @@ async def test_foreign_ids_inside_request_bodies_are_not_found(client: httpx.Asy
         ("POST", f"{my_conversation}/assignments", {"assignee_id": theirs.ids["user_id"]}),
         ("POST", f"{my_conversation}/assignments", {"team_id": theirs.ids["team_id"]}),
         ("POST", f"{mine.url}/teams/{mine.ids['team_id']}/team_members", {"user_ids": [theirs.ids["user_id"]]}),
+        ("POST", f"{mine.url}/actions/contact_merge",
+         {"base_contact_id": mine.ids["contact_id"], "mergee_contact_id": theirs.ids["contact_id"]}),
+        ("POST", f"{mine.url}/actions/contact_merge",
+         {"base_contact_id": theirs.ids["contact_id"], "mergee_contact_id": mine.ids["contact_id"]}),
     ]
     for method, url, body in cases:
         response = await client.request(method, url, json=body, headers=headers)
