@@ -15,14 +15,14 @@ AdminWrite = Annotated[AccountContext, Depends(authorize("account:write", admin=
 
 
 @router.get("", response_model=LLMConfigOut)
-async def get_llm_config(ctx: AdminRead, session: DbSession) -> LLMConfigOut:
-    return await service.config_out(session, ctx.account_id)
+async def get_llm_config(ctx: AdminRead, session: DbSession, runtime: RuntimeDep) -> LLMConfigOut:
+    return await service.config_out(session, runtime, ctx.account_id)
 
 
 @router.put("", response_model=LLMConfigOut)
 async def update_llm_config(body: LLMConfigUpdate, ctx: AdminWrite, session: DbSession, runtime: RuntimeDep) -> LLMConfigOut:
     await service.update_config(session, runtime, ctx.account_id, body)
-    return await service.config_out(session, ctx.account_id)
+    return await service.config_out(session, runtime, ctx.account_id)
 
 
 @router.post("/test", response_model=LLMTestResult)

@@ -57,6 +57,9 @@ class LLMConfigOut(BaseModel):
     breaker_failure_threshold: int
     breaker_open_seconds: int
     tokens_used_today: int
+    circuit: Literal["closed", "open", "half_open"] = Field(
+        description="open: recent calls failed, the bot is doing without the LLM until breaker_open_seconds pass"
+    )
 
 
 class LLMTestRequest(BaseModel):

@@ -92,17 +92,18 @@ def _api_key(runtime: Runtime, config: LLMConfig) -> str | None:
 # --- settings --------------------------------------------------------------------------------------------
 
 
-async def config_out(session: AsyncSession, account_id: int) -> LLMConfigOut:
-    """The account's settings (defaults when never saved), without the key."""
+async def config_out(session: AsyncSession, runtime: Runtime, account_id: int) -> LLMConfigOut:
+    """The account's settings (defaults when never saved), without the key, with today's spend and the circuit."""
     config = await LLMConfigRepository(session, account_id).current() or _defaults()
     used = await LLMUsageRepository(session, account_id).tokens_on(utcnow().date())
+    circuit = await circuit_breaker(runtime).state(account_id)
     return LLMConfigOut(
         configured=config.is_usable, enabled=config.enabled, base_url=config.base_url, model=config.model,
         api_key_set=config.api_key_encrypted is not None, persona=config.persona, instructions=config.instructions,
         reply_language=config.reply_language, max_history_messages=config.max_history_messages,
         temperature=config.temperature, timeout_seconds=config.timeout_seconds,
         daily_token_budget=config.daily_token_budget, breaker_failure_threshold=config.breaker_failure_threshold,
-        breaker_open_seconds=config.breaker_open_seconds, tokens_used_today=used,
+        breaker_open_seconds=config.breaker_open_seconds, tokens_used_today=used, circuit=circuit,
     )
 
 

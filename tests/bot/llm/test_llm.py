@@ -167,6 +167,7 @@ async def test_failures_open_the_circuit_and_it_recovers(
     assert len(fake_openai.chat_requests) == 3
 
     # Open: the bot falls back at once, the server is not called.
+    assert (await client.get(llm_url(admin), headers=admin.headers)).json()["circuit"] == "open"
     assert await bot_turn(runtime, admin, display_id) is None
     assert len(fake_openai.chat_requests) == 3
 
@@ -180,6 +181,7 @@ async def test_failures_open_the_circuit_and_it_recovers(
     assert (turn := await bot_turn(runtime, admin, display_id)) is not None and turn.intent == "greeting"
     assert await bot_turn(runtime, admin, display_id) is not None
     assert len(fake_openai.chat_requests) == 6
+    assert (await client.get(llm_url(admin), headers=admin.headers)).json()["circuit"] == "closed"
 
 
 async def test_a_success_resets_the_count_of_consecutive_failures(
