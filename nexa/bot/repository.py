@@ -19,9 +19,12 @@ class BotSettingsRepository(AccountRepository[BotSettings]):
     async def get_or_create(self) -> BotSettings:
         return await self.current() or await self.add(BotSettings(config={}, rules_version=0))
 
-    async def rules_version(self) -> int:
-        found = await self.session.scalar(self.select().with_only_columns(BotSettings.rules_version))
-        return int(found or 0)
+    async def rules_version(self) -> tuple[int, int, float]:
+        """Changes with every change to the account's rules (the row's id and time too, so a recreated
+        account never meets an older account's cache entry)."""
+        columns = BotSettings.id, BotSettings.rules_version, BotSettings.updated_at
+        found = (await self.session.execute(self.select().with_only_columns(*columns))).first()
+        return (found[0], found[1], found[2].timestamp()) if found else (0, 0, 0.0)
 
 
 class BotRuleRepository(AccountRepository[BotRule]):

@@ -28,8 +28,8 @@ _BUILT_IN_WORDS: dict[RuleKind, frozenset[str]] = {
         "hi hello hey hiya good morning afternoon evening greetings".split()
     ),
     RuleKind.thanks: frozenset(
-        "obrigado obrigada obg brigado valeu vlw agradeco gracias muchas mil agradezco thanks thank you thx ty "
-        "much so a lot".split()
+        "obrigado obrigada obg brigado valeu vlw agradeco muito mto gracias muchas mil agradezco thanks thank you "
+        "thx ty much so a lot".split()
     ),
     RuleKind.goodbye: frozenset(
         "tchau tchauzinho ate logo mais amanha adeus flw falou adios hasta luego pronto manana chao "

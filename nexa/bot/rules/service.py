@@ -21,7 +21,7 @@ from nexa.kit.errors import ValidationFailed
 
 @dataclass(frozen=True)
 class _Cached:
-    version: int
+    version: tuple[int, int, float]
     rules: tuple[CompiledRule, ...]
 
 
