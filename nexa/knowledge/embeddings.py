@@ -47,7 +47,7 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 class _Matrix:
-    def __init__(self, version: tuple[int, int], ids: np.ndarray, vectors: np.ndarray) -> None:
+    def __init__(self, version: tuple[int, str], ids: np.ndarray, vectors: np.ndarray) -> None:
         self.version = version
         self.ids = ids
         self.vectors = vectors

@@ -157,16 +157,17 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
         )
         return {row.id: ChunkRow(*row) for row in await self.session.execute(statement)}
 
-    async def embedding_version(self) -> tuple[int, int]:
-        """(count, max id) of the account's embedded chunks: changes whenever they do."""
-        row = (
-            await self.session.execute(
-                select(func.count(), func.coalesce(func.max(KnowledgeChunk.id), 0)).where(
-                    KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.embedding.is_not(None)
-                )
-            )
-        ).one()
-        return int(row[0]), int(row[1])
+    async def embedding_version(self) -> tuple[int, str]:
+        """(count of embedded chunks, newest document change) of the account: changes whenever its
+        vectors may have (ids alone would not do: SQLite reuses the ids of deleted rows)."""
+        count = select(func.count()).where(
+            KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.embedding.is_not(None)
+        ).scalar_subquery()
+        newest = select(func.max(KnowledgeDocument.updated_at)).where(
+            KnowledgeDocument.account_id == self.account_id
+        ).scalar_subquery()
+        row = (await self.session.execute(select(count, newest))).one()
+        return int(row[0]), str(row[1])
 
     async def embeddings(self) -> list[tuple[int, bytes]]:
         statement = select(KnowledgeChunk.id, KnowledgeChunk.embedding).where(
