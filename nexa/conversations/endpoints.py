@@ -23,15 +23,20 @@ from nexa.conversations.messages import NewAttachment
 from nexa.conversations import service
 from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageType
 from nexa.conversations.repository import (
+    AttachmentRepository,
     ConversationLabelRepository,
     ConversationRepository,
     MessageRepository,
+    filtered,
     sort_conversations,
+    with_message_matching,
     with_status,
 )
 from nexa.conversations.schemas import (
     AgentBotOut,
     AssignmentCreate,
+    AttachmentsMeta,
+    ConversationAttachments,
     ConversationCounts,
     ConversationCreate,
     ConversationList,
@@ -52,11 +57,12 @@ from nexa.conversations.schemas import (
     ToggleStatusResult,
     TypingStatus,
 )
-from nexa.conversations.serializers import conversation_out, conversations_out, messages_out
+from nexa.conversations.serializers import attachment_out, conversation_out, conversations_out, messages_out
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
 from nexa.kit.clock import from_unix, to_unix
 from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.kit.filters import FilterRequest
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.kit.storage import media_store, new_media_key
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
@@ -69,6 +75,7 @@ router = APIRouter(prefix="/api/v1/accounts/{account_id}", tags=["conversations"
 ConversationsRead = Annotated[AccountContext, Depends(authorize("conversations:read"))]
 ConversationsWrite = Annotated[AccountContext, Depends(authorize("conversations:write"))]
 # Chatwoot's BOT_ACCESSIBLE_ENDPOINTS: what an agent bot's token may call.
+ConversationsAdmin = Annotated[AccountContext, Depends(authorize("conversations:write", admin=True))]
 BotOrMemberWrite = Annotated[AccountContext, Depends(authorize("conversations:write", bots=True))]
 
 CONVERSATIONS_PER_PAGE = 25
@@ -216,6 +223,24 @@ async def create_conversation(body: ConversationCreate, ctx: BotOrMemberWrite, s
             sender=message_service.Sender.of(_actor(ctx)),
         )
     return await conversation_out(session, conversation)
+
+
+@router.get("/conversations/search", response_model=ConversationListResponse)
+async def search_conversations(
+    ctx: ConversationsRead,
+    session: DbSession,
+    q: Annotated[str, Query(min_length=1, max_length=255, description="Text to find in message content")],
+    page: PageNumber = 1,
+) -> ConversationListResponse:
+    """Conversations with a message containing `q` (case-insensitive), most recent activity first."""
+    if not q.strip():
+        raise UnprocessableEntity("Specify search string with parameter q")
+    repository = ConversationRepository(session, ctx.account_id)
+    statement = with_message_matching(await _visible(session, ctx, repository.select()), q.strip(), ctx.account_id)
+    counts = await repository.counts(statement, ctx.user.id if ctx.user else None)
+    conversations = await repository.list(paginate(sort_conversations(statement, None), page, CONVERSATIONS_PER_PAGE))
+    payload = await conversations_out(session, ctx.account_id, conversations)
+    return ConversationListResponse(data=ConversationPage(meta=ConversationCounts(**counts), payload=payload))
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
@@ -508,3 +533,59 @@ async def list_contact_conversations(contact_id: int, ctx: ConversationsRead, se
     statement = await _visible(session, ctx, repository.for_contact(contact.id))
     conversations = await repository.list(statement.limit(CONVERSATIONS_PER_PAGE * 4))
     return ConversationList(payload=await conversations_out(session, ctx.account_id, conversations))
+
+
+@router.post("/conversations/filter", response_model=ConversationPage)
+async def filter_conversations(
+    body: FilterRequest, ctx: ConversationsRead, session: DbSession, page: PageNumber = 1
+) -> ConversationPage:
+    """Chatwoot's filter payload over status, priority, assignee_id, inbox_id, team_id, contact_id,
+    display_id, labels, created_at, last_activity_at, browser_language, conversation_language, referer;
+    any other key is a custom attribute. Answers `{meta, payload}` without the `data` wrapper."""
+    repository = ConversationRepository(session, ctx.account_id)
+    statement = filtered(await _visible(session, ctx, repository.select()), body.payload, ctx.account_id)
+    counts = await repository.counts(statement, ctx.user.id if ctx.user else None)
+    conversations = await repository.list(paginate(sort_conversations(statement, None), page, CONVERSATIONS_PER_PAGE))
+    return ConversationPage(meta=ConversationCounts(**counts), payload=await conversations_out(session, ctx.account_id, conversations))
+
+
+@router.post("/conversations/{conversation_id}/mute", status_code=200)
+async def mute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
+    await service.set_muted(session, await _conversation(session, ctx, conversation_id), True)
+    return Response(status_code=200)
+
+
+@router.post("/conversations/{conversation_id}/unmute", status_code=200)
+async def unmute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
+    await service.set_muted(session, await _conversation(session, ctx, conversation_id), False)
+    return Response(status_code=200)
+
+
+@router.post("/conversations/{conversation_id}/unread", response_model=LastSeenOut)
+async def mark_unread(conversation_id: int, ctx: ConversationsRead, session: DbSession) -> LastSeenOut:
+    """The latest customer message counts as unread again."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    last_incoming = await MessageRepository(session, ctx.account_id).last_incoming_in(conversation.id)
+    await service.mark_unread(session, conversation, last_incoming.created_at if last_incoming else None)
+    return LastSeenOut(
+        id=conversation.display_id, agent_last_seen_at=to_unix(conversation.agent_last_seen_at),
+        assignee_last_seen_at=to_unix(conversation.assignee_last_seen_at),
+    )
+
+
+@router.get("/conversations/{conversation_id}/attachments", response_model=ConversationAttachments)
+async def list_attachments(conversation_id: int, ctx: ConversationsRead, session: DbSession) -> ConversationAttachments:
+    """Every file of the conversation, newest first."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    attachments = await AttachmentRepository(session, ctx.account_id).of_conversation(conversation.id)
+    return ConversationAttachments(
+        meta=AttachmentsMeta(total_count=len(attachments)), payload=[attachment_out(a) for a in attachments]
+    )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=200)
+async def delete_conversation(conversation_id: int, ctx: ConversationsAdmin, session: DbSession) -> Response:
+    """Deletes the conversation with its messages (administrators only)."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    await ConversationRepository(session, ctx.account_id).delete(conversation)
+    return Response(status_code=200)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from nexa.conversations.models import (
@@ -14,8 +14,12 @@ from nexa.conversations.models import (
     Message,
     MessageStatus,
     MessageType,
+    Priority,
 )
+from nexa.db.dialect import json_text
 from nexa.kit.errors import NotFound
+from nexa.kit.filters import Attribute, FilterCondition, build_where
+from nexa.kit.params import LIKE_ESCAPE, like_pattern
 from nexa.labels.repository import TaggingRepository
 from nexa.tenancy.repository import AccountRepository
 
@@ -61,6 +65,48 @@ class ConversationRepository(AccountRepository[Conversation]):
         }
 
 
+def filter_attributes(account_id: int) -> dict[str, Attribute]:
+    """What POST /conversations/filter (and automation conditions) may test, beyond custom attributes."""
+
+    def has_any_label(titles: Sequence[str] | None) -> ColumnElement[bool]:
+        labelled = select(ConversationLabel.id).where(
+            ConversationLabel.account_id == account_id, ConversationLabel.conversation_id == Conversation.id
+        )
+        return exists(labelled if titles is None else labelled.where(ConversationLabel.title.in_(titles)))
+
+    extra = Conversation.additional_attributes
+    return {
+        "status": Attribute("text", Conversation.status, choices=frozenset(s.value for s in ConversationStatus)),
+        "priority": Attribute("text", Conversation.priority, choices=frozenset(p.value for p in Priority)),
+        "assignee_id": Attribute("number", Conversation.assignee_id),
+        "inbox_id": Attribute("number", Conversation.inbox_id),
+        "team_id": Attribute("number", Conversation.team_id),
+        "contact_id": Attribute("number", Conversation.contact_id),
+        "display_id": Attribute("number", Conversation.display_id),
+        "labels": Attribute("labels", has_any_label=has_any_label),
+        "created_at": Attribute("date", Conversation.created_at),
+        "last_activity_at": Attribute("date", Conversation.last_activity_at),
+        "browser_language": Attribute("text", json_text(extra, "browser_language")),
+        "conversation_language": Attribute("text", json_text(extra, "conversation_language")),
+        "referer": Attribute("text", json_text(extra, "referer")),
+    }
+
+
+def filtered(statement: Select[tuple[Conversation]], conditions: Sequence[FilterCondition], account_id: int) -> Select[tuple[Conversation]]:
+    return statement.where(build_where(conditions, filter_attributes(account_id), Conversation.custom_attributes))
+
+
+def with_message_matching(
+    statement: Select[tuple[Conversation]], term: str, account_id: int
+) -> Select[tuple[Conversation]]:
+    """Conversations with a message whose content contains `term` (case-insensitive)."""
+    matching = select(Message.conversation_id).where(
+        Message.account_id == account_id,
+        func.lower(Message.content).like(like_pattern(term), escape=LIKE_ESCAPE),
+    )
+    return statement.where(Conversation.id.in_(matching))
+
+
 def sort_conversations(statement: Select[tuple[Conversation]], sort_by: str | None) -> Select[tuple[Conversation]]:
     """Chatwoot's sort_by values; unknown values fall back to the default, most recent activity first."""
     orders = {
@@ -87,6 +133,16 @@ class ConversationLabelRepository(TaggingRepository[ConversationLabel]):
 
 class AttachmentRepository(AccountRepository[Attachment]):
     model = Attachment
+
+    async def of_conversation(self, conversation_id: int) -> Sequence[Attachment]:
+        """The conversation's attachments, newest first."""
+        statement = (
+            self.select()
+            .join(Message, Message.id == Attachment.message_id)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Attachment.id.desc())
+        )
+        return await self.list(statement)
 
 
 MESSAGES_PAGE = 20
@@ -117,6 +173,15 @@ class MessageRepository(AccountRepository[Message]):
                 Conversation.contact_id == contact_id, Conversation.inbox_id == inbox_id,
                 Message.message_type == MessageType.incoming,
             )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(statement)
+
+    async def last_incoming_in(self, conversation_id: int) -> Message | None:
+        statement = (
+            self.select()
+            .where(Message.conversation_id == conversation_id, Message.message_type == MessageType.incoming)
             .order_by(Message.id.desc())
             .limit(1)
         )

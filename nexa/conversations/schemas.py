@@ -244,3 +244,12 @@ class MessagesMeta(BaseModel):
 class MessageList(BaseModel):
     meta: MessagesMeta
     payload: list[MessageOut]
+
+
+class AttachmentsMeta(BaseModel):
+    total_count: int
+
+
+class ConversationAttachments(BaseModel):
+    meta: AttachmentsMeta
+    payload: list[AttachmentOut]

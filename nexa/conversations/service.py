@@ -7,7 +7,7 @@ realtime events hang off it, and so will handoff and auto-assignment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -314,3 +314,21 @@ async def unassign_member(session: AsyncSession, account_id: int, user_id: int) 
     )
     for conversation in await repository.list(statement):
         await _set_assignee(session, conversation, None)
+
+
+async def set_muted(session: AsyncSession, conversation: Conversation, muted: bool) -> None:
+    """A muted conversation stays as it is but notifies nobody (Chatwoot's mute)."""
+    if conversation.muted == muted:
+        return
+    conversation.muted = muted
+    await session.flush()
+    _emit_updated(session, conversation, "muted", not muted, muted)
+
+
+async def mark_unread(session: AsyncSession, conversation: Conversation, last_incoming_at: datetime | None) -> None:
+    """Agents see the latest customer message as unread again (seen up to just before it)."""
+    seen = last_incoming_at - timedelta(seconds=1) if last_incoming_at is not None else None
+    conversation.agent_last_seen_at = seen
+    conversation.assignee_last_seen_at = seen
+    await session.flush()
+    _emit(session, EventName.CONVERSATION_READ, conversation, {"agent_last_seen_at": seen.isoformat() if seen else None})
