@@ -69,6 +69,8 @@ async def complete(runtime: Runtime, config: LLMConfig, api_key: str | None, mes
         raise LLMCallFailed(f"Could not connect to {config.base_url}: {exc.__cause__ or exc}") from exc
     except openai.APIStatusError as exc:
         raise LLMCallFailed(_status_problem(config, exc)) from exc
+    except openai.OpenAIError as exc:
+        raise LLMCallFailed(f"The call to {config.base_url} failed: {exc}") from exc
 
 
 async def _complete_structured(
@@ -76,20 +78,24 @@ async def _complete_structured(
 ) -> Completion:
     remembered: dict[tuple[str, str], StructuredOutput] = runtime.extras.setdefault("llm_output_modes", {})
     server = (config.base_url, config.model)
-    modes = _OUTPUT_MODES[_OUTPUT_MODES.index(remembered.get(server, "json_schema")):]
-    for mode in modes:
-        request: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature}
-        if (response_format := _RESPONSE_FORMATS[mode]) is not None:
-            request["response_format"] = response_format
+    *fallible, last = _OUTPUT_MODES[_OUTPUT_MODES.index(remembered.get(server, "json_schema")):]
+    for mode in fallible:
         try:
-            response = await client.chat.completions.create(**request)
+            response = await _create(client, config, messages, mode)
         except (openai.BadRequestError, openai.UnprocessableEntityError):
-            if mode == modes[-1]:
-                raise
             continue  # this server does not take that response_format: try the next
         remembered[server] = mode
         return Completion(answer=_parse_answer(response), usage=_usage(response), structured_output=mode)
-    raise AssertionError("unreachable: the last mode re-raises")
+    response = await _create(client, config, messages, last)
+    remembered[server] = last
+    return Completion(answer=_parse_answer(response), usage=_usage(response), structured_output=last)
+
+
+async def _create(client: AsyncOpenAI, config: LLMConfig, messages: list[dict[str, str]], mode: StructuredOutput) -> Any:
+    request: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature}
+    if (response_format := _RESPONSE_FORMATS[mode]) is not None:
+        request["response_format"] = response_format
+    return await client.chat.completions.create(**request)
 
 
 def _usage(response: Any) -> TokenUsage:

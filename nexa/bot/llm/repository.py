@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nexa.bot.llm.models import LLMConfig, LLMUsage
+from nexa.conversations.models import Conversation
 from nexa.tenancy.repository import AccountRepository
 
 
@@ -25,11 +28,31 @@ class LLMUsageRepository(AccountRepository[LLMUsage]):
         )
         return int(await self.session.scalar(statement) or 0)
 
-    async def tokens_of_conversation(self, conversation_id: int) -> int:
-        statement = select(func.coalesce(func.sum(LLMUsage.total_tokens), 0)).where(
-            LLMUsage.account_id == self.account_id, LLMUsage.conversation_id == conversation_id
+    async def daily_totals(self, since: date) -> Sequence[Row[Any]]:
+        """(day, calls, prompt_tokens, completion_tokens, total_tokens) per day from `since`, newest first."""
+        statement = (
+            select(
+                LLMUsage.day, func.sum(LLMUsage.calls), func.sum(LLMUsage.prompt_tokens),
+                func.sum(LLMUsage.completion_tokens), func.sum(LLMUsage.total_tokens),
+            )
+            .where(LLMUsage.account_id == self.account_id, LLMUsage.day >= since)
+            .group_by(LLMUsage.day)
+            .order_by(LLMUsage.day.desc())
         )
-        return int(await self.session.scalar(statement) or 0)
+        return (await self.session.execute(statement)).all()
+
+    async def top_conversations(self, since: date, limit: int) -> Sequence[Row[Any]]:
+        """(conversation display id, calls, total_tokens) of the conversations that spent most since `since`."""
+        total = func.sum(LLMUsage.total_tokens)
+        statement = (
+            select(Conversation.display_id, func.sum(LLMUsage.calls), total)
+            .join(Conversation, Conversation.id == LLMUsage.conversation_id)
+            .where(LLMUsage.account_id == self.account_id, LLMUsage.day >= since)
+            .group_by(Conversation.display_id)
+            .order_by(total.desc(), Conversation.display_id)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).all()
 
     async def record(
         self, *, day: date, conversation_id: int | None, prompt_tokens: int, completion_tokens: int, total_tokens: int

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator
@@ -60,6 +61,25 @@ class LLMConfigOut(BaseModel):
     circuit: Literal["closed", "open", "half_open"] = Field(
         description="open: recent calls failed, the bot is doing without the LLM until breaker_open_seconds pass"
     )
+
+
+class LLMUsageDay(BaseModel):
+    day: date
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class LLMUsageConversation(BaseModel):
+    conversation_id: int = Field(description="The conversation's display id, as in every URL")
+    calls: int
+    total_tokens: int
+
+
+class LLMUsageOut(BaseModel):
+    days: list[LLMUsageDay] = Field(description="Per UTC day, newest first; days without calls are left out")
+    conversations: list[LLMUsageConversation] = Field(description="The conversations that spent most in the period")
 
 
 class LLMTestRequest(BaseModel):

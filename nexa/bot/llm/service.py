@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,14 @@ from nexa.bot.llm.client import Completion, LLMCallFailed, TokenUsage, complete
 from nexa.bot.llm.models import LLMConfig
 from nexa.bot.llm.prompt import KnowledgeSource, chat_messages, system_prompt
 from nexa.bot.llm.repository import LLMConfigRepository, LLMUsageRepository
-from nexa.bot.llm.schemas import LLMConfigOut, LLMConfigUpdate, LLMTestResult
+from nexa.bot.llm.schemas import (
+    LLMConfigOut,
+    LLMConfigUpdate,
+    LLMTestResult,
+    LLMUsageConversation,
+    LLMUsageDay,
+    LLMUsageOut,
+)
 from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, Message
 from nexa.kit.clock import utcnow
@@ -86,7 +94,12 @@ async def _record(usage: LLMUsageRepository, conversation_id: int | None, tokens
 
 
 def _api_key(runtime: Runtime, config: LLMConfig) -> str | None:
-    return runtime.cipher.decrypt(config.api_key_encrypted) if config.api_key_encrypted else None
+    if config.api_key_encrypted is None:
+        return None
+    try:
+        return runtime.cipher.decrypt(config.api_key_encrypted)
+    except ValueError as exc:
+        raise LLMCallFailed("The stored API key cannot be decrypted with the current NEXA_ENCRYPTION_KEY: save it again") from exc
 
 
 # --- settings --------------------------------------------------------------------------------------------
@@ -104,6 +117,22 @@ async def config_out(session: AsyncSession, runtime: Runtime, account_id: int) -
         temperature=config.temperature, timeout_seconds=config.timeout_seconds,
         daily_token_budget=config.daily_token_budget, breaker_failure_threshold=config.breaker_failure_threshold,
         breaker_open_seconds=config.breaker_open_seconds, tokens_used_today=used, circuit=circuit,
+    )
+
+
+async def usage_report(session: AsyncSession, account_id: int, days: int, top: int = 20) -> LLMUsageOut:
+    """Tokens spent in the last `days` UTC days (today included), per day and by the costliest conversations."""
+    since = utcnow().date() - timedelta(days=days - 1)
+    usage = LLMUsageRepository(session, account_id)
+    return LLMUsageOut(
+        days=[
+            LLMUsageDay(day=day, calls=calls, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+            for day, calls, prompt, completion, total in await usage.daily_totals(since)
+        ],
+        conversations=[
+            LLMUsageConversation(conversation_id=display_id, calls=calls, total_tokens=total)
+            for display_id, calls, total in await usage.top_conversations(since, top)
+        ],
     )
 
 

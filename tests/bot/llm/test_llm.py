@@ -213,6 +213,11 @@ async def test_usage_is_counted_per_conversation_and_the_daily_budget_stops_call
         rows = (await session.scalars(select(LLMUsage).order_by(LLMUsage.conversation_id))).all()
     assert [(r.calls, r.total_tokens) for r in rows] == [(2, one.tokens + two.tokens), (1, three.tokens)]
     assert rows[0].prompt_tokens + rows[0].completion_tokens == rows[0].total_tokens
+    report = (await client.get(f"{llm_url(admin)}/usage?days=7", headers=admin.headers)).json()
+    [today] = report["days"]
+    assert today["calls"] == 3 and today["total_tokens"] == one.tokens + two.tokens + three.tokens
+    assert report["conversations"][0] == {"conversation_id": first, "calls": 2, "total_tokens": one.tokens + two.tokens}
+    assert (await client.get(f"{llm_url(admin)}/usage?days=0", headers=admin.headers)).status_code == 422
 
     spent = one.tokens + two.tokens + three.tokens
     shown = await configure(client, admin, fake_openai, daily_token_budget=spent)
@@ -242,6 +247,12 @@ async def test_the_api_key_is_never_returned_and_settings_are_admin_only(
     assert kept.json()["api_key_set"] is True and kept.json()["model"] == "other-model"
     removed = await client.put(llm_url(admin), json={"api_key": None}, headers=admin.headers)
     assert removed.json()["api_key_set"] is False
+
+    # A key encrypted under a retired NEXA_ENCRYPTION_KEY: said plainly, never a 500.
+    async with runtime.db.session() as session:
+        (await session.scalar(select(LLMConfig))).api_key_encrypted = "gAAAAA-not-ours"
+    undecryptable = (await client.post(f"{llm_url(admin)}/test", headers=admin.headers)).json()
+    assert undecryptable["ok"] is False and "cannot be decrypted" in undecryptable["message"]
 
     bad = await client.put(llm_url(admin), json={"base_url": "not a url", "temperature": 5}, headers=admin.headers)
     assert bad.status_code == 422 and set(bad.json()["attributes"]) == {"base_url", "temperature"}
