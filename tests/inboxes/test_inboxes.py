@@ -67,7 +67,8 @@ async def test_chatwoot_style_channel_object_is_accepted(client: httpx.AsyncClie
     )
     assert created.status_code == 200, created.text
     assert created.json()["webhook_url"] == "https://example.com/hook"
-    assert created.json()["credentials_set"] == ["hmac_token"]
+    # webhook_secret is generated: it signs what Nexa posts to webhook_url.
+    assert created.json()["credentials_set"] == ["hmac_token", "webhook_secret"]
 
 
 async def test_invalid_inbox_answers_422(client: httpx.AsyncClient, runtime: Runtime) -> None:
