@@ -21,7 +21,7 @@ from nexa.contacts.repository import ContactInboxRepository, ContactRepository
 from nexa.conversations import messages as message_service
 from nexa.conversations.messages import NewAttachment
 from nexa.conversations import service
-from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageType
+from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageStatus, MessageType
 from nexa.conversations.repository import (
     AttachmentRepository,
     ConversationLabelRepository,
@@ -50,6 +50,7 @@ from nexa.conversations.schemas import (
     MessageCreate,
     MessageList,
     MessageOut,
+    MessageStatusUpdate,
     MessagesMeta,
     TogglePriority,
     ToggleStatus,
@@ -61,7 +62,7 @@ from nexa.conversations.serializers import attachment_out, conversation_out, con
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
 from nexa.kit.clock import from_unix, to_unix
-from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.kit.errors import NexaError, NotFound, UnprocessableEntity
 from nexa.kit.filters import FilterRequest
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.kit.storage import media_store, new_media_key
@@ -522,6 +523,30 @@ async def delete_message(conversation_id: int, message_id: int, ctx: Conversatio
     if message is None:
         raise NotFound()
     await message_service.delete_message(session, message, conversation)
+    await session.refresh(message, ["attachments"])
+    return (await messages_out(session, conversation, [message]))[0]
+
+
+class NotAnApiInbox(NexaError):
+    status_code = 403
+    default_message = "Message status can only be updated in Api inboxes"
+
+
+@router.patch("/conversations/{conversation_id}/messages/{message_id}", response_model=MessageOut)
+async def update_message_status(
+    conversation_id: int, message_id: int, body: MessageStatusUpdate, ctx: BotOrMemberWrite, session: DbSession
+) -> MessageOut:
+    """`{status, external_error}` from the integrator of an API inbox (403 for other inboxes): receipts only
+    move forward, and a failure counts unless the message already reached the customer."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    if (await _inbox(session, conversation)).channel_type != ChannelType.api:
+        raise NotAnApiInbox()
+    message = await MessageRepository(session, ctx.account_id).get_in_conversation(conversation.id, message_id)
+    if message is None:
+        raise NotFound()
+    await message_service.apply_status(
+        session, message, conversation, MessageStatus(body.status), external_error=body.external_error
+    )
     await session.refresh(message, ["attachments"])
     return (await messages_out(session, conversation, [message]))[0]
 

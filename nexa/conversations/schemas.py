@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from nexa.contacts.schemas import ContactOut
 from nexa.conversations.models import ContentType, ConversationStatus, MessageType, Priority
+from nexa.kit.params import WrappedParams
 from nexa.teams.agents import AgentOut
 from nexa.teams.schemas import TeamOut
 
@@ -253,3 +254,12 @@ class AttachmentsMeta(BaseModel):
 class ConversationAttachments(BaseModel):
     meta: AttachmentsMeta
     payload: list[AttachmentOut]
+
+
+class MessageStatusUpdate(WrappedParams):
+    """An API inbox's integrator reports what happened to a reply it was given (Chatwoot's message update)."""
+
+    wrapper = "message"
+
+    status: Literal["sent", "delivered", "read", "failed"]
+    external_error: str | None = Field(default=None, max_length=2000, description="Why it failed (status failed)")

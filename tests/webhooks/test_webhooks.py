@@ -194,3 +194,32 @@ async def test_an_api_inbox_gets_its_events_and_its_replies_are_sent_or_failed(
 
     found = await eventually(failed)
     assert "after 3 attempts" in found["external_error"] and "HTTP 503" in found["external_error"]
+
+
+async def test_an_api_inbox_integrator_reports_message_status(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    account = _account(admin)
+    inbox = (await client.post(f"{account}/inboxes", json={"name": "API", "channel_type": "api"}, headers=admin.headers)).json()
+    contact = await _contact(client, admin, inbox_id=inbox["id"])
+    conversation = (await client.post(f"{account}/conversations", json={"inbox_id": inbox["id"], "contact_id": contact["id"]}, headers=admin.headers)).json()
+    url = f"{account}/conversations/{conversation['id']}/messages"
+    reply = (await client.post(url, json={"content": "Olá!"}, headers=admin.headers)).json()
+
+    delivered = await client.patch(f"{url}/{reply['id']}", json={"message": {"status": "delivered"}}, headers=admin.headers)
+    assert delivered.status_code == 200 and delivered.json()["status"] == "delivered"
+    stale = await client.patch(f"{url}/{reply['id']}", json={"status": "sent"}, headers=admin.headers)
+    assert stale.json()["status"] == "delivered"  # receipts only move forward
+    other = (await client.post(url, json={"content": "Ainda aí?"}, headers=admin.headers)).json()
+    failed = await client.patch(f"{url}/{other['id']}", json={"status": "failed", "external_error": "Número sem WhatsApp"}, headers=admin.headers)
+    assert failed.json()["status"] == "failed" and failed.json()["external_error"] == "Número sem WhatsApp"
+    assert (await client.patch(f"{url}/{other['id']}", json={"status": "lost"}, headers=admin.headers)).status_code == 422
+    assert (await client.patch(f"{url}/999999", json={"status": "sent"}, headers=admin.headers)).status_code == 404
+
+    telegram = (await client.post(f"{account}/inboxes", json={"name": "TG", "channel_type": "telegram", "credentials": {"bot_token": "123:abc"}}, headers=admin.headers)).json()
+    tg_contact = await _contact(client, admin, name="Bia")
+    tg_conversation = await client.post(f"{account}/conversations", json={"inbox_id": telegram["id"], "contact_id": tg_contact["id"]}, headers=admin.headers)
+    assert tg_conversation.status_code == 200, tg_conversation.text
+    tg_url = f"{account}/conversations/{tg_conversation.json()['id']}/messages"
+    note = (await client.post(tg_url, json={"content": "nota", "private": True}, headers=admin.headers)).json()
+    refused = await client.patch(f"{tg_url}/{note['id']}", json={"status": "read"}, headers=admin.headers)
+    assert refused.status_code == 403
