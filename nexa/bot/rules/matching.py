@@ -10,7 +10,7 @@ from datetime import datetime
 
 import regex
 
-from nexa.bot.language import contains_phrase, fold, words
+from nexa.bot.language import words
 from nexa.bot.rules.models import BotRule, BusinessHours, RuleAction, RuleKind
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.working_hours import is_open
@@ -72,7 +72,7 @@ def compile_rules(rules: Sequence[BotRule]) -> tuple[CompiledRule, ...]:
     compiled = [
         CompiledRule(
             rule_id=rule.id, name=rule.name, kind=rule.kind, priority=rule.priority,
-            keywords=tuple(sorted({fold(k) for k in rule.keywords if fold(k)}, key=len, reverse=True)),
+            keywords=tuple(sorted({f" {' '.join(words(k))} " for k in rule.keywords if words(k)}, key=len, reverse=True)),
             pattern=compile_pattern(rule.pattern) if rule.kind == RuleKind.pattern and rule.pattern else None,
             reply=rule.reply, action=rule.action, continue_flow=rule.continue_flow,
             inbox_ids=frozenset(rule.inbox_ids), business_hours=rule.business_hours,
@@ -92,10 +92,10 @@ def _built_in_reason(kind: RuleKind, found: list[str]) -> str | None:
     return None
 
 
-def _matches(rule: CompiledRule, folded: str, found: list[str], text: str) -> str | None:
+def _matches(rule: CompiledRule, padded: str, found: list[str], text: str) -> str | None:
     if rule.kind == RuleKind.keyword:
-        keyword = contains_phrase(folded, rule.keywords)
-        return f"keyword {keyword!r} found" if keyword else None
+        keyword = next((k for k in rule.keywords if k in padded), None)
+        return f"keyword {keyword.strip()!r} found" if keyword else None
     if rule.kind == RuleKind.pattern:
         if rule.pattern is None:
             return None
@@ -108,25 +108,60 @@ def _matches(rule: CompiledRule, folded: str, found: list[str], text: str) -> st
     return _built_in_reason(rule.kind, found)
 
 
-def match_rules(
-    rules: Sequence[CompiledRule], text: str, *, inbox: Inbox, at: datetime
-) -> tuple[RuleMatch | None, list[str]]:
+@dataclass(frozen=True)
+class RuleSet:
+    """An account's enabled rules in priority order, with every keyword indexed: a message looks up its
+    own word sequences instead of trying each keyword rule."""
+
+    rules: tuple[CompiledRule, ...]
+    by_keyword: dict[str, frozenset[int]]  # " word word " -> positions in `rules`
+    others: tuple[int, ...]  # positions of the rules that are not keyword rules
+    longest_keyword: int  # in words
+
+
+def rule_set(rules: Sequence[BotRule]) -> RuleSet:
+    compiled = compile_rules(rules)
+    by_keyword: dict[str, set[int]] = {}
+    for position, rule in enumerate(compiled):
+        for keyword in rule.keywords:
+            by_keyword.setdefault(keyword, set()).add(position)
+    return RuleSet(
+        rules=compiled,
+        by_keyword={keyword: frozenset(positions) for keyword, positions in by_keyword.items()},
+        others=tuple(p for p, rule in enumerate(compiled) if rule.kind != RuleKind.keyword),
+        longest_keyword=max((len(k.split()) for k in by_keyword), default=0),
+    )
+
+
+def _keyword_hits(rules: RuleSet, found: list[str]) -> set[int]:
+    hits: set[int] = set()
+    for size in range(1, min(rules.longest_keyword, len(found)) + 1):
+        for start in range(len(found) - size + 1):
+            positions = rules.by_keyword.get(f" {' '.join(found[start:start + size])} ")
+            if positions:
+                hits |= positions
+    return hits
+
+
+def match_rules(rules: RuleSet, text: str, *, inbox: Inbox, at: datetime) -> tuple[RuleMatch | None, list[str]]:
     """The first rule (priority order) that applies to `text` in `inbox` at `at`, and why the ones before
     it were skipped for scope or hours (the test endpoint shows both)."""
-    folded, found = fold(text), words(text)
+    found = words(text)
+    padded = f" {' '.join(found)} "  # keywords match on word boundaries
     skipped: list[str] = []
     open_now: bool | None = None
-    for rule in rules:
+    for position in sorted(_keyword_hits(rules, found).union(rules.others)):
+        rule = rules.rules[position]
         if rule.inbox_ids and inbox.id not in rule.inbox_ids:
             continue
         if rule.business_hours != BusinessHours.any:
             if open_now is None:
                 open_now = is_open(inbox, at)
             if open_now != (rule.business_hours == BusinessHours.open):
-                if _matches(rule, folded, found, text):
+                if _matches(rule, padded, found, text):
                     skipped.append(f"{rule.name}: matches, but only applies when the inbox is {rule.business_hours.value}")
                 continue
-        reason = _matches(rule, folded, found, text)
+        reason = _matches(rule, padded, found, text)
         if reason is not None:
             return RuleMatch(rule, reason), skipped
     return None, skipped

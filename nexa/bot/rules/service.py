@@ -3,7 +3,7 @@ per-process cache, and usage counting."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +11,7 @@ import regex
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.repository import BotRuleRepository, BotSettingsRepository
-from nexa.bot.rules.matching import CompiledRule, RuleMatch, compile_pattern, compile_rules, match_rules
+from nexa.bot.rules.matching import RuleMatch, RuleSet, compile_pattern, match_rules, rule_set
 from nexa.bot.rules.models import BotRule, RuleAction, RuleKind
 from nexa.bot.schemas import RuleIn, RuleUpdate
 from nexa.inboxes.models import Inbox
@@ -19,14 +19,18 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.kit.errors import ValidationFailed
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Cached:
     version: tuple[int, int, float]
-    rules: tuple[CompiledRule, ...]
+    rules: RuleSet
+    checked_at: float  # monotonic
 
 
-# account id -> compiled rules at a version. Other processes see a change through the version bump.
+# account id -> compiled rules at a version. A change in this process drops the entry at once; other
+# processes see the version bump at their next check, at most VERSION_CHECK_SECONDS later, so a match
+# costs no query at all in between.
 _cache: dict[int, _Cached] = {}
+VERSION_CHECK_SECONDS = 2.0
 
 
 async def _changed(session: AsyncSession, account_id: int) -> None:
@@ -106,13 +110,21 @@ async def create_defaults(session: AsyncSession, account_id: int) -> list[BotRul
     return created
 
 
-async def compiled_rules(session: AsyncSession, account_id: int) -> Sequence[CompiledRule]:
+async def compiled_rules(session: AsyncSession, account_id: int) -> RuleSet:
+    cached, now = _cache.get(account_id), time.monotonic()
+    if cached is not None and now - cached.checked_at < VERSION_CHECK_SECONDS:
+        return cached.rules
     version = await BotSettingsRepository(session, account_id).rules_version()
-    cached = _cache.get(account_id)
     if cached is None or cached.version != version:
-        cached = _Cached(version, compile_rules(await BotRuleRepository(session, account_id).ordered()))
+        cached = _Cached(version, rule_set(await BotRuleRepository(session, account_id).ordered()), now)
         _cache[account_id] = cached
+    cached.checked_at = now
     return cached.rules
+
+
+def forget_cached_rules() -> None:
+    """Drop every account's compiled rules (tests reuse account ids after emptying the database)."""
+    _cache.clear()
 
 
 async def find_rule(
