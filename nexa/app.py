@@ -39,6 +39,7 @@ from nexa.runtime import Runtime, use_runtime
 from nexa.tenancy.endpoints import router as accounts_router
 from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
+from nexa.automation.endpoints import router as automation_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
 from nexa.contacts.endpoints import actions_router as contact_actions_router
 from nexa.contacts.endpoints import router as contacts_router
@@ -69,6 +70,7 @@ ROUTERS = (
     labels_router,
     teams_router,
     canned_responses_router,
+    automation_router,
     knowledge_router,
     catalog_router,
     bot_llm_router,

@@ -3,6 +3,7 @@
 from nexa.agent_bots import models as agent_bot_models  # noqa: F401
 from nexa.analytics import models as analytics_models  # noqa: F401
 from nexa.auth import models as auth_models  # noqa: F401
+from nexa.automation import models as automation_models  # noqa: F401
 from nexa.bot import models as bot_models  # noqa: F401
 from nexa.bot.llm import models as bot_llm_models  # noqa: F401
 from nexa.bot.rules import models as bot_rule_models  # noqa: F401

@@ -38,6 +38,7 @@ from nexa.realtime import (
     publish,
 )
 from nexa.webhooks.outbox import record_event as record_webhook_event
+from nexa.automation.triggers import record_trigger as record_automation_trigger
 
 DELETED_CONTENT = "This message was deleted"
 _BOTS = (SenderType.agent_bot, SenderType.bot)
@@ -108,6 +109,7 @@ async def _emit(session: AsyncSession, name: EventName, message: Message, conver
             channels.append(contact_channel(contact_inbox.pubsub_token))
     publish(session, Event(name, data, account_id=message.account_id, channels=channels))
     record_webhook_event(session, name, message.account_id, conversation_id=conversation.id, message_id=message.id)
+    record_automation_trigger(session, name, message.account_id, conversation.id, message_id=message.id)
 
 
 def _initial_status(message_type: MessageType, private: bool) -> MessageStatus:

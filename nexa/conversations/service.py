@@ -30,6 +30,7 @@ from nexa.teams.models import Team
 from nexa.teams.repository import TeamRepository
 from nexa.tenancy.service import next_conversation_display_id
 from nexa.webhooks.outbox import record_event as record_webhook_event
+from nexa.automation.triggers import record_trigger as record_automation_trigger
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def _emit(session: AsyncSession, name: EventName, conversation: Conversation, da
     ]
     publish(session, Event(name, payload, account_id=conversation.account_id, channels=channels))
     record_webhook_event(session, name, conversation.account_id, conversation_id=conversation.id, data=data)
+    record_automation_trigger(session, name, conversation.account_id, conversation.id, status=conversation.status.value)
 
 
 def initial_status(inbox: Inbox) -> ConversationStatus:

@@ -23,8 +23,9 @@ JOB_MODULES: list[str] = [
     "nexa.bot.runner",
     "nexa.bot.assignment",
     "nexa.bot.follow_ups",
-    "nexa.knowledge.jobs",
     "nexa.webhooks.jobs",
+    "nexa.knowledge.jobs",
+    "nexa.automation.jobs",
 ]
 
 

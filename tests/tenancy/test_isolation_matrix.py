@@ -45,6 +45,7 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/contacts/{contact_id}/notes"): {"content": "x"},
     ("PATCH", "/contacts/{contact_id}/notes/{note_id}"): {"content": "x"},
     ("POST", "/contacts/{contact_id}/destroy_custom_attributes"): {"custom_attributes": ["x"]},
+    ("PATCH", "/automation_rules/{automation_rule_id}"): {"name": "x"},
 }
 
 
@@ -85,6 +86,11 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
     team = await create("/teams", {"name": f"Sales {member.account.id}"})
     canned = await create("/canned_responses", {"short_code": "hi", "content": "Hello!"})
     note = await create(f"/contacts/{contact['id']}/notes", {"content": "secret of " + base})
+    rule = await create("/automation_rules", {
+        "name": "secret of " + base, "event_name": "conversation_created",
+        "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
+        "actions": [{"action_name": "add_label", "action_params": ["x"]}],
+    })
     ids = {
         "inbox_id": inbox["id"],
         "contact_id": contact["id"],
@@ -96,6 +102,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "attachment_id": with_file.json()["attachments"][0]["id"],
         "user_id": member.user.id,
         "note_id": note["id"],
+        "automation_rule_id": rule["payload"]["id"],
     }
     return Tenant(member=member, ids=ids)
 

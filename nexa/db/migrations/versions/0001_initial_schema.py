@@ -199,6 +199,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auth_sessions_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auth_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('automation_rules',
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('event_name', sa.String(length=32), nullable=False),
+    sa.Column('conditions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('actions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', nexa.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_automation_rules_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_automation_rules'))
+    )
+    with op.batch_alter_table('automation_rules', schema=None) as batch_op:
+        batch_op.create_index('ix_automation_rules_account_event', ['account_id', 'event_name', 'active'], unique=False)
+        batch_op.create_index(batch_op.f('ix_automation_rules_account_id'), ['account_id'], unique=False)
+
     op.create_table('bot_llm_configs',
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('base_url', sa.String(length=2048), nullable=False),
@@ -932,6 +950,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_bot_llm_configs_account_id'))
 
     op.drop_table('bot_llm_configs')
+    with op.batch_alter_table('automation_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_automation_rules_account_id'))
+        batch_op.drop_index('ix_automation_rules_account_event')
+
+    op.drop_table('automation_rules')
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
         batch_op.drop_index(batch_op.f('ix_auth_sessions_family_id'))
