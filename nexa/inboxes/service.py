@@ -12,6 +12,7 @@ from nexa.inboxes.schemas import InboxCreate, InboxSettings, InboxUpdate
 from nexa.kit.crypto import Cipher, random_token
 from nexa.kit.errors import ValidationFailed
 from nexa.teams.agents import require_members
+from nexa.webhooks.outbox import record_event as record_webhook_event
 
 PUBLIC_ID_LENGTH = 24
 
@@ -67,6 +68,7 @@ async def create_inbox(session: AsyncSession, account_id: int, params: InboxCrea
         inbox.encrypted_credentials = {**inbox.encrypted_credentials, "webhook_secret": secret}
     session.add(inbox)
     await session.flush()
+    record_webhook_event(session, "inbox_created", account_id, inbox_id=inbox.id)
     return inbox
 
 
@@ -75,6 +77,7 @@ async def update_inbox(
 ) -> Inbox:
     await _apply(session, account_id, inbox, params, cipher)
     await session.flush()
+    record_webhook_event(session, "inbox_updated", account_id, inbox_id=inbox.id)
     return inbox
 
 

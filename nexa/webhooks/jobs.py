@@ -54,7 +54,7 @@ BOT_HANDOFF_NOTE = "The bot did not answer: handed to the team"
 _JOB_ATTEMPTS_CEILING = 1000
 
 # Webhook event names each domain event becomes (a status change is also a conversation update).
-_WEBHOOK_NAMES = {
+_WEBHOOK_NAMES: dict[str, tuple[str, ...]] = {
     EventName.MESSAGE_CREATED: ("message_created",),
     EventName.MESSAGE_UPDATED: ("message_updated",),
     EventName.CONVERSATION_CREATED: ("conversation_created",),
@@ -66,6 +66,8 @@ _WEBHOOK_NAMES = {
     EventName.CONVERSATION_TYPING_OFF: ("conversation_typing_off",),
     EventName.CONTACT_CREATED: ("contact_created",),
     EventName.CONTACT_UPDATED: ("contact_updated",),
+    "inbox_created": ("inbox_created",),
+    "inbox_updated": ("inbox_updated",),
 }
 # Agent bots get these (Chatwoot's AgentBotListener, with the 2026 additions).
 BOT_EVENTS = frozenset({
@@ -114,20 +116,20 @@ class _Subject:
 async def fanout(
     ctx: JobContext,
     event: str,
+    inbox_id: int | None = None,
     conversation_id: int | None = None,
     message_id: int | None = None,
     contact_id: int | None = None,
     data: dict[str, Any] | None = None,
     occurred_at: str | None = None,
 ) -> None:
-    domain_event = EventName(event)
     async with ctx.database.session() as session:
-        subject = await _load_subject(session, ctx.account_id, conversation_id, message_id, contact_id)
+        subject = await _load_subject(session, ctx.account_id, inbox_id, conversation_id, message_id, contact_id)
         if subject is None:
             return
         if subject.message is not None and subject.message.message_type == MessageType.activity:
             return  # activity lines are not sent (Chatwoot's webhook_sendable?)
-        for name in _names(domain_event, subject):
+        for name in _names(event, subject):
             targets = await _targets(session, name, subject)
             if not targets:
                 continue
@@ -135,7 +137,7 @@ async def fanout(
             await _record(session, name, body, subject, targets)
 
 
-def _names(event: EventName, subject: _Subject) -> list[str]:
+def _names(event: str, subject: _Subject) -> list[str]:
     names = list(_WEBHOOK_NAMES.get(event, ()))
     if event == EventName.CONVERSATION_STATUS_CHANGED and subject.conversation is not None:
         status = subject.conversation.status.value
@@ -145,7 +147,12 @@ def _names(event: EventName, subject: _Subject) -> list[str]:
 
 
 async def _load_subject(
-    session: AsyncSession, account_id: int | None, conversation_id: int | None, message_id: int | None, contact_id: int | None
+    session: AsyncSession,
+    account_id: int | None,
+    inbox_id: int | None,
+    conversation_id: int | None,
+    message_id: int | None,
+    contact_id: int | None,
 ) -> _Subject | None:
     account = await session.get(Account, account_id) if account_id is not None else None
     if account is None:
@@ -154,6 +161,10 @@ async def _load_subject(
     if message_id is not None:
         subject.message = await session.get(Message, message_id)
         if subject.message is None:
+            return None
+    if inbox_id is not None:
+        subject.inbox = await session.get(Inbox, inbox_id)
+        if subject.inbox is None:
             return None
     if conversation_id is not None:
         subject.conversation = await session.get(Conversation, conversation_id)
@@ -194,7 +205,9 @@ async def _body(session: AsyncSession, name: str, subject: _Subject, data: dict[
         return {"event": name, **body}
     if subject.contact is not None:
         return {"event": name, **payloads.contact_data(subject.contact, subject.account)}
-    assert subject.conversation is not None
+    if subject.conversation is None:
+        assert subject.inbox is not None
+        return {"event": name, **payloads.inbox_data(subject.inbox)}
     conversation = await payloads.conversation_data(session, subject.conversation)
     if name.startswith("conversation_typing_"):
         user = await session.get(User, data["user_id"]) if data.get("user_id") else None

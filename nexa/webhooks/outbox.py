@@ -23,18 +23,21 @@ _FANOUT_ATTEMPTS = 20
 
 def record_event(
     session: AsyncSession,
-    name: EventName,
+    name: EventName | str,
     account_id: int,
     *,
+    inbox_id: int | None = None,
     conversation_id: int | None = None,
     message_id: int | None = None,
     contact_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Queue `name` for the account's webhooks, the API inbox's webhook_url and the inbox's agent bot."""
+    """Queue `name` (a realtime event name, or a webhook event name for changes that have no realtime
+    event, e.g. "inbox_created") for the account's webhooks, the API inbox's webhook_url and the inbox's bot."""
     now = utcnow()
     args = {
-        "event": name.value,
+        "event": str(name),
+        "inbox_id": inbox_id,
         "conversation_id": conversation_id,
         "message_id": message_id,
         "contact_id": contact_id,

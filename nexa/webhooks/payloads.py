@@ -16,6 +16,8 @@ from nexa.contacts.models import Contact, ContactInbox
 from nexa.conversations.models import Conversation, Message, SenderType
 from nexa.conversations.serializers import attachment_out, conversation_out, messages_out
 from nexa.inboxes.models import Inbox
+from nexa.inboxes.serializers import inbox_out
+from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 
 
@@ -107,3 +109,8 @@ async def message_data(
     if attachments:
         data["attachments"] = [attachment_out(a).model_dump(mode="json") for a in attachments]
     return data
+
+
+def inbox_data(inbox: Inbox) -> dict[str, Any]:
+    """The inbox as the REST API shows it (secrets are never in it)."""
+    return inbox_out(inbox, base_url=current_runtime().settings.base_url).model_dump(mode="json")

@@ -223,3 +223,41 @@ async def test_an_api_inbox_integrator_reports_message_status(client: httpx.Asyn
     note = (await client.post(tg_url, json={"content": "nota", "private": True}, headers=admin.headers)).json()
     refused = await client.patch(f"{tg_url}/{note['id']}", json={"status": "read"}, headers=admin.headers)
     assert refused.status_code == 403
+
+
+async def test_conversation_and_inbox_events_reach_their_subscribers(
+    client: httpx.AsyncClient, runtime: Runtime, worker: Any, receiver: Receiver
+) -> None:
+    admin = await make_member(runtime)
+    account = _account(admin)
+    await _webhook(client, admin, receiver.url, subscriptions=[
+        "inbox_created", "inbox_updated", "conversation_created", "conversation_updated",
+        "conversation_status_changed", "conversation_typing_on",
+    ])
+    inbox = (await client.post(f"{account}/inboxes", json={"name": "API", "channel_type": "api"}, headers=admin.headers)).json()
+    await client.patch(f"{account}/inboxes/{inbox['id']}", json={"name": "Site"}, headers=admin.headers)
+    contact = await _contact(client, admin, inbox_id=inbox["id"], identifier="ana-1")
+    conversation = (await client.post(f"{account}/conversations", json={"inbox_id": inbox["id"], "contact_id": contact["id"]}, headers=admin.headers)).json()
+    url = f"{account}/conversations/{conversation['id']}"
+    await client.post(f"{url}/toggle_priority", json={"priority": "urgent"}, headers=admin.headers)
+    await client.post(f"{url}/toggle_typing_status", json={"typing_status": "on"}, headers=admin.headers)
+    await client.post(f"{url}/toggle_status", json={"status": "resolved"}, headers=admin.headers)
+
+    async def all_arrived() -> None:
+        names = [r.event for r in receiver.received]
+        assert names.count("conversation_updated") == 2 and "conversation_status_changed" in names, names
+        assert "conversation_typing_on" in names and "inbox_updated" in names, names
+
+    await eventually(all_arrived)
+    names = [r.event for r in receiver.received]
+    # One target receives in the order things happened.
+    assert names[:3] == ["inbox_created", "inbox_updated", "conversation_created"], names
+    assert receiver.events("inbox_updated")[0].body["name"] == "Site"
+    created = receiver.events("conversation_created")[0].body
+    assert created["id"] == conversation["id"] and created["meta"]["sender"]["identifier"] == "ana-1"
+    assert created["contact_inbox"]["source_id"] and "messages" in created
+    updates = [r.body["changed_attributes"] for r in receiver.events("conversation_updated")]
+    assert [{"priority": {"previous_value": None, "current_value": "urgent"}}] in updates
+    assert [{"status": {"previous_value": "open", "current_value": "resolved"}}] in updates
+    typing = receiver.events("conversation_typing_on")[0].body
+    assert typing["user"]["id"] == admin.user.id and typing["is_private"] is False and typing["conversation"]["id"] == conversation["id"]
