@@ -121,7 +121,6 @@ async def fanout(
     message_id: int | None = None,
     contact_id: int | None = None,
     data: dict[str, Any] | None = None,
-    occurred_at: str | None = None,
 ) -> None:
     async with ctx.database.session() as session:
         subject = await _load_subject(session, ctx.account_id, inbox_id, conversation_id, message_id, contact_id)

@@ -42,7 +42,6 @@ def record_event(
         "message_id": message_id,
         "contact_id": contact_id,
         "data": data or {},
-        "occurred_at": now.isoformat(),
     }
     session.add(
         Job(
