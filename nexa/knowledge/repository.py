@@ -115,26 +115,26 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
             entries,
         )
 
-    async def full_text(self, stems: Sequence[str], words: Sequence[str], limit: int) -> list[int]:
-        """Ids of the chunks matching any query term, best first.
+    async def full_text(
+        self, word_stems: Sequence[set[str]], words: Sequence[str], limit: int, *, every_word: bool
+    ) -> list[int]:
+        """Ids of the chunks matching the query, best first: containing every query word, or any of them.
 
-        SQLite matches the stems (`nexa.knowledge.text.query_terms`) against the stemmed FTS5 index and
-        ranks by BM25. PostgreSQL stems the folded query `words` with each language's configuration and
-        ranks by cover density.
+        SQLite matches each word's stems (`nexa.knowledge.text.query_word_stems`) against the stemmed FTS5
+        index and ranks by BM25. PostgreSQL stems the folded query `words` with each language's
+        configuration and ranks by cover density.
         """
+        if not words:
+            return []
         if self._is_sqlite:
-            if not stems:
-                return []
-            match = " OR ".join(f'"{stem}"' for stem in stems)
+            groups = ["(" + " OR ".join(f'"{stem}"' for stem in sorted(stems)) + ")" for stems in word_stems]
             statement = text(
                 "SELECT c.id FROM knowledge_fts JOIN knowledge_chunks c ON c.id = knowledge_fts.rowid "
-                "WHERE knowledge_fts MATCH :match AND c.account_id = :account "
+                "WHERE knowledge_fts MATCH :query AND c.account_id = :account "
                 "ORDER BY bm25(knowledge_fts) LIMIT :limit"
             )
-            params: dict[str, object] = {"match": match, "account": self.account_id, "limit": limit}
+            query = (" AND " if every_word else " OR ").join(groups)
         else:
-            if not words:
-                return []
             statement = text(
                 "SELECT f.chunk_id FROM knowledge_fts f, "
                 "(SELECT to_tsquery('portuguese', :query) || to_tsquery('spanish', :query) "
@@ -142,7 +142,8 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
                 "WHERE f.account_id = :account AND f.vector @@ query.q "
                 "ORDER BY ts_rank_cd(f.vector, query.q, 1) DESC LIMIT :limit"
             )
-            params = {"query": " | ".join(words), "account": self.account_id, "limit": limit}
+            query = (" & " if every_word else " | ").join(words)
+        params = {"query": query, "account": self.account_id, "limit": limit}
         return list((await self.session.execute(statement, params)).scalars())
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:

@@ -22,7 +22,7 @@ from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of
 from nexa.knowledge.models import DocumentStatus, KnowledgeDocument
 from nexa.knowledge.repository import ChunkRepository, ChunkRow, DocumentRepository
 from nexa.knowledge.schemas import FaqPair, KnowledgeHit
-from nexa.knowledge.text import ALL_STOPWORDS, index_terms, query_terms, query_word_stems, words
+from nexa.knowledge.text import ALL_STOPWORDS, index_terms, query_word_stems, words
 from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 from nexa.tenancy.plans import limit_for
@@ -158,13 +158,19 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     chunks = ChunkRepository(session, account_id)
     pool = max(limit * 8, 40)
     query_words = [word for word in dict.fromkeys(words(query)) if word not in ALL_STOPWORDS]
-    lexical_ids = await chunks.full_text(query_terms(query), query_words, pool)
+    wanted = query_word_stems(query)
+    # Passages with every word first: on a large base a common word matches thousands of chunks, and
+    # ranking all of them is what makes a search slow. Any-word matching fills in (typos, extra words).
+    lexical_ids = await chunks.full_text(wanted, query_words, pool, every_word=True)
+    if len(lexical_ids) < limit:
+        more = await chunks.full_text(wanted, query_words, pool, every_word=False)
+        seen = set(lexical_ids)
+        lexical_ids += [chunk_id for chunk_id in more if chunk_id not in seen]
     semantic = await _semantic_neighbours(chunks, query, pool)
     rows = await chunks.rows([*lexical_ids, *(chunk_id for chunk_id, _ in semantic)])
     if not rows:
         return []
     candidates = {chunk_id: _Candidate(row) for chunk_id, row in rows.items()}
-    wanted = query_word_stems(query)
     for candidate in candidates.values():
         candidate.coverage = _coverage(wanted, candidate.row)
     lexical = sorted(

@@ -87,20 +87,6 @@ def index_terms(text: str, language: Language) -> list[str]:
     return [stem(word, language) for word in words(text) if word not in stopwords]
 
 
-def query_terms(text: str) -> list[str]:
-    """The stems a query may match: each word stemmed as pt, es and en, since a short question rarely
-    says which language it is in. Stopwords of any of the three are dropped."""
-    terms: list[str] = []
-    for word in words(text):
-        if word in ALL_STOPWORDS:
-            continue
-        for language in LANGUAGES:
-            stemmed = stem(word, language)
-            if stemmed not in terms:
-                terms.append(stemmed)
-    return terms
-
-
 def query_word_stems(text: str) -> list[set[str]]:
     """Per query word, the set of its stems in the three languages (to measure how much of a query a
     passage covers)."""
