@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from nexa import __version__
+from nexa.analytics.endpoints import router as reports_router
 from nexa.auth.agent_endpoints import invitations_router
 from nexa.auth.agent_endpoints import router as agents_router
 from nexa.auth.endpoints import account_router as audit_router
@@ -71,6 +72,7 @@ ROUTERS = (
     teams_router,
     canned_responses_router,
     automation_router,
+    reports_router,
     knowledge_router,
     catalog_router,
     bot_llm_router,

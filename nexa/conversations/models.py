@@ -46,6 +46,7 @@ class Conversation(IdMixin, TimestampMixin, AccountScopedMixin, Base):
         Index("ix_conversations_inbox_status_activity", "inbox_id", "status", "last_activity_at"),
         Index("ix_conversations_contact", "contact_id", "id"),
         Index("ix_conversations_contact_inbox", "contact_inbox_id", "id"),
+        Index("ix_conversations_account_created", "account_id", "created_at"),  # reports
     )
 
     display_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the id in every URL and payload

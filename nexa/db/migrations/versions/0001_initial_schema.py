@@ -697,6 +697,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_account_assignee_status', ['account_id', 'assignee_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_account_created', ['account_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_conversations_account_status_activity', ['account_id', 'status', 'last_activity_at'], unique=False)
         batch_op.create_index('ix_conversations_contact', ['contact_id', 'id'], unique=False)
@@ -841,6 +842,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_conversations_contact')
         batch_op.drop_index('ix_conversations_account_status_activity')
         batch_op.drop_index(batch_op.f('ix_conversations_account_id'))
+        batch_op.drop_index('ix_conversations_account_created')
         batch_op.drop_index('ix_conversations_account_assignee_status')
 
     op.drop_table('conversations')

@@ -1,0 +1,202 @@
+"""Chatwoot's reports (v2): summary, bot summary and timeseries.
+
+Every number is one aggregate query bounded by account and time on an indexed `created_at`
+(conversations, messages, reporting_events); nothing is computed row by row in Python. Averages come
+from reporting events (first_response, conversation_resolved, reply_time), so bot time is already
+excluded where Chatwoot excludes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.analytics.models import ReportingEvent, ReportingEventName
+from nexa.analytics.schemas import BotSummary, GroupBy, Metric, ReportType, SummaryValues, TimeseriesPoint
+from nexa.auth.models import AccountUser
+from nexa.conversations.models import Conversation, ConversationLabel, Message, MessageType, SenderType
+from nexa.db.dialect import local_bucket
+from nexa.inboxes.models import Inbox
+from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.labels.models import Label
+from nexa.teams.models import Team
+
+_EVENT_METRICS: dict[str, tuple[ReportingEventName, bool]] = {
+    # metric -> (reporting event, averaged?)
+    "avg_first_response_time": (ReportingEventName.first_response, True),
+    "avg_resolution_time": (ReportingEventName.conversation_resolved, True),
+    "reply_time": (ReportingEventName.reply_time, True),
+    "resolutions_count": (ReportingEventName.conversation_resolved, False),
+    "bot_resolutions_count": (ReportingEventName.conversation_bot_resolved, False),
+    "bot_handoffs_count": (ReportingEventName.conversation_bot_handoff, False),
+}
+MAX_POINTS = 400
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose numbers: the account, or one agent, inbox, team or label of it."""
+
+    account_id: int
+    type: ReportType = "account"
+    id: int | None = None
+    label_title: str | None = None
+
+    def conversation_ids(self) -> Select[tuple[int]] | None:
+        base = select(Conversation.id).where(Conversation.account_id == self.account_id)
+        if self.type == "team":
+            return base.where(Conversation.team_id == self.id)
+        if self.type == "label":
+            return select(ConversationLabel.conversation_id).where(
+                ConversationLabel.account_id == self.account_id, ConversationLabel.title == self.label_title
+            )
+        return None
+
+
+async def resolve_scope(session: AsyncSession, account_id: int, type_: ReportType, id_: int | None) -> Scope:
+    """The scope, after checking that its id is this account's (another account's id is a 404)."""
+    if type_ == "account":
+        return Scope(account_id)
+    if id_ is None:
+        raise UnprocessableEntity(f"id is required for type {type_}")
+    if type_ == "agent":
+        found = await session.scalar(
+            select(AccountUser.id).where(AccountUser.account_id == account_id, AccountUser.user_id == id_)
+        )
+        if found is None:
+            raise NotFound()
+        return Scope(account_id, type_, id_)
+    model = {"inbox": Inbox, "team": Team, "label": Label}[type_]
+    row = await session.scalar(select(model).where(model.account_id == account_id, model.id == id_))
+    if row is None:
+        raise NotFound()
+    return Scope(account_id, type_, id_, label_title=row.title if isinstance(row, Label) else None)
+
+
+def _source(metric: Metric, scope: Scope, business_hours: bool) -> tuple[Select[Any], ColumnElement[Any]]:
+    """The rows a metric aggregates, with their time column; the value column is labelled `v`."""
+    conversation_ids = scope.conversation_ids()
+    if metric in _EVENT_METRICS:
+        name, averaged = _EVENT_METRICS[metric]
+        value = ReportingEvent.value_in_business_hours if business_hours else ReportingEvent.value
+        statement = select(value.label("v") if averaged else ReportingEvent.id.label("v")).where(
+            ReportingEvent.account_id == scope.account_id, ReportingEvent.name == name
+        )
+        if scope.type == "agent":
+            statement = statement.where(ReportingEvent.user_id == scope.id)
+        elif scope.type == "inbox":
+            statement = statement.where(ReportingEvent.inbox_id == scope.id)
+        elif conversation_ids is not None:
+            statement = statement.where(ReportingEvent.conversation_id.in_(conversation_ids))
+        return statement, ReportingEvent.created_at
+    if metric == "conversations_count":
+        statement = select(Conversation.id.label("v")).where(Conversation.account_id == scope.account_id)
+        if scope.type == "agent":
+            statement = statement.where(Conversation.assignee_id == scope.id)
+        elif scope.type == "inbox":
+            statement = statement.where(Conversation.inbox_id == scope.id)
+        elif conversation_ids is not None:
+            statement = statement.where(Conversation.id.in_(conversation_ids))
+        return statement, Conversation.created_at
+    incoming = metric == "incoming_messages_count"
+    statement = select(Message.id.label("v")).where(
+        Message.account_id == scope.account_id,
+        Message.message_type == (MessageType.incoming if incoming else MessageType.outgoing),
+        Message.private.is_(False),
+    )
+    if scope.type == "agent" and not incoming:
+        statement = statement.where(Message.sender_type == SenderType.user, Message.sender_id == scope.id)
+    elif scope.type == "agent":
+        assigned = select(Conversation.id).where(
+            Conversation.account_id == scope.account_id, Conversation.assignee_id == scope.id
+        )
+        statement = statement.where(Message.conversation_id.in_(assigned))
+    elif scope.type == "inbox":
+        statement = statement.where(Message.inbox_id == scope.id)
+    elif conversation_ids is not None:
+        statement = statement.where(Message.conversation_id.in_(conversation_ids))
+    return statement, Message.created_at
+
+
+def _averaged(metric: Metric) -> bool:
+    return metric in _EVENT_METRICS and _EVENT_METRICS[metric][1]
+
+
+async def _aggregate(
+    session: AsyncSession, metric: Metric, scope: Scope, since: datetime, until: datetime, business_hours: bool
+) -> float | int | None:
+    rows, time = _source(metric, scope, business_hours)
+    rows = rows.where(time >= since, time < until).subquery()
+    aggregate = func.avg(rows.c.v) if _averaged(metric) else func.count(rows.c.v)
+    result = await session.scalar(select(aggregate))
+    if _averaged(metric):
+        return float(result) if result is not None else None
+    return int(result or 0)
+
+
+async def summary_values(
+    session: AsyncSession, scope: Scope, since: datetime, until: datetime, *, business_hours: bool
+) -> SummaryValues:
+    values = {
+        name: await _aggregate(session, name, scope, since, until, business_hours)  # type: ignore[arg-type]
+        for name in SummaryValues.model_fields
+    }
+    return SummaryValues(**values)
+
+
+async def bot_summary(session: AsyncSession, scope: Scope, since: datetime, until: datetime) -> BotSummary:
+    return BotSummary(
+        bot_resolutions_count=int(await _aggregate(session, "bot_resolutions_count", scope, since, until, False) or 0),
+        bot_handoffs_count=int(await _aggregate(session, "bot_handoffs_count", scope, since, until, False) or 0),
+    )
+
+
+async def timeseries(
+    session: AsyncSession,
+    metric: Metric,
+    scope: Scope,
+    since: datetime,
+    until: datetime,
+    *,
+    group_by: GroupBy,
+    offset_minutes: int,
+    business_hours: bool,
+) -> list[TimeseriesPoint]:
+    """One point per local day, week (Monday) or month between since and until, empty ones included."""
+    rows, time = _source(metric, scope, business_hours)
+    bucket = local_bucket(time, group_by, offset_minutes)
+    grouped = rows.add_columns(bucket.label("bucket")).where(time >= since, time < until).subquery()
+    value = func.avg(grouped.c.v) if _averaged(metric) else func.count(grouped.c.v)
+    statement = select(grouped.c.bucket, value, func.count(grouped.c.v)).group_by(grouped.c.bucket)
+    found = {day: (float(v or 0), int(n)) for day, v, n in await session.execute(statement)}
+    local = timedelta(minutes=offset_minutes)
+    points = []
+    for start in _buckets((since + local).date(), (until - timedelta(microseconds=1) + local).date(), group_by):
+        value_, count = found.get(start.isoformat(), (0.0, 0))
+        moment = datetime(start.year, start.month, start.day, tzinfo=UTC) - local
+        points.append(TimeseriesPoint(value=value_, timestamp=int(moment.timestamp()), count=count))
+    return points
+
+
+def _buckets(first: Any, last: Any, group_by: GroupBy) -> list[Any]:
+    if group_by == "week":
+        first = first - timedelta(days=first.weekday())
+    elif group_by == "month":
+        first = first.replace(day=1)
+    starts = []
+    current = first
+    while current <= last:
+        starts.append(current)
+        if len(starts) > MAX_POINTS:
+            raise UnprocessableEntity(f"Too many points: choose a shorter range or a coarser group_by (max {MAX_POINTS})")
+        if group_by == "day":
+            current = current + timedelta(days=1)
+        elif group_by == "week":
+            current = current + timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return starts

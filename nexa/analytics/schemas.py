@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+ReportType = Literal["account", "agent", "inbox", "label", "team"]
+GroupBy = Literal["day", "week", "month"]
+Metric = Literal[
+    "conversations_count", "incoming_messages_count", "outgoing_messages_count", "avg_first_response_time",
+    "avg_resolution_time", "resolutions_count", "reply_time", "bot_resolutions_count", "bot_handoffs_count",
+]
+
+
+class SummaryValues(BaseModel):
+    """Counts, and averages in seconds (null when nothing was measured)."""
+
+    conversations_count: int
+    incoming_messages_count: int
+    outgoing_messages_count: int
+    avg_first_response_time: float | None
+    avg_resolution_time: float | None
+    resolutions_count: int
+    reply_time: float | None
+
+
+class Summary(SummaryValues):
+    previous: SummaryValues
+
+
+class BotSummary(BaseModel):
+    bot_resolutions_count: int
+    bot_handoffs_count: int
+
+
+class TimeseriesPoint(BaseModel):
+    value: float
+    timestamp: int
+    count: int
