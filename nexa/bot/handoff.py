@@ -12,14 +12,13 @@ from nexa.bot.assignment import available_agents, enqueue_assignment
 from nexa.bot.language import Language
 from nexa.bot.models import BotConversation
 from nexa.bot.qualification import score_answers
-from nexa.bot.repository import QueueRepository
+from nexa.bot.repository import QueueRepository, recent_messages
 from nexa.bot.schemas import BotConfig
 from nexa.bot.texts import text
 from nexa.contacts.models import Contact, LeadStatus
 from nexa.conversations import service as conversations
 from nexa.conversations.messages import Sender, create_message
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageType, SenderType
-from nexa.conversations.repository import MessageRepository
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxMemberRepository
 from nexa.kit.clock import utcnow
@@ -62,13 +61,10 @@ async def hand_off(
         content=await _wait_notice(session, runtime, conversation, inbox, language),
     )
     score = score_answers(config, state.answers)
-    transcript = await MessageRepository(session, conversation.account_id).list(
-        MessageRepository(session, conversation.account_id).select()
-        .where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(_TRANSCRIPT_MESSAGES)
-    )
+    transcript = await recent_messages(session, conversation.account_id, conversation.id, _TRANSCRIPT_MESSAGES)
     await create_message(
         session, conversation, inbox=inbox, message_type=MessageType.outgoing, private=True, sender=BOT,
-        content=_handoff_note(reason, detail, score.score, score.reasons, state.answers, list(reversed(transcript))),
+        content=_handoff_note(reason, detail, score.score, score.reasons, state.answers, transcript),
     )
     # change_status records the conversation_bot_handoff reporting event (once per conversation).
     await conversations.change_status(session, conversation, ConversationStatus.open, actor=conversations.SYSTEM, inbox=inbox)

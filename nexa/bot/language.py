@@ -99,7 +99,7 @@ NEGATIVE_PHRASES = _phrases(
 
 _QUESTION_WORDS = frozenset(
     _phrases(
-        "como", "qual", "quais", "quanto", "quanta", "quando", "onde", "porque", "por que", "voces", "tem",
+        "como", "qual", "quais", "quanto", "quanta", "quando", "onde", "porque", "voces", "tem",
         "cual", "cuales", "cuanto", "cuando", "donde", "tienen", "hay", "how", "what", "which", "when",
         "where", "why", "do", "does", "can", "is", "are",
     )

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
 from nexa.bot.rules.models import BotRule
-from nexa.conversations.models import Conversation, ConversationStatus
+from nexa.conversations.models import Conversation, ConversationStatus, Message
+from nexa.conversations.repository import MessageRepository
 from nexa.tenancy.repository import AccountRepository
 
 
@@ -63,7 +65,7 @@ class QueueRepository(AccountRepository[Conversation]):
 
     model = Conversation
 
-    def _waiting(self, inbox_id: int | None = None):  # type: ignore[no-untyped-def]
+    def _waiting(self, inbox_id: int | None = None) -> Select[tuple[Conversation]]:
         statement = self.select().where(
             Conversation.status == ConversationStatus.open, Conversation.assignee_id.is_(None)
         )
@@ -89,3 +91,14 @@ class QueueRepository(AccountRepository[Conversation]):
             .group_by(Conversation.assignee_id)
         )
         return {user_id: int(n) for user_id, n in (await self.session.execute(statement)).all()}
+
+
+async def recent_messages(
+    session: AsyncSession, account_id: int, conversation_id: int, limit: int, *, public_only: bool = False
+) -> list[Message]:
+    """The conversation's last `limit` messages, oldest first (ix_messages_conversation_id)."""
+    messages = MessageRepository(session, account_id)
+    statement = messages.select().where(Message.conversation_id == conversation_id)
+    if public_only:
+        statement = statement.where(Message.private.is_(False))
+    return list(reversed(await messages.list(statement.order_by(Message.id.desc()).limit(limit))))

@@ -31,7 +31,7 @@ from nexa.bot.language import (
 )
 from nexa.bot.models import BotConversation
 from nexa.bot.qualification import Invalid, apply_to_contact, load_config, next_field, parse_answer, score_answers
-from nexa.bot.repository import BotConversationRepository
+from nexa.bot.repository import BotConversationRepository, recent_messages
 from nexa.bot.rules.matching import RuleMatch
 from nexa.bot.rules.models import RuleAction, RuleKind
 from nexa.bot.rules.service import count_use, find_rule
@@ -276,14 +276,12 @@ async def _llm_turn(turn: Turn) -> bool:
         from nexa.bot.llm import llm_turn
     except ImportError:
         return False
-    history = await MessageRepository(turn.session, turn.conversation.account_id).list(
-        MessageRepository(turn.session, turn.conversation.account_id).select()
-        .where(Message.conversation_id == turn.conversation.id, Message.private.is_(False))
-        .order_by(Message.id.desc()).limit(_HISTORY_MESSAGES)
+    history = await recent_messages(
+        turn.session, turn.conversation.account_id, turn.conversation.id, _HISTORY_MESSAGES, public_only=True
     )
     result = await llm_turn(
         turn.session, account_id=turn.conversation.account_id, conversation=turn.conversation, contact=turn.contact,
-        history=list(reversed(history)), knowledge=await _knowledge(turn), qualification=_qualification_view(turn),
+        history=history, knowledge=await _knowledge(turn), qualification=_qualification_view(turn),
     )
     if result is None:
         return False

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from nexa.analytics.models import ReportingEvent, ReportingEventName
 from nexa.auth.models import Availability, Role
 from nexa.devtools.fake_graph import FakeGraph
+from nexa.devtools.fake_openai import DEFAULT_CHAT_MODEL, FakeOpenAI
 from nexa.jobs.models import Job
 from nexa.realtime.presence import change_availability
 from nexa.runtime import Runtime
@@ -17,18 +18,8 @@ from tests.bot.harness import Customer, settle
 from tests.channels.whatsapp.helpers import WhatsAppInbox
 from tests.factories import Member, make_member
 
-HOT = ("Oi, quero comprar", "mais de 5 mil", "agora")
-
-
 def customer(client: httpx.AsyncClient, runtime: Runtime, fake: FakeGraph, inbox: WhatsAppInbox, number: str = "5511988887777") -> Customer:
     return Customer(client, runtime, fake, inbox, number=number)
-
-
-async def qualify(maria: Customer) -> None:
-    assert await maria.says("Oi, quero comprar") == ["O que você procura?"]
-    await maria.taps("buy", "Quero comprar")
-    await maria.says("mais de 5 mil")
-    await maria.says("agora")
 
 
 async def bot_settings(client: httpx.AsyncClient, inbox: WhatsAppInbox, **changes: Any) -> dict[str, Any]:
@@ -211,3 +202,27 @@ async def test_follow_ups_are_sent_when_due_at_most_n_and_cancelled_when_the_cus
     replies = await ana.says("Oi, quero comprar")
     assert replies == ["O que você procura?", "Oi! Ainda posso te ajudar? É só responder por aqui.",
                        "Oi! Ainda posso te ajudar? É só responder por aqui."]  # at most two, then silence
+
+
+async def test_with_an_llm_its_extracted_fields_score_the_lead_and_its_intents_hand_off(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox, worker: Any
+) -> None:
+    async with FakeOpenAI().running() as llm:
+        body = {"base_url": llm.base_url, "model": DEFAULT_CHAT_MODEL, "api_key": llm.api_key}
+        response = await client.put(f"{bot_inbox.account_url}/bot/llm", json=body, headers=bot_inbox.member.headers)
+        assert response.status_code == 200, response.text
+
+        maria = customer(client, runtime, fake_graph, bot_inbox)
+        llm.answer_with(reply="Perfeito, Maria! Vou te passar para um especialista.", intent="price_question",
+                        extracted={"need": "buy", "budget": "over_5k", "timeline": "now", "unknown_field": "x"})
+        replies = await maria.says("Quero comprar já, tenho uns 20 mil de orçamento")
+        assert replies[0] == "Perfeito, Maria! Vou te passar para um especialista." and "atendente" in replies[1]
+        contact = await maria.contact()
+        assert contact["lead_status"] == "in_service" and "budget > R$ 5k: +3" in contact["lead_score_reasons"]
+        assert "unknown_field" not in str(contact["custom_attributes"])
+
+        ann = customer(client, runtime, fake_graph, bot_inbox, "14155550100")
+        llm.answer_with(reply="Sure!", intent="human_request")
+        await ann.says("can someone call me back")
+        assert (await ann.conversation())["status"] == "open"
+        assert "human_request (LLM)" in next(m for m in await ann.messages() if m["private"])["content"]
