@@ -18,11 +18,22 @@ class FieldType(enum.StrEnum):
     text = "text"
 
 
+# Choices go out as WhatsApp buttons, whose titles hold 20 characters (the strictest channel limit).
+CHOICE_LABEL_MAX = 20
+
+
 class Choice(BaseModel):
     value: str = Field(min_length=1, max_length=200)
     # Label per language ("pt", "es", "en"); also matched against what the customer types.
     label: dict[str, str] = Field(min_length=1)
     synonyms: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _labels_fit_a_button(self) -> Choice:
+        for language, label in self.label.items():
+            if not label.strip() or len(label) > CHOICE_LABEL_MAX:
+                raise ValueError(f"choice {self.value!r}: the {language} label needs 1 to {CHOICE_LABEL_MAX} characters")
+        return self
 
 
 class ScoreRule(BaseModel):

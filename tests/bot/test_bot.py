@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from nexa.auth.models import Availability, Role
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.devtools.fake_openai import DEFAULT_CHAT_MODEL, FakeOpenAI
 from nexa.jobs.models import Job
+from nexa.realtime import EventName, Hub, MemoryBus, set_hub, user_channel
 from nexa.realtime.presence import change_availability
 from nexa.runtime import Runtime
 from tests.bot.harness import Customer, settle
@@ -226,3 +228,23 @@ async def test_with_an_llm_its_extracted_fields_score_the_lead_and_its_intents_h
         await ann.says("can someone call me back")
         assert (await ann.conversation())["status"] == "open"
         assert "human_request (LLM)" in next(m for m in await ann.messages() if m["private"])["content"]
+
+
+async def test_the_inbox_agents_hear_about_the_handoff_on_their_own_channel(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox, worker: Any
+) -> None:
+    agent = await agent_of(client, runtime, bot_inbox)
+    hub = Hub(MemoryBus(), queue_size=64)
+    await hub.start()
+    set_hub(hub)
+    try:
+        async with hub.connect([user_channel(agent.user.id)]) as socket:
+            maria = customer(client, runtime, fake_graph, bot_inbox)
+            await maria.says("quero falar com um atendente")
+            event = await asyncio.wait_for(anext(socket), 5)
+    finally:
+        set_hub(None)
+        await hub.stop()
+    assert event.name == EventName.NOTIFICATION_CREATED
+    assert event.data["notification_type"] == "bot_handoff" and event.data["reason"] == "human_request"
+    assert event.data["conversation_id"] == (await maria.conversation())["id"]

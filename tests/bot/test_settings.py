@@ -60,7 +60,9 @@ async def test_bad_settings_are_refused_and_only_administrators_change_them(
     url = f"{bot_inbox.account_url}/bot/settings"
     for bad in ({**CLINIC, "languages": ["fr"]}, {**CLINIC, "threshold": 11}, {**CLINIC, "surprise": 1},
                 {**CLINIC, "fields": [{"key": "x", "type": "choice", "question": {"pt": "?"}}]},
-                {**CLINIC, "fields": CLINIC["fields"] * 2}):
+                {**CLINIC, "fields": CLINIC["fields"] * 2},
+                {**CLINIC, "fields": [{"key": "x", "type": "choice", "question": {"pt": "?"},
+                                       "choices": [{"value": "a", "label": {"pt": "Um rótulo longo demais para um botão"}}]}]}):
         response = await client.put(url, json=bad, headers=bot_inbox.member.headers)
         assert response.status_code == 422, response.text
     agent = await make_member(runtime, bot_inbox.member.account, role=Role.agent)
