@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, literal_column, select, text
 
 from nexa.knowledge.extraction import DocumentFormat
 from nexa.knowledge.models import KnowledgeChunk, KnowledgeDocument
 from nexa.knowledge.text import PG_TEXT_SEARCH_CONFIGS, Language, fold, index_terms
 from nexa.tenancy.repository import AccountRepository
+
+
+ANY_WORD_SCAN = 2000
+# The query's words stemmed by each language's configuration (a chunk's vector uses its own language's).
+_TSQUERY = "(to_tsquery('portuguese', :query) || to_tsquery('spanish', :query) || to_tsquery('english', :query))"
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,14 @@ class ChunkRow:
     document_id: int
     title: str
     content: str
-    language: str
+    terms: frozenset[str]  # the stems it is indexed under (title included)
+
+
+def _stems(indexed: str | list[str] | None) -> list[str]:
+    """SQLite's FTS5 column is the space-separated stems; PostgreSQL's tsvector_to_array gives a list."""
+    if indexed is None:
+        return []
+    return indexed.split() if isinstance(indexed, str) else indexed
 
 
 class DocumentRepository(AccountRepository[KnowledgeDocument]):
@@ -135,28 +147,37 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
             )
             query = (" AND " if every_word else " OR ").join(groups)
         else:
+            # Ranking reads every matching vector; an any-word query on a common word can match most of a
+            # large base, so it ranks the first ANY_WORD_SCAN matches only (every-word queries are selective).
             statement = text(
-                "SELECT f.chunk_id FROM knowledge_fts f, "
-                "(SELECT to_tsquery('portuguese', :query) || to_tsquery('spanish', :query) "
-                "|| to_tsquery('english', :query) AS q) query "
-                "WHERE f.account_id = :account AND f.vector @@ query.q "
-                "ORDER BY ts_rank_cd(f.vector, query.q, 1) DESC LIMIT :limit"
+                f"SELECT m.chunk_id FROM (SELECT f.chunk_id, f.vector FROM knowledge_fts f "
+                f"WHERE f.account_id = :account AND f.vector @@ {_TSQUERY} LIMIT :scan) m "
+                f"ORDER BY ts_rank_cd(m.vector, {_TSQUERY}, 1) DESC LIMIT :limit"
             )
             query = (" & " if every_word else " | ").join(words)
-        params = {"query": query, "account": self.account_id, "limit": limit}
+        params = {"query": query, "account": self.account_id, "limit": limit, "scan": 1_000_000 if every_word else ANY_WORD_SCAN}
         return list((await self.session.execute(statement, params)).scalars())
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
-        """The chunks `ids` with their document titles, by id (one query)."""
+        """The chunks `ids` with their document titles and indexed stems, by id (one query)."""
         if not ids:
             return {}
+        # The index already holds each chunk's stems: reading them back is far cheaper than re-stemming.
+        if self._is_sqlite:
+            terms = literal_column("(SELECT terms FROM knowledge_fts WHERE rowid = knowledge_chunks.id)")
+        else:
+            terms = literal_column(
+                "(SELECT tsvector_to_array(vector) FROM knowledge_fts WHERE chunk_id = knowledge_chunks.id)"
+            )
         statement = (
-            select(KnowledgeChunk.id, KnowledgeChunk.document_id, KnowledgeDocument.title,
-                   KnowledgeChunk.content, KnowledgeChunk.language)
+            select(KnowledgeChunk.id, KnowledgeChunk.document_id, KnowledgeDocument.title, KnowledgeChunk.content, terms)
             .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
             .where(KnowledgeChunk.account_id == self.account_id, KnowledgeChunk.id.in_(list(ids)))
         )
-        return {row.id: ChunkRow(*row) for row in await self.session.execute(statement)}
+        return {
+            row[0]: ChunkRow(row[0], row[1], row[2], row[3], frozenset(_stems(row[4])))
+            for row in await self.session.execute(statement)
+        }
 
     async def embedding_version(self) -> tuple[int, str]:
         """(count of embedded chunks, newest document change) of the account: changes whenever its

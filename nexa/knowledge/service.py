@@ -22,7 +22,7 @@ from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of
 from nexa.knowledge.models import DocumentStatus, KnowledgeDocument
 from nexa.knowledge.repository import ChunkRepository, ChunkRow, DocumentRepository
 from nexa.knowledge.schemas import FaqPair, KnowledgeHit
-from nexa.knowledge.text import ALL_STOPWORDS, index_terms, query_word_stems, words
+from nexa.knowledge.text import ALL_STOPWORDS, query_word_stems, words
 from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 from nexa.tenancy.plans import limit_for
@@ -194,8 +194,7 @@ def _coverage(wanted: list[set[str]], row: ChunkRow) -> float:
     """The share of the query's words the passage (or its title) contains, in any of their stems."""
     if not wanted:
         return 0.0
-    present = set(index_terms(f"{row.title}\n{row.content}", row.language))  # type: ignore[arg-type]
-    return sum(1 for stems in wanted if stems & present) / len(wanted)
+    return sum(1 for stems in wanted if stems & row.terms) / len(wanted)
 
 
 def _hit(candidate: _Candidate, score: float) -> KnowledgeHit:

@@ -29,7 +29,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         "a o as os um uma uns umas de do da dos das no na nos nas em por para pelo pela pelos pelas com sem "
         "e ou que se nao sim eu voce voces ele ela eles elas nos meu minha seu sua isso isto esse essa este "
         "esta estao sao e foi ser ter tem tenho ao aos como mais muito qual quais quando onde quanto quanta "
-        "ja tambem so mas ate entre sobre depois antes porque pode posso vou vai ha nem lhe lhes".split()
+        "ja tambem so mas ate entre sobre depois antes porque pode posso vou vai ha nem lhe lhes pra pro vc".split()
     ),
     "es": frozenset(
         "el la los las un una unos unas de del al en por para con sin y o que se no si yo tu usted ustedes "
