@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from nexa.analytics.models import ReportingEvent, ReportingEventName
 from nexa.auth.models import Availability, Role
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.devtools.fake_openai import DEFAULT_CHAT_MODEL, FakeOpenAI
+from nexa.conversations.models import Message, MessageType
 from nexa.jobs.models import Job
+from nexa.kit.clock import utcnow
 from nexa.realtime import EventName, Hub, MemoryBus, set_hub, user_channel
 from nexa.realtime.presence import change_availability
 from nexa.runtime import Runtime
@@ -173,11 +176,11 @@ async def test_round_robin_over_online_agents_under_their_cap_and_the_queue_wait
     await change_availability(runtime, account_id, second.user.id, Availability.online)
 
     customers = [customer(client, runtime, fake_graph, bot_inbox, f"55119000000{n}") for n in range(3)]
-    for person in customers:
-        [notice] = await person.says("quero falar com um atendente")
+    notices = [(await person.says("quero falar com um atendente"))[0] for person in customers]
+    assert "Tempo estimado de espera: cerca de 2 min" in notices[0]  # first in line, two agents online
     assignees = [(await person.conversation())["meta"]["assignee"] for person in customers]
     assert sorted(a["id"] for a in assignees[:2]) == sorted([first.user.id, second.user.id])
-    assert assignees[2] is None and "fila" in notice  # both are at their cap: the third waits
+    assert assignees[2] is None and "fila" in notices[2]  # both are at their cap: the third waits
 
     await client.post(f"{customers[0].inbox.account_url}/conversations/{(await customers[0].conversation())['id']}/toggle_status",
                       json={"status": "resolved"}, headers=bot_inbox.member.headers)
@@ -248,3 +251,28 @@ async def test_the_inbox_agents_hear_about_the_handoff_on_their_own_channel(
     assert event.name == EventName.NOTIFICATION_CREATED
     assert event.data["notification_type"] == "bot_handoff" and event.data["reason"] == "human_request"
     assert event.data["conversation_id"] == (await maria.conversation())["id"]
+
+
+async def test_once_the_24_hour_window_has_closed_a_follow_up_goes_out_as_the_accounts_template(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox, worker: Any
+) -> None:
+    template = {"name": "ainda_interessado", "language": "pt_BR", "category": "MARKETING", "processed_params": {}}
+    await bot_settings(client, bot_inbox, follow_ups={"delays_minutes": [60], "max_count": 1, "template_params": template})
+    maria = customer(client, runtime, fake_graph, bot_inbox)
+    await maria.says("Oi, quero comprar")
+    # A day passes: the customer's message is older than the window, and the follow-up is due.
+    async with runtime.db.session() as session:
+        await session.execute(update(Message).where(Message.message_type == MessageType.incoming)
+                              .values(created_at=utcnow() - timedelta(hours=25)))
+        await session.execute(update(Job).where(Job.kind == "bot.follow_up").values(scheduled_at=utcnow()))
+    await eventually_sent(fake_graph, maria)
+    assert fake_graph.sent[-1].type == "template" and fake_graph.sent[-1].body["template"]["name"] == "ainda_interessado"
+
+
+async def eventually_sent(fake: FakeGraph, person: Customer) -> None:
+    for _ in range(200):
+        await settle(person.runtime)
+        if len([r for r in fake.sent if r.to == person.number]) > person.heard:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("nothing was sent")
