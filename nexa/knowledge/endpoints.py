@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.knowledge import service
 from nexa.knowledge.repository import DocumentRepository
-from nexa.knowledge.schemas import DocumentList, DocumentOut, FaqCreate, SearchRequest, SearchResponse
+from nexa.knowledge.schemas import DocumentList, DocumentOut, FaqCreate, SearchRequest, SearchResponse, UrlImportCreate
 from nexa.knowledge.serializers import document_out, hit_out
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}/knowledge", tags=["knowledge"])
@@ -36,6 +36,12 @@ async def upload_document(
 @router.post("/faqs", response_model=DocumentOut, summary="Add question and answer pairs as one document")
 async def create_faq(body: FaqCreate, ctx: KnowledgeAdmin, session: DbSession, runtime: RuntimeDep) -> DocumentOut:
     document = await service.create_faq(session, ctx.account, runtime.settings, title=body.title, pairs=body.pairs)
+    return document_out(document)
+
+
+@router.post("/imports", response_model=DocumentOut, summary="Index a public CSV or Google Sheets URL")
+async def import_url(body: UrlImportCreate, ctx: KnowledgeAdmin, session: DbSession, runtime: RuntimeDep) -> DocumentOut:
+    document = await service.import_url(session, ctx.account, runtime.settings, url=body.url, title=body.title)
     return document_out(document)
 
 

@@ -15,9 +15,18 @@ from nexa.knowledge.chunking import chunk_blocks
 from nexa.knowledge.extraction import DocumentFormat, ExtractionError, extract_blocks
 from nexa.knowledge.models import DocumentStatus, KnowledgeDocument
 from nexa.knowledge.repository import ChunkRepository, DocumentRepository, NewChunk
-from nexa.knowledge.service import INDEX_JOB
+from nexa.knowledge.service import INDEX_JOB, upload_limit_bytes
 from nexa.knowledge.text import detect_language
 from nexa.runtime import Runtime, current_runtime
+from nexa.tenancy.models import Account
+
+
+class _Unavailable(Exception):
+    """A remote service (the document's URL, the embeddings provider) failed in a way that may pass."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @job(INDEX_JOB, max_attempts=5, timeout=900)
@@ -31,16 +40,17 @@ async def index_document(ctx: JobContext, document_id: int) -> None:
         document.status = DocumentStatus.indexing
         document.progress = 5
         document.error = None
-        snapshot = (document.format, document.storage_key, document.title)
+        account = await session.get(Account, ctx.account_id)
+        size_limit = upload_limit_bytes(account) if account is not None else None
     try:
-        chunks = await _prepare(ctx, runtime, document_id, *snapshot)
+        chunks = await _prepare(ctx, runtime, document, size_limit)
     except ExtractionError as exc:
         await _finish(ctx, document_id, status=DocumentStatus.failed, error=exc.reason)
         return
-    except httpx.HTTPError as exc:
+    except _Unavailable as exc:
         if ctx.attempt < ctx.max_attempts:
-            raise  # retried with backoff: the provider may come back
-        await _finish(ctx, document_id, status=DocumentStatus.failed, error=f"The embeddings provider failed: {exc}")
+            raise  # retried with backoff: the service may come back
+        await _finish(ctx, document_id, status=DocumentStatus.failed, error=exc.reason)
         return
     async with ctx.database.session() as session:
         document = await DocumentRepository(session, ctx.account_id).get(document_id)
@@ -55,35 +65,67 @@ async def index_document(ctx: JobContext, document_id: int) -> None:
 
 
 async def _prepare(
-    ctx: JobContext, runtime: Runtime, document_id: int, fmt: DocumentFormat, storage_key: str | None, title: str
+    ctx: JobContext, runtime: Runtime, document: KnowledgeDocument, size_limit: int | None
 ) -> list[NewChunk]:
-    if fmt is DocumentFormat.catalog:
+    """The document's passages, embedded when a provider is configured. `document` is detached (read only)."""
+    assert ctx.account_id is not None
+    if document.format is DocumentFormat.catalog:
         async with ctx.database.session(write=False) as session:
-            chunks = await catalog_chunks(session, ctx.account_id or 0, title)
+            chunks = await catalog_chunks(session, ctx.account_id, document.title)
     else:
-        if storage_key is None:
-            raise ExtractionError("The document has no stored file to index")
-        try:
-            data = await media_store(runtime.settings).read(storage_key)
-        except FileNotFoundError as exc:
-            raise ExtractionError("The original file is missing from storage; upload it again") from exc
-        blocks = await asyncio.to_thread(extract_blocks, data, fmt)
+        data = await _source_bytes(runtime, document, size_limit)
+        blocks = await asyncio.to_thread(extract_blocks, data, document.format)
         texts = chunk_blocks(blocks)
         document_language = detect_language(" ".join(texts))
-        chunks = [NewChunk(text, detect_language(text, default=document_language), context=title) for text in texts]
-    await _progress(ctx, document_id, 30)
+        chunks = [
+            NewChunk(text, detect_language(text, default=document_language), context=document.title) for text in texts
+        ]
+    await _progress(ctx, document.id, 30)
     if not embeddings.enabled(runtime.settings):
         return chunks
     embedded: list[NewChunk] = []
     for start in range(0, len(chunks), embeddings.BATCH_SIZE):
         batch = chunks[start:start + embeddings.BATCH_SIZE]
-        vectors = await embeddings.embed(runtime.http, runtime.settings, [f"{title}\n{c.content}" for c in batch])
+        try:
+            vectors = await embeddings.embed(
+                runtime.http, runtime.settings, [f"{document.title}\n{c.content}" for c in batch]
+            )
+        except httpx.HTTPError as exc:
+            raise _Unavailable(f"The embeddings provider failed: {exc}") from exc
         embedded.extend(
             NewChunk(c.content, c.language, c.context, embeddings.to_bytes(v), c.catalog_item_id)
             for c, v in zip(batch, vectors)
         )
-        await _progress(ctx, document_id, 30 + 65 * len(embedded) // len(chunks))
+        await _progress(ctx, document.id, 30 + 65 * len(embedded) // len(chunks))
     return embedded
+
+
+async def _source_bytes(runtime: Runtime, document: KnowledgeDocument, size_limit: int | None) -> bytes:
+    """The document's content: fetched again from its URL (imports stay current), else the stored file."""
+    if document.source_url:
+        return await _fetch(runtime, document.source_url, size_limit)
+    if document.storage_key is None:
+        raise ExtractionError("The document has no stored file to index")
+    try:
+        return await media_store(runtime.settings).read(document.storage_key)
+    except FileNotFoundError as exc:
+        raise ExtractionError("The original file is missing from storage; upload it again") from exc
+
+
+async def _fetch(runtime: Runtime, url: str, limit: int | None) -> bytes:
+    try:
+        async with runtime.http.stream("GET", url) as response:
+            if 400 <= response.status_code < 500:
+                raise ExtractionError(f"The URL answered HTTP {response.status_code}; is it public?")
+            response.raise_for_status()
+            data = bytearray()
+            async for piece in response.aiter_bytes():
+                data += piece
+                if limit is not None and len(data) > limit:
+                    raise ExtractionError(f"The file at the URL is larger than your plan's {limit // (1024 * 1024)} MB limit")
+    except httpx.HTTPError as exc:
+        raise _Unavailable(f"The URL could not be fetched: {exc}") from exc
+    return bytes(data)
 
 
 async def _progress(ctx: JobContext, document_id: int, percent: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -71,6 +72,32 @@ async def create_faq(
 ) -> KnowledgeDocument:
     data = json.dumps([pair.model_dump() for pair in pairs], ensure_ascii=False).encode()
     return await _add_document(session, account, settings, data=data, fmt=DocumentFormat.faq, title=title)
+
+
+_GOOGLE_SHEET = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([\w-]+)(?:/[^?#]*)?(?:\?[^#]*)?(?:#gid=(\d+))?$")
+
+
+def csv_export_url(url: str) -> str:
+    """A Google Sheets link as its CSV export (the sheet must be shared as "anyone with the link");
+    any other URL as given."""
+    match = _GOOGLE_SHEET.match(url.strip())
+    if match is None or "/export" in url or "/pub" in url:
+        return url.strip()
+    sheet_id, gid = match.groups()
+    return f"https://docs.google.com/spreadsheets/d/{sheet_id}/export?format=csv" + (f"&gid={gid}" if gid else "")
+
+
+async def import_url(
+    session: AsyncSession, account: Account, settings: Settings, *, url: str, title: str | None
+) -> KnowledgeDocument:
+    """Index a public CSV (or Google Sheets) URL; it is fetched by the indexing job, again on each re-index."""
+    documents = DocumentRepository(session, account.id)
+    await _check_document_count(documents, account)
+    document = await documents.add(
+        KnowledgeDocument(title=(title or url)[:255], format=DocumentFormat.csv, source_url=csv_export_url(url))
+    )
+    await _enqueue_indexing(session, document)
+    return document
 
 
 async def _add_document(
