@@ -72,7 +72,8 @@ class QueueRepository(AccountRepository[Conversation]):
         return statement if inbox_id is None else statement.where(Conversation.inbox_id == inbox_id)
 
     async def waiting(self, limit: int) -> Sequence[Conversation]:
-        return await self.list(self._waiting().order_by(Conversation.waiting_since, Conversation.id).limit(limit))
+        oldest_first = Conversation.waiting_since.asc().nulls_last(), Conversation.id
+        return await self.list(self._waiting().order_by(*oldest_first).limit(limit))
 
     async def position(self, conversation: Conversation) -> int:
         """1 for the next conversation to be picked up in its inbox."""
