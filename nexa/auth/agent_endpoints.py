@@ -91,7 +91,7 @@ async def update_agent(
     return agent_out(membership)
 
 
-@router.delete("/{user_id}", status_code=200)
+@router.delete("/{user_id}", status_code=200, response_class=Response)
 async def delete_agent(user_id: int, ctx: AgentsAdmin, request: Request, session: DbSession) -> Response:
     """Removes the member from the account (the user itself stays); their open conversations are unassigned."""
     membership = await members.get_membership_or_404(session, ctx.account_id, user_id)

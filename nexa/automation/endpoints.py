@@ -39,7 +39,7 @@ async def update_rule(automation_rule_id: int, body: RuleUpdate, ctx: RulesAdmin
     return RulePayload(payload=rule_out(await service.update_rule(session, rule, body)))
 
 
-@router.delete("/{automation_rule_id}", status_code=200)
+@router.delete("/{automation_rule_id}", status_code=200, response_class=Response)
 async def delete_rule(automation_rule_id: int, ctx: RulesAdmin, session: DbSession) -> Response:
     repository = AutomationRuleRepository(session, ctx.account_id)
     await repository.delete(await repository.get_or_404(automation_rule_id))

@@ -37,7 +37,7 @@ async def update_canned_response(
     return canned_response_out(await service.update_canned_response(session, ctx.account_id, canned, body))
 
 
-@router.delete("/{canned_response_id}", status_code=200)
+@router.delete("/{canned_response_id}", status_code=200, response_class=Response)
 async def delete_canned_response(canned_response_id: int, ctx: CannedWrite, session: DbSession) -> Response:
     repository = CannedResponseRepository(session, ctx.account_id)
     await repository.delete(await repository.get_or_404(canned_response_id))

@@ -131,7 +131,7 @@ async def update_contact(contact_id: int, body: ContactUpdate, ctx: ContactsWrit
     return await _contact_payload(session, await service.update_contact(session, contact, body))
 
 
-@router.delete("/{contact_id}", status_code=200)
+@router.delete("/{contact_id}", status_code=200, response_class=Response)
 async def delete_contact(contact_id: int, ctx: ContactsWrite, session: DbSession) -> Response:
     """Deletes the contact with its conversations."""
     repository = ContactRepository(session, ctx.account_id)
@@ -236,7 +236,7 @@ async def update_note(contact_id: int, note_id: int, body: NoteFields, ctx: Cont
     return await _note_out(session, note)
 
 
-@router.delete("/{contact_id}/notes/{note_id}", status_code=200)
+@router.delete("/{contact_id}/notes/{note_id}", status_code=200, response_class=Response)
 async def delete_note(contact_id: int, note_id: int, ctx: ContactsWrite, session: DbSession) -> Response:
     contact = await ContactRepository(session, ctx.account_id).get_or_404(contact_id)
     repository = ContactNoteRepository(session, ctx.account_id)

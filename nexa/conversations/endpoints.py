@@ -282,7 +282,7 @@ async def toggle_status(
     )
 
 
-@router.post("/conversations/{conversation_id}/toggle_priority", status_code=200)
+@router.post("/conversations/{conversation_id}/toggle_priority", status_code=200, response_class=Response)
 async def toggle_priority(conversation_id: int, body: TogglePriority, ctx: BotOrMemberWrite, session: DbSession) -> Response:
     """Sets the priority; omit it or send null to clear it."""
     await service.set_priority(session, await _conversation(session, ctx, conversation_id), body.priority)
@@ -501,7 +501,7 @@ async def update_last_seen(conversation_id: int, ctx: ConversationsRead, session
     )
 
 
-@router.post("/conversations/{conversation_id}/toggle_typing_status", status_code=200)
+@router.post("/conversations/{conversation_id}/toggle_typing_status", status_code=200, response_class=Response)
 async def toggle_typing_status(
     conversation_id: int, body: TypingStatus, ctx: BotOrMemberWrite, session: DbSession
 ) -> Response:
@@ -574,13 +574,13 @@ async def filter_conversations(
     return ConversationPage(meta=ConversationCounts(**counts), payload=await conversations_out(session, ctx.account_id, conversations))
 
 
-@router.post("/conversations/{conversation_id}/mute", status_code=200)
+@router.post("/conversations/{conversation_id}/mute", status_code=200, response_class=Response)
 async def mute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
     await service.set_muted(session, await _conversation(session, ctx, conversation_id), True)
     return Response(status_code=200)
 
 
-@router.post("/conversations/{conversation_id}/unmute", status_code=200)
+@router.post("/conversations/{conversation_id}/unmute", status_code=200, response_class=Response)
 async def unmute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
     await service.set_muted(session, await _conversation(session, ctx, conversation_id), False)
     return Response(status_code=200)
@@ -608,7 +608,7 @@ async def list_attachments(conversation_id: int, ctx: ConversationsRead, session
     )
 
 
-@router.delete("/conversations/{conversation_id}", status_code=200)
+@router.delete("/conversations/{conversation_id}", status_code=200, response_class=Response)
 async def delete_conversation(conversation_id: int, ctx: ConversationsAdmin, session: DbSession) -> Response:
     """Deletes the conversation with its messages (administrators only)."""
     conversation = await _conversation(session, ctx, conversation_id)

@@ -63,7 +63,7 @@ async def update_inbox(
     return inbox_out(inbox, base_url=runtime.settings.base_url)
 
 
-@router.delete("/inboxes/{inbox_id}", status_code=200)
+@router.delete("/inboxes/{inbox_id}", status_code=200, response_class=Response)
 async def delete_inbox(inbox_id: int, ctx: InboxesAdmin, session: DbSession) -> Response:
     """Deletes the inbox with its conversations, messages and contact inboxes (contacts stay)."""
     repository = InboxRepository(session, ctx.account_id)
@@ -98,7 +98,7 @@ async def replace_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, ses
     return await _agents(session, ctx.account_id, members)
 
 
-@router.delete("/inbox_members", status_code=200)
+@router.delete("/inbox_members", status_code=200, response_class=Response)
 async def remove_inbox_members(body: InboxMembersChange, ctx: InboxesAdmin, session: DbSession) -> Response:
     inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id)
     await service.remove_members(session, ctx.account_id, inbox, body.user_ids)

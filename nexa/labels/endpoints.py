@@ -38,7 +38,7 @@ async def update_label(label_id: int, body: LabelUpdate, ctx: LabelsAdmin, sessi
     return label_out(await service.update_label(session, ctx.account_id, label, body))
 
 
-@router.delete("/{label_id}", status_code=200)
+@router.delete("/{label_id}", status_code=200, response_class=Response)
 async def delete_label(label_id: int, ctx: LabelsAdmin, session: DbSession) -> Response:
     repository = LabelRepository(session, ctx.account_id)
     await repository.delete(await repository.get_or_404(label_id))

@@ -54,7 +54,7 @@ async def update_team(team_id: int, body: TeamUpdate, ctx: TeamsAdmin, session: 
     return team_out(team, is_member=team.id in await _my_team_ids(session, ctx))
 
 
-@router.delete("/{team_id}", status_code=200)
+@router.delete("/{team_id}", status_code=200, response_class=Response)
 async def delete_team(team_id: int, ctx: TeamsAdmin, session: DbSession) -> Response:
     repository = TeamRepository(session, ctx.account_id)
     await repository.delete(await repository.get_or_404(team_id))
@@ -83,7 +83,7 @@ async def replace_team_members(team_id: int, body: UserIds, ctx: TeamsAdmin, ses
     return await _agents(session, ctx.account_id, members)
 
 
-@router.delete("/{team_id}/team_members", status_code=200)
+@router.delete("/{team_id}/team_members", status_code=200, response_class=Response)
 async def remove_team_members(team_id: int, body: UserIds, ctx: TeamsAdmin, session: DbSession) -> Response:
     team = await TeamRepository(session, ctx.account_id).get_or_404(team_id)
     await service.remove_members(session, ctx.account_id, team, body.user_ids)

@@ -17,6 +17,7 @@ from nexa.db.base import Base
 from nexa.kit.errors import NotFound
 
 ModelT = TypeVar("ModelT", bound=Base)
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1  # BIGINT
 
 
 class Repository(Generic[ModelT]):
@@ -31,6 +32,8 @@ class Repository(Generic[ModelT]):
         return select(self.model)
 
     async def get(self, id: int) -> ModelT | None:
+        if not _ID_MIN <= id <= _ID_MAX:
+            return None  # no row has it, and the driver would fail on it: a 500 instead of a 404
         # Session.get answers from the identity map when the row is already loaded in this transaction
         # (no query at all); scoping is then checked on the row itself.
         found = await self.session.get(self.model, id)
