@@ -10,6 +10,7 @@ from nexa.conversations.repository import ConversationRepository
 from nexa.conversations.serializers import conversation_out
 from nexa.jobs.registry import Discard, JobContext, job
 from nexa.runtime import current_runtime
+from nexa.webhooks.service import refuse_private_target
 
 _WEBHOOK_TIMEOUT = 10.0
 
@@ -36,7 +37,11 @@ async def send_webhook(ctx: JobContext, url: str, rule_id: int, conversation_id:
             "automation_rule_id": rule_id,
             **(await conversation_out(session, conversation)).model_dump(mode="json"),
         }
-    response = await current_runtime().http.post(url, json=body, timeout=_WEBHOOK_TIMEOUT)
+    runtime = current_runtime()
+    refused = await refuse_private_target(url, runtime.settings)
+    if refused is not None:
+        raise Discard(refused)
+    response = await runtime.http.post(url, json=body, timeout=_WEBHOOK_TIMEOUT)
     if 400 <= response.status_code < 500 and response.status_code != 429:
         raise Discard(f"{url} answered {response.status_code}")
     response.raise_for_status()
