@@ -27,6 +27,7 @@ from nexa.conversations.repository import (
     ConversationLabelRepository,
     ConversationRepository,
     MessageRepository,
+    ParticipantRepository,
     filtered,
     sort_conversations,
     with_message_matching,
@@ -67,8 +68,9 @@ from nexa.kit.filters import FilterRequest
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.kit.storage import media_store, new_media_key
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
-from nexa.teams.agents import AgentOut, agent_out
-from nexa.teams.schemas import TeamOut
+from nexa.auth.repository import MembershipRepository
+from nexa.teams.agents import AgentOut, agent_out, memberships_of, require_members
+from nexa.teams.schemas import TeamOut, UserIds
 from nexa.teams.serializers import team_out
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", tags=["conversations"])
@@ -614,3 +616,46 @@ async def delete_conversation(conversation_id: int, ctx: ConversationsAdmin, ses
     conversation = await _conversation(session, ctx, conversation_id)
     await ConversationRepository(session, ctx.account_id).delete(conversation)
     return Response(status_code=200)
+
+
+async def _participants(session: AsyncSession, account_id: int, conversation_id: int) -> list[AgentOut]:
+    user_ids = await ParticipantRepository(session, account_id).user_ids(conversation_id)
+    return [agent_out(m) for m in await memberships_of(MembershipRepository(session, account_id), user_ids)]
+
+
+async def _change_participants(
+    session: AsyncSession, ctx: AccountContext, conversation_id: int, body: UserIds, change: Literal["add", "replace", "remove"]
+) -> list[AgentOut]:
+    conversation = await _conversation(session, ctx, conversation_id)
+    wanted = await require_members(MembershipRepository(session, ctx.account_id), body.user_ids)
+    repository = ParticipantRepository(session, ctx.account_id)
+    current = set(await repository.user_ids(conversation.id))
+    chosen = {"add": current | set(wanted), "replace": set(wanted), "remove": current - set(wanted)}[change]
+    await repository.replace(conversation.id, chosen)
+    return await _participants(session, ctx.account_id, conversation.id)
+
+
+@router.get("/conversations/{conversation_id}/participants", response_model=list[AgentOut])
+async def list_participants(conversation_id: int, ctx: ConversationsRead, session: DbSession) -> list[AgentOut]:
+    """Agents following the conversation (a bare array of agents)."""
+    conversation = await _conversation(session, ctx, conversation_id)
+    return await _participants(session, ctx.account_id, conversation.id)
+
+
+@router.post("/conversations/{conversation_id}/participants", response_model=list[AgentOut])
+async def add_participants(conversation_id: int, body: UserIds, ctx: ConversationsWrite, session: DbSession) -> list[AgentOut]:
+    return await _change_participants(session, ctx, conversation_id, body, "add")
+
+
+@router.patch("/conversations/{conversation_id}/participants", response_model=list[AgentOut])
+async def replace_participants(
+    conversation_id: int, body: UserIds, ctx: ConversationsWrite, session: DbSession
+) -> list[AgentOut]:
+    return await _change_participants(session, ctx, conversation_id, body, "replace")
+
+
+@router.delete("/conversations/{conversation_id}/participants", response_model=list[AgentOut])
+async def remove_participants(
+    conversation_id: int, body: UserIds, ctx: ConversationsWrite, session: DbSession
+) -> list[AgentOut]:
+    return await _change_participants(session, ctx, conversation_id, body, "remove")

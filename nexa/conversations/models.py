@@ -89,6 +89,16 @@ class ConversationLabel(IdMixin, TaggingMixin, Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
 
 
+class ConversationParticipant(IdMixin, AccountScopedMixin, Base):
+    """An agent following a conversation they are not assigned to (Chatwoot's participants)."""
+
+    __tablename__ = "conversation_participants"
+    __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
 class MessageType(enum.StrEnum):
     incoming = "incoming"
     outgoing = "outgoing"

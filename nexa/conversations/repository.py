@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from nexa.conversations.models import (
@@ -10,6 +10,7 @@ from nexa.conversations.models import (
     Attachment,
     Conversation,
     ConversationLabel,
+    ConversationParticipant,
     ConversationStatus,
     Message,
     MessageStatus,
@@ -129,6 +130,32 @@ def with_status(statement: Select[tuple[Conversation]], status: str) -> Select[t
 class ConversationLabelRepository(TaggingRepository[ConversationLabel]):
     model = ConversationLabel
     owner_key = "conversation_id"
+
+
+class ParticipantRepository(AccountRepository[ConversationParticipant]):
+    model = ConversationParticipant
+
+    async def user_ids(self, conversation_id: int) -> list[int]:
+        statement = self.select().where(ConversationParticipant.conversation_id == conversation_id)
+        return [p.user_id for p in await self.list(statement)]
+
+    async def replace(self, conversation_id: int, user_ids: Iterable[int]) -> None:
+        """Make the participants exactly `user_ids`."""
+        wanted = set(user_ids)
+        current = set(await self.user_ids(conversation_id))
+        if current - wanted:
+            await self.session.execute(
+                delete(ConversationParticipant).where(
+                    ConversationParticipant.account_id == self.account_id,
+                    ConversationParticipant.conversation_id == conversation_id,
+                    ConversationParticipant.user_id.in_(current - wanted),
+                )
+            )
+        for user_id in sorted(wanted - current):
+            self.session.add(
+                ConversationParticipant(account_id=self.account_id, conversation_id=conversation_id, user_id=user_id)
+            )
+        await self.session.flush()
 
 
 class AttachmentRepository(AccountRepository[Attachment]):

@@ -98,3 +98,24 @@ async def test_search_mute_unread_attachments_and_delete(client: httpx.AsyncClie
     assert (await client.delete(url, headers=agent.headers)).status_code in (401, 404)
     assert (await client.delete(url, headers=admin.headers)).status_code == 200
     assert (await client.get(url, headers=admin.headers)).status_code == 404
+
+
+async def test_participants_follow_a_conversation(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    agent = await make_member(runtime, admin.account, role=Role.agent)
+    account, inbox = await _setup(client, admin)
+    conversation = await _conversation(client, admin, account, inbox, "Ana")
+    url = f"{account}/conversations/{conversation['id']}/participants"
+
+    added = await client.post(url, json={"user_ids": [agent.user.id]}, headers=admin.headers)
+    assert added.status_code == 200, added.text
+    assert [a["id"] for a in added.json()] == [agent.user.id] and added.json()[0]["role"] == "agent"
+    both = await client.post(url, json={"user_ids": [admin.user.id]}, headers=admin.headers)
+    assert sorted(a["id"] for a in both.json()) == sorted([admin.user.id, agent.user.id])
+    replaced = await client.patch(url, json={"user_ids": [admin.user.id]}, headers=admin.headers)
+    assert [a["id"] for a in replaced.json()] == [admin.user.id]
+    removed = await client.request("DELETE", url, json={"user_ids": [admin.user.id]}, headers=admin.headers)
+    assert removed.json() == []
+    assert (await client.get(url, headers=admin.headers)).json() == []
+    stranger = await make_member(runtime)
+    assert (await client.post(url, json={"user_ids": [stranger.user.id]}, headers=admin.headers)).status_code == 404

@@ -46,6 +46,9 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/contacts/{contact_id}/notes/{note_id}"): {"content": "x"},
     ("POST", "/contacts/{contact_id}/destroy_custom_attributes"): {"custom_attributes": ["x"]},
     ("PATCH", "/automation_rules/{automation_rule_id}"): {"name": "x"},
+    ("POST", "/conversations/{conversation_id}/participants"): {"user_ids": ["{user_id}"]},
+    ("PATCH", "/conversations/{conversation_id}/participants"): {"user_ids": ["{user_id}"]},
+    ("DELETE", "/conversations/{conversation_id}/participants"): {"user_ids": ["{user_id}"]},
 }
 
 
@@ -174,6 +177,7 @@ async def test_foreign_ids_inside_request_bodies_are_not_found(client: httpx.Asy
         ("POST", f"{my_conversation}/assignments", {"assignee_id": theirs.ids["user_id"]}),
         ("POST", f"{my_conversation}/assignments", {"team_id": theirs.ids["team_id"]}),
         ("POST", f"{mine.url}/teams/{mine.ids['team_id']}/team_members", {"user_ids": [theirs.ids["user_id"]]}),
+        ("POST", f"{my_conversation}/participants", {"user_ids": [theirs.ids["user_id"]]}),
         ("POST", f"{mine.url}/actions/contact_merge",
          {"base_contact_id": mine.ids["contact_id"], "mergee_contact_id": theirs.ids["contact_id"]}),
         ("POST", f"{mine.url}/actions/contact_merge",

@@ -758,6 +758,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_conversation_labels_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_conversation_labels_account_title', ['account_id', 'title', 'conversation_id'], unique=False)
 
+    op.create_table('conversation_participants',
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_conversation_participants_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_conversation_participants_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_conversation_participants_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_participants')),
+    sa.UniqueConstraint('conversation_id', 'user_id', name=op.f('uq_conversation_participants_conversation_id_user_id'))
+    )
+    with op.batch_alter_table('conversation_participants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_participants_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversation_participants_user_id'), ['user_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('inbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -822,6 +837,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_account_created')
 
     op.drop_table('messages')
+    with op.batch_alter_table('conversation_participants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_participants_user_id'))
+        batch_op.drop_index(batch_op.f('ix_conversation_participants_account_id'))
+
+    op.drop_table('conversation_participants')
     with op.batch_alter_table('conversation_labels', schema=None) as batch_op:
         batch_op.drop_index('ix_conversation_labels_account_title')
         batch_op.drop_index(batch_op.f('ix_conversation_labels_account_id'))
