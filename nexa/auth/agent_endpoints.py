@@ -66,15 +66,12 @@ async def bulk_create_agents(
     """Invite several emails as agents; emails already in the account are skipped."""
     invited_agents = []
     for email in dict.fromkeys(body.emails):
-        try:
-            invited = await members.invite(
-                session, ctx.account, name="", email=email, role=Role.agent, availability=None, auto_offline=None,
-                inviter=ctx.membership, cipher=runtime.cipher, origin=request_origin(request),
-            )
-        except ValidationFailed as exc:
-            if exc.attributes == ["email"] and exc.message == "Email has already been taken":
-                continue
-            raise
+        if await members.is_member(session, ctx.account_id, email):
+            continue
+        invited = await members.invite(
+            session, ctx.account, name="", email=email, role=Role.agent, availability=None, auto_offline=None,
+            inviter=ctx.membership, cipher=runtime.cipher, origin=request_origin(request),
+        )
         invited_agents.append(await _invited_out(session, runtime, invited))
     return invited_agents
 

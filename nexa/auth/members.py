@@ -70,6 +70,11 @@ async def invite(
     return Invited(membership=membership, invitation_token=token)
 
 
+async def is_member(session: AsyncSession, account_id: int, email: str) -> bool:
+    user = await UserRepository(session).get_by_email(auth_service.normalize_email(email))
+    return user is not None and await MembershipRepository(session, account_id).get_for_user(user.id) is not None
+
+
 async def _new_invitation(session: AsyncSession, account_id: int, user: User, inviter_id: int | None) -> str:
     token = random_token(32)
     session.add(
