@@ -6,6 +6,7 @@ module that knows it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,8 +19,7 @@ from nexa.tenancy.repository import AccountRepository
 
 
 ANY_WORD_SCAN = 2000
-# The query's words stemmed by each language's configuration (a chunk's vector uses its own language's).
-_TSQUERY = "(to_tsquery('portuguese', :query) || to_tsquery('spanish', :query) || to_tsquery('english', :query))"
+_SAFE_TSQUERY = re.compile(r"[0-9a-z|&() ]+")
 
 
 @dataclass(frozen=True)
@@ -127,17 +127,15 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
             entries,
         )
 
-    async def full_text(
-        self, word_stems: Sequence[set[str]], words: Sequence[str], limit: int, *, every_word: bool
-    ) -> list[int]:
+    async def full_text(self, word_stems: Sequence[set[str]], limit: int, *, every_word: bool) -> list[int]:
         """Ids of the chunks matching the query, best first: containing every query word, or any of them.
 
-        SQLite matches each word's stems (`nexa.knowledge.text.query_word_stems`) against the stemmed FTS5
-        index and ranks by BM25. PostgreSQL stems the folded query `words` with each language's
-        configuration and ranks by cover density.
+        `word_stems` holds, per query word, its stems in each language (`nexa.knowledge.text.query_word_stems`);
+        a word matches a chunk indexed under any of them. SQLite ranks by BM25, PostgreSQL by cover density.
         """
-        if not words:
+        if not word_stems:
             return []
+        # Stems are [0-9a-z]+, so they are safe inside both query syntaxes.
         if self._is_sqlite:
             groups = ["(" + " OR ".join(f'"{stem}"' for stem in sorted(stems)) + ")" for stems in word_stems]
             statement = text(
@@ -145,17 +143,25 @@ class ChunkRepository(AccountRepository[KnowledgeChunk]):
                 "WHERE knowledge_fts MATCH :query AND c.account_id = :account "
                 "ORDER BY bm25(knowledge_fts) LIMIT :limit"
             )
-            query = (" AND " if every_word else " OR ").join(groups)
+            params: dict[str, object] = {"query": (" AND " if every_word else " OR ").join(groups)}
         else:
-            # Ranking reads every matching vector; an any-word query on a common word can match most of a
-            # large base, so it ranks the first ANY_WORD_SCAN matches only (every-word queries are selective).
+            # The query is a ready tsquery of Snowball stems (the algorithms behind PostgreSQL's
+            # portuguese, spanish and english configurations): no to_tsquery per language to plan, and
+            # each stem once. Ranking reads every matching vector; an any-word query on a common word can
+            # match most of a large base, so it ranks the first ANY_WORD_SCAN matches only.
+            # The tsquery is inlined, not bound: with a bound one, PostgreSQL's generic plan (from a
+            # prepared statement's 6th run) cannot estimate the match and stops using the GIN index.
+            groups = ["(" + " | ".join(sorted(stems)) + ")" for stems in word_stems]
+            query = (" & " if every_word else " | ").join(groups)
+            if not _SAFE_TSQUERY.fullmatch(query):
+                raise ValueError(f"unexpected characters in tsquery {query!r}")
             statement = text(
-                f"SELECT m.chunk_id FROM (SELECT f.chunk_id, f.vector FROM knowledge_fts f "
-                f"WHERE f.account_id = :account AND f.vector @@ {_TSQUERY} LIMIT :scan) m "
-                f"ORDER BY ts_rank_cd(m.vector, {_TSQUERY}, 1) DESC LIMIT :limit"
+                "SELECT m.chunk_id FROM (SELECT f.chunk_id, f.vector FROM knowledge_fts f "
+                f"WHERE f.account_id = :account AND f.vector @@ '{query}'::tsquery LIMIT :scan) m "
+                f"ORDER BY ts_rank_cd(m.vector, '{query}'::tsquery, 1) DESC LIMIT :limit"
             )
-            query = (" & " if every_word else " | ").join(words)
-        params = {"query": query, "account": self.account_id, "limit": limit, "scan": 1_000_000 if every_word else ANY_WORD_SCAN}
+            params = {"scan": 1_000_000 if every_word else ANY_WORD_SCAN}
+        params.update(account=self.account_id, limit=limit)
         return list((await self.session.execute(statement, params)).scalars())
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:

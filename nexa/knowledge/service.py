@@ -23,7 +23,7 @@ from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of
 from nexa.knowledge.models import DocumentStatus, KnowledgeDocument
 from nexa.knowledge.repository import ChunkRepository, ChunkRow, DocumentRepository
 from nexa.knowledge.schemas import FaqPair, KnowledgeHit
-from nexa.knowledge.text import ALL_STOPWORDS, query_word_stems, words
+from nexa.knowledge.text import query_word_stems
 from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 from nexa.tenancy.plans import limit_for
@@ -184,13 +184,12 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     """
     chunks = ChunkRepository(session, account_id)
     pool = max(limit * 8, 40)
-    query_words = [word for word in dict.fromkeys(words(query)) if word not in ALL_STOPWORDS]
     wanted = query_word_stems(query)
     # Passages with every word first: on a large base a common word matches thousands of chunks, and
     # ranking all of them is what makes a search slow. Any-word matching fills in (typos, extra words).
-    lexical_ids = await chunks.full_text(wanted, query_words, pool, every_word=True)
+    lexical_ids = await chunks.full_text(wanted, pool, every_word=True)
     if len(lexical_ids) < limit:
-        more = await chunks.full_text(wanted, query_words, pool, every_word=False)
+        more = await chunks.full_text(wanted, pool, every_word=False)
         seen = set(lexical_ids)
         lexical_ids += [chunk_id for chunk_id in more if chunk_id not in seen]
     semantic = await _semantic_neighbours(chunks, query, pool)

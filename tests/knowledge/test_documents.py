@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import httpx
 import pytest
 
@@ -102,3 +99,23 @@ async def test_faq_pairs_are_pasted_and_each_answer_stays_with_its_question(
 
     [best, *_] = await search(client, admin, "aceita pix?")
     assert best["content"] == "Vocês aceitam Pix?\nSim, Pix com 5% de desconto."
+
+
+@pytest.mark.parametrize(
+    "query", ['"frete', "AND OR NOT", "frete*", "???", "o a de", "🙂 frete:grátis (já)", "x" * 1000, "NEAR(frete)"]
+)
+async def test_any_text_typed_in_the_search_box_is_a_query_never_an_error(
+    client: httpx.AsyncClient, runtime: Runtime, query: str
+) -> None:
+    admin = await make_member(runtime)
+    await add_and_index(client, admin, "entregas.md", SHIPPING_MD.encode())
+    hits = await search(client, admin, query)
+    assert all(0 <= hit["score"] <= 1 for hit in hits)
+
+
+async def test_search_parameters_are_validated(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    url = f"{knowledge_url(admin)}/search"
+    for body in ({"query": ""}, {"query": "frete", "limit": 0}, {"query": "frete", "limit": 51}, {}):
+        response = await client.post(url, headers=admin.headers, json=body)
+        assert response.status_code == 422, body

@@ -7,11 +7,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from nexa.auth.models import Role
 from nexa.runtime import Runtime
 from nexa.tenancy.models import Account
 from tests.factories import make_member
 from tests.knowledge import files
-from tests.knowledge.helpers import add_and_index, search, upload
+from tests.knowledge.helpers import add_and_index, indexed, search, upload
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -60,8 +61,6 @@ async def test_unreadable_uploads_are_refused_with_the_reason(
 
 
 async def test_a_scanned_pdf_without_text_fails_with_the_reason(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    from tests.knowledge.helpers import indexed
-
     admin = await make_member(runtime)
     response = await upload(client, admin, "scan.pdf", files.pdf([]))
     assert response.status_code == 200, response.text
@@ -86,8 +85,6 @@ async def test_plan_limits_on_size_and_count(client: httpx.AsyncClient, runtime:
 
 
 async def test_only_admins_add_documents_and_a_file_is_required(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    from nexa.auth.models import Role
-
     admin = await make_member(runtime)
     agent = await make_member(runtime, admin.account, role=Role.agent)
     assert (await upload(client, agent, "a.txt", b"texto")).status_code == 401
