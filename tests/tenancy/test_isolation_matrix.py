@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 
 from nexa.runtime import Runtime
+from nexa.webhooks.models import TargetKind, WebhookDelivery, WebhookEvent
 from tests.factories import Member, make_member
 
 ACCOUNT_PREFIX = "/api/v1/accounts/{account_id}"
@@ -40,6 +41,12 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
     ("PATCH", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
     ("DELETE", "/teams/{team_id}/team_members"): {"user_ids": ["{user_id}"]},
+    ("PATCH", "/agent_bots/{bot_id}"): {"name": "x"},
+    ("PATCH", "/conversations/{conversation_id}/messages/{message_id}"): {"status": "delivered"},
+    ("POST", "/inboxes/{inbox_id}/set_agent_bot"): {"agent_bot": None},
+    ("PATCH", "/webhooks/{webhook_id}"): {"name": "x"},
+    ("PATCH", "/catalog/items/{item_id}"): {"name": "x"},
+    ("PATCH", "/bot/rules/{rule_id}"): {"name": "x"},
     ("PATCH", "/canned_responses/{canned_response_id}"): {"content": "x"},
     ("PATCH", "/agents/{user_id}"): {"name": "x"},
     ("POST", "/contacts/{contact_id}/notes"): {"content": "x"},
@@ -94,6 +101,12 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
         "actions": [{"action_name": "add_label", "action_params": ["x"]}],
     })
+    agent_bot = await create("/agent_bots", {"name": "secret of " + base, "outgoing_url": "https://bot.example.com"})
+    webhook = (await create("/webhooks", {"url": "https://hooks.example.com/a", "subscriptions": ["message_created"]}))
+    faq = await create("/knowledge/faqs", {"title": "secret of " + base,
+                                           "pairs": [{"question": "Pix?", "answer": "Sim"}]})
+    item = await create("/catalog/items", {"name": "secret of " + base, "price": "10.00", "currency": "BRL"})
+    bot_rule = await create("/bot/rules", {"name": "secret", "kind": "keyword", "keywords": ["x"], "reply": "y"})
     ids = {
         "inbox_id": inbox["id"],
         "contact_id": contact["id"],
@@ -106,8 +119,29 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "user_id": member.user.id,
         "note_id": note["id"],
         "automation_rule_id": rule["payload"]["id"],
+        "bot_id": agent_bot["id"],
+        "webhook_id": webhook["payload"]["webhook"]["id"],
+        "delivery_id": await _delivery(runtime, member.account.id, webhook["payload"]["webhook"]["id"]),
+        "document_id": faq["id"],
+        "item_id": item["id"],
+        "rule_id": bot_rule["id"],
     }
     return Tenant(member=member, ids=ids)
+
+
+async def _delivery(runtime: Runtime, account_id: int, webhook_id: int) -> int:
+    """A delivery in the webhook's log (written directly: producing one needs a worker run)."""
+    async with runtime.db.session() as session:
+        event = WebhookEvent(account_id=account_id, name="message_created", body="{}")
+        session.add(event)
+        await session.flush()
+        delivery = WebhookDelivery(
+            account_id=account_id, event_id=event.id, target_kind=TargetKind.webhook, target_id=webhook_id,
+            url="https://hooks.example.com/a",
+        )
+        session.add(delivery)
+        await session.flush()
+        return delivery.id
 
 
 def _account_routes(app: FastAPI) -> list[tuple[str, str]]:
