@@ -18,6 +18,8 @@ class KnowledgeHit:
     title: str
     content: str
     score: float
+    # Why it matched: the query's words (folded, stopwords dropped) the passage or its title contains.
+    matched_words: tuple[str, ...] = ()
 
 
 class FaqPair(BaseModel):
@@ -70,6 +72,9 @@ class SearchHitOut(BaseModel):
     title: str
     content: str
     score: float = Field(ge=0, le=1)
+    matched_words: list[str] = Field(
+        description="Why it matched: the query's words (lowercase, without accents) the passage or its title contains"
+    )
 
 
 class SearchResponse(BaseModel):

@@ -24,4 +24,7 @@ def document_out(document: KnowledgeDocument) -> DocumentOut:
 
 
 def hit_out(hit: KnowledgeHit) -> SearchHitOut:
-    return SearchHitOut(document_id=hit.document_id, title=hit.title, content=hit.content, score=hit.score)
+    return SearchHitOut(
+        document_id=hit.document_id, title=hit.title, content=hit.content, score=hit.score,
+        matched_words=list(hit.matched_words),
+    )

@@ -170,6 +170,7 @@ async def delete_document(session: AsyncSession, document: KnowledgeDocument) ->
 @dataclass
 class _Candidate:
     row: ChunkRow
+    matched: tuple[str, ...] = ()
     coverage: float = 0.0
     similarity: float = 0.0
     fused: float = 0.0
@@ -187,9 +188,9 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     wanted = query_word_stems(query)
     # Passages with every word first: on a large base a common word matches thousands of chunks, and
     # ranking all of them is what makes a search slow. Any-word matching fills in (typos, extra words).
-    lexical_ids = await chunks.full_text(wanted, pool, every_word=True)
+    lexical_ids = await chunks.full_text(list(wanted.values()), pool, every_word=True)
     if len(lexical_ids) < limit:
-        more = await chunks.full_text(wanted, pool, every_word=False)
+        more = await chunks.full_text(list(wanted.values()), pool, every_word=False)
         seen = set(lexical_ids)
         lexical_ids += [chunk_id for chunk_id in more if chunk_id not in seen]
     semantic = await _semantic_neighbours(chunks, query, pool)
@@ -198,7 +199,8 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
         return []
     candidates = {chunk_id: _Candidate(row) for chunk_id, row in rows.items()}
     for candidate in candidates.values():
-        candidate.coverage = _coverage(wanted, candidate.row)
+        candidate.matched = tuple(word for word, stems in wanted.items() if stems & candidate.row.terms)
+        candidate.coverage = len(candidate.matched) / len(wanted) if wanted else 0.0
     lexical = sorted(
         (chunk_id for chunk_id in lexical_ids if chunk_id in candidates),
         key=lambda chunk_id: -candidates[chunk_id].coverage,  # stable: the database's rank breaks ties
@@ -216,16 +218,12 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     return [_hit(candidate, (candidate.coverage + candidate.similarity) / 2) for candidate in ranked[:limit]]
 
 
-def _coverage(wanted: list[set[str]], row: ChunkRow) -> float:
-    """The share of the query's words the passage (or its title) contains, in any of their stems."""
-    if not wanted:
-        return 0.0
-    return sum(1 for stems in wanted if stems & row.terms) / len(wanted)
-
-
 def _hit(candidate: _Candidate, score: float) -> KnowledgeHit:
     row = candidate.row
-    return KnowledgeHit(document_id=row.document_id, title=row.title, content=row.content, score=round(score, 4))
+    return KnowledgeHit(
+        document_id=row.document_id, title=row.title, content=row.content, score=round(score, 4),
+        matched_words=candidate.matched,
+    )
 
 
 async def _semantic_neighbours(chunks: ChunkRepository, query: str, limit: int) -> list[tuple[int, float]]:

@@ -87,11 +87,11 @@ def index_terms(text: str, language: Language) -> list[str]:
     return [stem(word, language) for word in words(text) if word not in stopwords]
 
 
-def query_word_stems(text: str) -> list[set[str]]:
-    """Per query word, the set of its stems in the three languages (to measure how much of a query a
-    passage covers)."""
-    return [
-        {stem(word, language) for language in LANGUAGES}
+def query_word_stems(text: str) -> dict[str, set[str]]:
+    """Each query word (folded, stopwords dropped) with its stems in the three languages: a passage
+    indexed under any of them contains the word."""
+    return {
+        word: {stem(word, language) for language in LANGUAGES}
         for word in dict.fromkeys(words(text))
         if word not in ALL_STOPWORDS
-    ]
+    }
