@@ -186,13 +186,7 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     chunks = ChunkRepository(session, account_id)
     pool = max(limit * 8, 40)
     wanted = query_word_stems(query)
-    # Passages with every word first: on a large base a common word matches thousands of chunks, and
-    # ranking all of them is what makes a search slow. Any-word matching fills in (typos, extra words).
-    lexical_ids = await chunks.full_text(list(wanted.values()), pool, every_word=True)
-    if len(lexical_ids) < limit:
-        more = await chunks.full_text(list(wanted.values()), pool, every_word=False)
-        seen = set(lexical_ids)
-        lexical_ids += [chunk_id for chunk_id in more if chunk_id not in seen]
+    lexical_ids = await _full_text_ids(chunks, list(wanted.values()), limit=limit, pool=pool)
     semantic = await _semantic_neighbours(chunks, query, pool)
     rows = await chunks.rows([*lexical_ids, *(chunk_id for chunk_id, _ in semantic)])
     if not rows:
@@ -216,6 +210,16 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
             candidates[chunk_id].fused += 1 / (RRF_K + rank)
     ranked = sorted(candidates.values(), key=lambda candidate: -candidate.fused)
     return [_hit(candidate, (candidate.coverage + candidate.similarity) / 2) for candidate in ranked[:limit]]
+
+
+async def _full_text_ids(chunks: ChunkRepository, word_stems: list[set[str]], *, limit: int, pool: int) -> list[int]:
+    # Passages with every word first: on a large base a common word matches thousands of chunks, and
+    # ranking all of them is what makes a search slow. Any-word matching fills in (typos, extra words).
+    found = await chunks.full_text(word_stems, pool, every_word=True)
+    if len(found) < limit:
+        seen = set(found)
+        found += [chunk_id for chunk_id in await chunks.full_text(word_stems, pool, every_word=False) if chunk_id not in seen]
+    return found
 
 
 def _hit(candidate: _Candidate, score: float) -> KnowledgeHit:
