@@ -19,6 +19,7 @@ from nexa.knowledge.service import INDEX_JOB, upload_limit_bytes
 from nexa.knowledge.text import detect_language
 from nexa.runtime import Runtime, current_runtime
 from nexa.tenancy.models import Account
+from nexa.webhooks.service import refuse_private_target
 
 
 class _Unavailable(Exception):
@@ -113,6 +114,10 @@ async def _source_bytes(runtime: Runtime, document: KnowledgeDocument, size_limi
 
 
 async def _fetch(runtime: Runtime, url: str, limit: int | None) -> bytes:
+    # Checked again at every fetch: DNS may point elsewhere since the URL was accepted.
+    refusal = await refuse_private_target(url, runtime.settings)
+    if refusal is not None:
+        raise ExtractionError(refusal)
     try:
         async with runtime.http.stream("GET", url) as response:
             if 400 <= response.status_code < 500:

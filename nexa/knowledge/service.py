@@ -27,6 +27,7 @@ from nexa.knowledge.text import query_word_stems
 from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 from nexa.tenancy.plans import limit_for
+from nexa.webhooks.service import check_target_url
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ async def import_url(
     session: AsyncSession, account: Account, settings: Settings, *, url: str, title: str | None
 ) -> KnowledgeDocument:
     """Index a public CSV (or Google Sheets) URL; it is fetched by the indexing job, again on each re-index."""
+    # The same guard as outgoing webhooks: in production a URL must not reach into Nexa's own network.
+    url = await check_target_url(url, settings)
     documents = DocumentRepository(session, account.id)
     await _check_document_count(documents, account)
     document = await documents.add(
