@@ -1,8 +1,7 @@
 """The hook domain code calls when something an automation rule may react to happens.
 
-`record_trigger` runs inside `_emit` (synchronous, in the caller's transaction), so it adds the
-evaluation job row to the session directly, like the webhook outbox: the change and its evaluation
-commit together. Actions run by a rule happen with a deeper `depth`; past MAX_DEPTH nothing more is
+`record_trigger` runs inside `_emit`, in the caller's transaction: the evaluation job row is added to the
+session (nexa.jobs.enqueue.add_job), so the change and its evaluation commit together. Actions run by a rule happen with a deeper `depth`; past MAX_DEPTH nothing more is
 evaluated, so rules that trigger each other cannot loop.
 """
 
@@ -12,8 +11,7 @@ from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.jobs.models import AVAILABLE, Job
-from nexa.kit.clock import utcnow
+from nexa.jobs.enqueue import add_job
 from nexa.realtime import EventName
 
 EVALUATE_JOB = "automation.evaluate"
@@ -49,13 +47,9 @@ def record_trigger(
     depth = current_depth.get()
     if not events or depth >= MAX_DEPTH:
         return
-    now = utcnow()
     args = {"conversation_id": conversation_id, "message_id": message_id, "events": events, "depth": depth}
-    session.add(
-        Job(
-            queue="default", kind=EVALUATE_JOB, args=args, state=AVAILABLE, priority=5, attempt=0, max_attempts=5,
-            scheduled_at=now, errors=[], meta={}, account_id=account_id, inserted_at=now,
-            # A conversation's events are evaluated in the order they happened.
-            concurrency_key=f"automation:{conversation_id}",
-        )
+    # A conversation's events are evaluated in the order they happened.
+    add_job(
+        session, EVALUATE_JOB, args, queue="default", max_attempts=5, account_id=account_id,
+        concurrency_key=f"automation:{conversation_id}",
     )

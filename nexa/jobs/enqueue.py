@@ -17,6 +17,7 @@ from nexa.kit.clock import utcnow
 
 NOTIFY_CHANNEL = "nexa_jobs"
 _WOKEN = "nexa_jobs_woken"
+_LOCAL_WAKE = "nexa_jobs_local_wake"
 # A dedupe conflict with a job that finishes before we can read it leaves the key free again: retry.
 _DEDUPE_ATTEMPTS = 5
 
@@ -53,6 +54,50 @@ async def enqueue(
     a live job (not yet completed, discarded or cancelled) holding that key is returned instead of
     inserting a second one.
     """
+    values = _job_values(
+        kind, args, queue=queue, priority=priority, schedule_in=schedule_in, scheduled_at=scheduled_at,
+        dedupe_key=dedupe_key, concurrency_key=concurrency_key, max_attempts=max_attempts, account_id=account_id,
+    )
+    job = await _insert(session, values)
+    if job.state == AVAILABLE:
+        await _wake_on_commit(session, job.queue)
+    return job
+
+
+def add_job(
+    session: AsyncSession,
+    kind: str,
+    args: dict[str, Any] | None = None,
+    *,
+    queue: str | None = None,
+    concurrency_key: str | None = None,
+    max_attempts: int | None = None,
+    account_id: int | None = None,
+) -> Job:
+    """`enqueue` for synchronous code paths (the domain `_emit` functions): the row is added to the
+    session and flushed with the caller's own writes. No dedupe; workers of this process wake at commit,
+    other processes at their next poll."""
+    job = Job(**_job_values(kind, args, queue=queue, concurrency_key=concurrency_key,
+                            max_attempts=max_attempts, account_id=account_id))
+    session.add(job)
+    _wake_local_on_commit(session, job.queue)
+    return job
+
+
+def _job_values(
+    kind: str,
+    args: dict[str, Any] | None,
+    *,
+    queue: str | None = None,
+    priority: int | None = None,
+    schedule_in: float | timedelta | None = None,
+    scheduled_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    concurrency_key: str | None = None,
+    max_attempts: int | None = None,
+    account_id: int | None = None,
+) -> dict[str, Any]:
+    """A job row's values; queue, priority and max_attempts default to what `@job(kind)` declared."""
     spec = get_job(kind)
     now = utcnow()
     if schedule_in is not None and scheduled_at is not None:
@@ -66,6 +111,7 @@ async def enqueue(
         "kind": kind,
         "args": dict(args or {}),
         "state": SCHEDULED if run_at > now else AVAILABLE,
+        "attempt": 0,
         "priority": priority if priority is not None else (spec.priority if spec else 5),
         "max_attempts": max_attempts or (spec.max_attempts if spec else 20),
         "scheduled_at": run_at,
@@ -78,11 +124,7 @@ async def enqueue(
     }
     if not 0 <= values["priority"] <= 9:
         raise ValueError(f"priority must be 0 (highest) to 9, not {values['priority']}")
-
-    job = await _insert(session, values)
-    if job.state == AVAILABLE:
-        await _wake_on_commit(session, job.queue)
-    return job
+    return values
 
 
 async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
@@ -119,6 +161,14 @@ async def _wake_on_commit(session: AsyncSession, queue: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # NOTIFY is transactional: other processes hear it at commit, and never after a rollback.
         await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, queue)))
+    _wake_local_on_commit(session, queue)
+
+
+def _wake_local_on_commit(session: AsyncSession, queue: str) -> None:
+    pending: set[str] = session.info.setdefault(_LOCAL_WAKE, set())
+    if queue in pending:
+        return
+    pending.add(queue)
 
     async def wake_local_workers() -> None:
         for listener in list(_local_listeners):
