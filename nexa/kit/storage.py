@@ -25,6 +25,9 @@ class MediaStore(Protocol):
     async def read(self, key: str) -> bytes:
         """The file's bytes; FileNotFoundError when the key holds nothing."""
 
+    async def delete(self, key: str) -> None:
+        """Remove the file; nothing happens when the key holds nothing."""
+
 
 class LocalMediaStore:
     """Files under one directory (`NEXA_MEDIA_DIR`, default `<data_dir>/media`)."""
@@ -43,6 +46,9 @@ class LocalMediaStore:
 
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -63,9 +63,9 @@ async def reindex_document(document_id: int, ctx: KnowledgeAdmin, session: DbSes
 
 
 @router.delete("/documents/{document_id}", status_code=200)
-async def delete_document(document_id: int, ctx: KnowledgeAdmin, session: DbSession) -> Response:
+async def delete_document(document_id: int, ctx: KnowledgeAdmin, session: DbSession, runtime: RuntimeDep) -> Response:
     document = await DocumentRepository(session, ctx.account_id).get_or_404(document_id)
-    await service.delete_document(session, document)
+    await service.delete_document(session, document, runtime.settings)
     return Response(status_code=200)
 
 

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.config import Settings
+from nexa.db.engine import after_commit
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import NexaError, UnprocessableEntity
 from nexa.kit.storage import media_store, new_media_key
@@ -165,9 +166,13 @@ async def _enqueue_indexing(session: AsyncSession, document: KnowledgeDocument) 
     )
 
 
-async def delete_document(session: AsyncSession, document: KnowledgeDocument) -> None:
-    # Its chunks and their full-text entries go by cascade; the original file stays in the media store.
+async def delete_document(session: AsyncSession, document: KnowledgeDocument, settings: Settings) -> None:
+    """Delete the document; its chunks and their full-text entries go by cascade, its original file once
+    the deletion is committed (a rolled-back delete keeps a document that can still be re-indexed)."""
+    storage_key = document.storage_key
     await DocumentRepository(session, document.account_id).delete(document)
+    if storage_key is not None:
+        after_commit(session, lambda: media_store(settings).delete(storage_key))
 
 
 @dataclass

@@ -60,9 +60,12 @@ async def test_documents_are_listed_reindexed_and_deleted(client: httpx.AsyncCli
     assert again["status"] == "ready" and again["chunk_count"] == document["chunk_count"]
     assert len(await search(client, admin, "frete grátis", limit=10)) >= 1
 
+    stored = list(runtime.settings.resolved_media_dir.rglob("*.md"))
+    assert len(stored) == 1
     assert (await client.delete(f"{url}/{document['id']}", headers=admin.headers)).status_code == 200
     assert (await client.get(f"{url}/{document['id']}", headers=admin.headers)).status_code == 404
     assert await search(client, admin, "frete grátis") == []
+    assert not stored[0].exists()  # the original file goes too
 
 
 async def test_another_account_never_sees_the_knowledge(client: httpx.AsyncClient, runtime: Runtime) -> None:
