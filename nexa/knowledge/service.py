@@ -169,6 +169,8 @@ async def _enqueue_indexing(session: AsyncSession, document: KnowledgeDocument) 
 async def delete_document(session: AsyncSession, document: KnowledgeDocument, settings: Settings) -> None:
     """Delete the document; its chunks and their full-text entries go by cascade, its original file once
     the deletion is committed (a rolled-back delete keeps a document that can still be re-indexed)."""
+    if document.format is DocumentFormat.catalog:
+        raise UnprocessableEntity("The catalog is indexed from its items: delete them under /catalog/items instead")
     storage_key = document.storage_key
     await DocumentRepository(session, document.account_id).delete(document)
     if storage_key is not None:

@@ -58,6 +58,10 @@ async def test_items_are_managed_by_form_and_found_by_price_questions(client: ht
     invalid = await client.post(f"{catalog_url(admin)}/items", headers=admin.headers, json={"name": "X", "price": "-1"})
     assert invalid.status_code == 422
 
+    catalog = await client.delete(f"/api/v1/accounts/{admin.account.id}/knowledge/documents/{hit['document_id']}",
+                                  headers=admin.headers)
+    assert catalog.status_code == 422 and "/catalog/items" in catalog.json()["error"]
+
     assert (await client.delete(f"{catalog_url(admin)}/items/{item['id']}", headers=admin.headers)).status_code == 200
 
     async def gone() -> None:
