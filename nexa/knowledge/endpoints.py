@@ -62,6 +62,12 @@ async def reindex_document(document_id: int, ctx: KnowledgeAdmin, session: DbSes
     return document_out(await service.reindex_document(session, document))
 
 
+@router.post("/documents/reindex", response_model=DocumentList, summary="Index every document again")
+async def reindex_all(ctx: KnowledgeAdmin, session: DbSession) -> DocumentList:
+    documents = await service.reindex_all(session, ctx.account_id)
+    return DocumentList(payload=[document_out(document) for document in documents])
+
+
 @router.delete("/documents/{document_id}", status_code=200)
 async def delete_document(document_id: int, ctx: KnowledgeAdmin, session: DbSession, runtime: RuntimeDep) -> Response:
     document = await DocumentRepository(session, ctx.account_id).get_or_404(document_id)

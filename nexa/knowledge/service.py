@@ -150,6 +150,12 @@ async def reindex_document(session: AsyncSession, document: KnowledgeDocument) -
     return document
 
 
+async def reindex_all(session: AsyncSession, account_id: int) -> list[KnowledgeDocument]:
+    """Queue every document of the account for indexing (e.g. after embeddings were configured)."""
+    documents = await DocumentRepository(session, account_id).newest_first()
+    return [await reindex_document(session, document) for document in documents]
+
+
 async def refresh_catalog(session: AsyncSession, account_id: int) -> KnowledgeDocument:
     """Queue the re-indexing of the account's catalog document (created on first use), after its items changed."""
     documents = DocumentRepository(session, account_id)

@@ -60,6 +60,10 @@ async def test_documents_are_listed_reindexed_and_deleted(client: httpx.AsyncCli
     assert again["status"] == "ready" and again["chunk_count"] == document["chunk_count"]
     assert len(await search(client, admin, "frete grátis", limit=10)) >= 1
 
+    everything = await client.post(f"{url}/reindex", headers=admin.headers)
+    assert [d["status"] for d in everything.json()["payload"]] == ["queued"]
+    assert (await indexed(client, admin, document["id"]))["status"] == "ready"
+
     stored = list(runtime.settings.resolved_media_dir.rglob("*.md"))
     assert len(stored) == 1
     assert (await client.delete(f"{url}/{document['id']}", headers=admin.headers)).status_code == 200
