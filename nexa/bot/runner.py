@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +47,11 @@ from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.clock import utcnow
+from nexa.knowledge.schemas import KnowledgeHit
+from nexa.knowledge.service import search_knowledge
 from nexa.runtime import Runtime, current_runtime
+from nexa.bot.llm import LLMTurn, llm_turn
+from nexa.db.engine import Database
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,8 @@ class Turn:
     contact: Contact
     state: BotConversation
     config: BotConfig
+    # The LLM's answer for this message, asked before the turn's transaction began (see handle_message).
+    llm: LLMTurn | None = None
 
     @property
     def text(self) -> str:
@@ -105,10 +112,37 @@ class Turn:
 @job(HANDLE_MESSAGE_JOB, queue="bot", max_attempts=5, timeout=60)
 async def handle_message(ctx: JobContext, message_id: int) -> None:
     assert ctx.account_id is not None
+    runtime = current_runtime()
+    # The LLM is asked first, with no transaction open: a model taking seconds must not hold a write
+    # transaction (on SQLite, the whole database's write lock) while everyone else waits.
+    advice = await _consult_llm(ctx.database, runtime, ctx.account_id, message_id)
     async with ctx.database.session() as session:
-        turn = await _load(session, current_runtime(), ctx.account_id, message_id)
+        turn = await _load(session, runtime, ctx.account_id, message_id)
         if turn is not None:
+            turn.llm = advice
             await take_turn(turn)
+
+
+async def _consult_llm(database: Database, runtime: Runtime, account_id: int, message_id: int) -> LLMTurn | None:
+    """The LLM's answer when this message's turn will reach the LLM step (steps 1-3 do not take it).
+
+    The short transaction here may create the conversation's bot state; it is over before the model is asked."""
+    async with database.session() as session:
+        turn = await _load(session, runtime, account_id, message_id)
+        if turn is None:
+            return None
+        _update_language(turn)
+        if await _early_step(turn, utcnow()) is not None:
+            return None
+        history = await recent_messages(
+            session, account_id, turn.conversation.id, _HISTORY_MESSAGES, public_only=True
+        )
+        knowledge = await _knowledge(turn)
+        qualification = _qualification_view(turn)
+    return await llm_turn(
+        database, account_id=account_id, conversation=turn.conversation, contact=turn.contact,
+        history=history, knowledge=knowledge, qualification=qualification,
+    )
 
 
 async def _load(session: AsyncSession, runtime: Runtime, account_id: int, message_id: int) -> Turn | None:
@@ -129,10 +163,14 @@ async def _load(session: AsyncSession, runtime: Runtime, account_id: int, messag
     return Turn(session, runtime, message, conversation, inbox, contact, state, config)
 
 
+def _update_language(turn: Turn) -> None:
+    detected = detect_language(turn.text, turn.language)
+    turn.state.language = detected if detected in turn.config.languages else turn.config.languages[0]
+
+
 async def take_turn(turn: Turn) -> None:
     state, config = turn.state, turn.config
-    detected = detect_language(turn.text, turn.language)
-    state.language = detected if detected in config.languages else config.languages[0]
+    _update_language(turn)
     state.last_customer_message_id = turn.message.id
     await cancel_follow_up(turn.session, turn.conversation.id)
     if await _decide(turn) and turn.conversation.status == ConversationStatus.pending:
@@ -140,27 +178,52 @@ async def take_turn(turn: Turn) -> None:
     await turn.session.flush()
 
 
+@dataclass(frozen=True)
+class _EarlyStep:
+    """Steps 1-3, which decide before the LLM: opt-out, a rule, a human request, negative sentiment."""
+
+    kind: str
+    rule: RuleMatch | None = None
+    detail: str = ""
+
+
+async def _early_step(turn: Turn, now: datetime) -> _EarlyStep | None:
+    """Which of steps 1-3 takes this message, if any; decides only, changes nothing."""
+    if is_opt_out(turn.text):
+        return _EarlyStep("opt_out")
+    match, _ = await find_rule(turn.session, turn.conversation.account_id, turn.text, inbox=turn.inbox, at=now)
+    if match is not None:
+        return _EarlyStep("rule", rule=match)
+    folded = fold(turn.text)
+    if turn.button_id in HUMAN_REQUEST_BUTTON_IDS or contains_phrase(folded, HUMAN_REQUEST_PHRASES):
+        return _EarlyStep("human")
+    negative = contains_phrase(folded, NEGATIVE_PHRASES)
+    if negative:
+        return _EarlyStep("negative", detail=negative)
+    return None
+
+
 async def _decide(turn: Turn) -> bool:
     """Runs the decision order; True when the lead stays with the bot (and may get a follow-up)."""
     now = utcnow()
-    if is_opt_out(turn.text):
+    step = await _early_step(turn, now)
+    if step is None:
+        if turn.llm is not None:
+            await _apply_llm(turn, turn.llm)
+            return turn.conversation.status == ConversationStatus.pending
+        return await _qualify_or_answer(turn)
+    if step.kind == "opt_out":
         turn.contact.opted_out_at = now
         await turn.say(text("opted_out", turn.language))
         return False
-    match, _ = await find_rule(turn.session, turn.conversation.account_id, turn.text, inbox=turn.inbox, at=now)
-    if match is not None:
-        await count_use(turn.session, turn.conversation.account_id, match, now)
-        return await _apply_rule(turn, match)
-    folded = fold(turn.text)
-    if turn.button_id in HUMAN_REQUEST_BUTTON_IDS or contains_phrase(folded, HUMAN_REQUEST_PHRASES):
+    if step.rule is not None:
+        await count_use(turn.session, turn.conversation.account_id, step.rule, now)
+        return await _apply_rule(turn, step.rule)
+    if step.kind == "human":
         await turn.hand_off(HandoffReason.human_request)
-        return False
-    if contains_phrase(folded, NEGATIVE_PHRASES):
-        await turn.hand_off(HandoffReason.negative_sentiment, contains_phrase(folded, NEGATIVE_PHRASES) or "")
-        return False
-    if await _llm_turn(turn):
-        return turn.conversation.status == ConversationStatus.pending
-    return await _qualify_or_answer(turn)
+    else:
+        await turn.hand_off(HandoffReason.negative_sentiment, step.detail)
+    return False
 
 
 async def _apply_rule(turn: Turn, match: RuleMatch) -> bool:
@@ -251,11 +314,7 @@ async def _dont_know(turn: Turn, *, then_ask: QualificationField | None) -> bool
     return True
 
 
-async def _knowledge(turn: Turn) -> Sequence[Any]:
-    try:
-        from nexa.knowledge.service import search_knowledge
-    except ImportError:
-        return ()
+async def _knowledge(turn: Turn) -> Sequence[KnowledgeHit]:
     return await search_knowledge(turn.session, turn.conversation.account_id, turn.text, limit=3)
 
 
@@ -270,21 +329,8 @@ async def _answer_from_knowledge(turn: Turn) -> bool:
 
 # --- the LLM (nexa.bot.llm) -------------------------------------------------------------------------------
 
-async def _llm_turn(turn: Turn) -> bool:
-    """Let the account's LLM take the turn; False when there is none (or it failed): steps 4-5 run."""
-    try:
-        from nexa.bot.llm import llm_turn
-    except ImportError:
-        return False
-    history = await recent_messages(
-        turn.session, turn.conversation.account_id, turn.conversation.id, _HISTORY_MESSAGES, public_only=True
-    )
-    result = await llm_turn(
-        turn.session, account_id=turn.conversation.account_id, conversation=turn.conversation, contact=turn.contact,
-        history=history, knowledge=await _knowledge(turn), qualification=_qualification_view(turn),
-    )
-    if result is None:
-        return False
+async def _apply_llm(turn: Turn, result: LLMTurn) -> None:
+    """The LLM took the turn: keep the lead fields it found, and reply or hand off as it says."""
     keys = {f.key for f in turn.config.fields}
     learned = {key: value for key, value in result.extracted.items() if key in keys and value not in (None, "")}
     if learned:
@@ -302,7 +348,6 @@ async def _llm_turn(turn: Turn) -> bool:
         await turn.hand_off(HandoffReason.qualified, f"score {score.score}")
     elif result.reply:
         await turn.say(result.reply)
-    return True
 
 
 def _qualification_view(turn: Turn) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from nexa.bot.llm.schemas import (
 )
 from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, Message
+from nexa.db.engine import Database
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
 from nexa.runtime import Runtime, current_runtime
@@ -46,7 +47,7 @@ class LLMTurn:
 
 
 async def llm_turn(
-    session: AsyncSession,
+    database: Database,
     *,
     account_id: int,
     conversation: Conversation,
@@ -56,12 +57,16 @@ async def llm_turn(
     qualification: Mapping[str, Any],
 ) -> LLMTurn | None:
     """The model's reply, intent and extracted lead fields for the conversation's latest message, or None
-    when the bot must do without (not configured, budget spent, circuit open, call failed or timed out)."""
-    config = await LLMConfigRepository(session, account_id).current()
-    if config is None or not config.is_usable:
-        return None
-    usage = LLMUsageRepository(session, account_id)
-    if config.daily_token_budget is not None and await usage.tokens_on(utcnow().date()) >= config.daily_token_budget:
+    when the bot must do without (not configured, budget spent, circuit open, call failed or timed out).
+
+    Reads and writes in transactions of its own, none open during the model's call: a slow model must not
+    hold the caller's write transaction (on SQLite, the database's write lock)."""
+    async with database.session(write=False) as session:
+        config = await LLMConfigRepository(session, account_id).current()
+        if config is None or not config.is_usable:
+            return None
+        spent = await LLMUsageRepository(session, account_id).tokens_on(utcnow().date())
+    if config.daily_token_budget is not None and spent >= config.daily_token_budget:
         logger.info("llm daily token budget spent", extra={"account_id": account_id})
         return None
     runtime = current_runtime()
@@ -77,13 +82,19 @@ async def llm_turn(
             account_id, threshold=config.breaker_failure_threshold, open_seconds=config.breaker_open_seconds
         )
         if exc.usage is not None:
-            await _record(usage, conversation.id, exc.usage)
+            await _record_apart(database, account_id, conversation.id, exc.usage)
         logger.warning("llm call failed: %s", exc.message, extra={"account_id": account_id, "conversation_id": conversation.id})
         return None
     await breaker.succeeded(account_id)
-    await _record(usage, conversation.id, completion.usage)
+    await _record_apart(database, account_id, conversation.id, completion.usage)
     answer = completion.answer
     return LLMTurn(reply=answer.reply, intent=answer.intent, extracted=answer.extracted, tokens=completion.usage.total)
+
+
+async def _record_apart(database: Database, account_id: int, conversation_id: int | None, tokens: TokenUsage) -> None:
+    """Usage of a bot turn, in a short transaction of its own (the turn's call ran outside any)."""
+    async with database.session() as session:
+        await _record(LLMUsageRepository(session, account_id), conversation_id, tokens)
 
 
 async def _record(usage: LLMUsageRepository, conversation_id: int | None, tokens: TokenUsage) -> None:

@@ -67,18 +67,19 @@ def says(content: str) -> dict[str, Any]:
 
 async def bot_turn(runtime: Runtime, member: Member, display_id: int, *, knowledge: tuple[Hit, ...] = (),
                    qualification: dict[str, Any] | None = None) -> LLMTurn | None:
-    """What the bot runner does: load the conversation, its contact and history, and ask the LLM."""
-    async with runtime.db.session() as session:
+    """What the bot runner does: load the conversation, its contact and history, then ask the LLM outside
+    any transaction."""
+    async with runtime.db.session(write=False) as session:
         conversation = await session.scalar(
             select(Conversation).where(Conversation.account_id == member.account.id, Conversation.display_id == display_id)
         )
         assert conversation is not None
         contact = await session.get(Contact, conversation.contact_id)
         history = (await session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))).all()
-        return await llm_turn(
-            session, account_id=member.account.id, conversation=conversation, contact=contact, history=history,
-            knowledge=knowledge, qualification=qualification or {},
-        )
+    return await llm_turn(
+        runtime.db, account_id=member.account.id, conversation=conversation, contact=contact, history=history,
+        knowledge=knowledge, qualification=qualification or {},
+    )
 
 
 async def test_without_an_llm_the_bot_gets_none(client: httpx.AsyncClient, runtime: Runtime, fake_openai: FakeOpenAI) -> None:
