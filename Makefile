@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Test processes: more than the cores, since most tests wait on subprocesses, sockets and jobs.
+TEST_WORKERS ?= 4
 
 .PHONY: install run test test-fast bench clean
 
@@ -21,11 +23,11 @@ run: install
 
 ## The whole suite: SQLite always; PostgreSQL and Redis too when NEXA_TEST_DATABASE_URL / NEXA_TEST_REDIS_URL are set.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## Everything but the multi-process tests.
 test-fast: install
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
 
 bench: install
 	$(BIN)/python -m bench

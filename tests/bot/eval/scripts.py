@@ -99,9 +99,14 @@ class Result:
         return self.handed_off == self.script.hand_off
 
 
-async def play(client: httpx.AsyncClient, runtime: Runtime, fake: FakeGraph, inbox: WhatsAppInbox) -> list[Result]:
+async def play(
+    client: httpx.AsyncClient, runtime: Runtime, fake: FakeGraph, inbox: WhatsAppInbox, language: str | None = None
+) -> list[Result]:
+    """Play every script (or those of one language), each as its own customer."""
     results = []
     for number, script in enumerate(SCRIPTS):
+        if language is not None and script.language != language:
+            continue
         person = Customer(client, runtime, fake, inbox, number=f"55219{number:08d}")
         for turn in script.turns:
             await (person.taps(*turn) if isinstance(turn, tuple) else person.says(turn))

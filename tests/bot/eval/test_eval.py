@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.runtime import Runtime
@@ -12,11 +13,17 @@ from tests.bot.eval.scripts import SCRIPTS, play, table
 from tests.channels.whatsapp.helpers import WhatsAppInbox
 
 
-async def test_the_scripted_conversations_are_handed_off_exactly_when_they_should(
-    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox, worker: Any
-) -> None:
+def test_the_evaluation_set_covers_three_languages() -> None:
     assert len(SCRIPTS) >= 40 and {s.language for s in SCRIPTS} == {"pt", "es", "en"}
-    results = await play(client, runtime, fake_graph, bot_inbox)
+
+
+# One test per language: the same bar for each, and the three can run on different test workers.
+@pytest.mark.parametrize("language", ["pt", "es", "en"])
+async def test_the_scripted_conversations_are_handed_off_exactly_when_they_should(
+    language: str, client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
+    worker: Any,
+) -> None:
+    results = await play(client, runtime, fake_graph, bot_inbox, language)
     print(table(results))
     assert not [r for r in results if r.script.category == "cold" and r.handed_off], table(results)
     assert sum(r.correct for r in results) >= 0.95 * len(results), table(results)
