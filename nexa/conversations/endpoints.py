@@ -631,7 +631,7 @@ async def _change_participants(
     repository = ParticipantRepository(session, ctx.account_id)
     current = set(await repository.user_ids(conversation.id))
     chosen = {"add": current | set(wanted), "replace": set(wanted), "remove": current - set(wanted)}[change]
-    await repository.replace(conversation.id, chosen)
+    await repository.replace_users(conversation.id, chosen)
     return await _participants(session, ctx.account_id, conversation.id)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from nexa.conversations.models import (
@@ -22,7 +22,7 @@ from nexa.kit.errors import NotFound
 from nexa.kit.filters import Attribute, FilterCondition, build_where
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
 from nexa.labels.repository import TaggingRepository
-from nexa.tenancy.repository import AccountRepository
+from nexa.tenancy.repository import AccountRepository, MemberSetRepository
 
 _PRIORITY_ORDER = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Conversation.priority)
 
@@ -132,30 +132,9 @@ class ConversationLabelRepository(TaggingRepository[ConversationLabel]):
     owner_key = "conversation_id"
 
 
-class ParticipantRepository(AccountRepository[ConversationParticipant]):
+class ParticipantRepository(MemberSetRepository[ConversationParticipant]):
     model = ConversationParticipant
-
-    async def user_ids(self, conversation_id: int) -> list[int]:
-        statement = self.select().where(ConversationParticipant.conversation_id == conversation_id)
-        return [p.user_id for p in await self.list(statement)]
-
-    async def replace(self, conversation_id: int, user_ids: Iterable[int]) -> None:
-        """Make the participants exactly `user_ids`."""
-        wanted = set(user_ids)
-        current = set(await self.user_ids(conversation_id))
-        if current - wanted:
-            await self.session.execute(
-                delete(ConversationParticipant).where(
-                    ConversationParticipant.account_id == self.account_id,
-                    ConversationParticipant.conversation_id == conversation_id,
-                    ConversationParticipant.user_id.in_(current - wanted),
-                )
-            )
-        for user_id in sorted(wanted - current):
-            self.session.add(
-                ConversationParticipant(account_id=self.account_id, conversation_id=conversation_id, user_id=user_id)
-            )
-        await self.session.flush()
+    group_column = "conversation_id"
 
 
 class AttachmentRepository(AccountRepository[Attachment]):

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from nexa.agent_bots.models import AgentBot
 from nexa.auth.models import AccountUser, Role
 from nexa.inboxes.models import Inbox, InboxMember
-from nexa.tenancy.repository import AccountRepository, Repository
+from nexa.tenancy.repository import AccountRepository, MemberSetRepository, Repository
 
 
 class InboxRepository(AccountRepository[Inbox]):
@@ -26,14 +26,9 @@ class InboxRepository(AccountRepository[Inbox]):
         return {inbox.id: inbox for inbox in await self.list(self.select().where(Inbox.id.in_(wanted)))}
 
 
-class InboxMemberRepository(AccountRepository[InboxMember]):
+class InboxMemberRepository(MemberSetRepository[InboxMember]):
     model = InboxMember
-
-    async def user_ids(self, inbox_id: int) -> list[int]:
-        statement = select(InboxMember.user_id).where(
-            InboxMember.account_id == self.account_id, InboxMember.inbox_id == inbox_id
-        )
-        return sorted((await self.session.scalars(statement)).all())
+    group_column = "inbox_id"
 
     async def inbox_ids_of_user(self, user_id: int) -> list[int]:
         statement = select(InboxMember.inbox_id).where(
@@ -49,22 +44,6 @@ class InboxMemberRepository(AccountRepository[InboxMember]):
                 InboxMember.user_id == user_id,
             )
         ) is not None
-
-    async def add_users(self, inbox_id: int, user_ids: Iterable[int]) -> list[int]:
-        present = set(await self.user_ids(inbox_id))
-        added = sorted(set(user_ids) - present)
-        for user_id in added:
-            await self.add(InboxMember(inbox_id=inbox_id, user_id=user_id))
-        return added
-
-    async def remove_users(self, inbox_id: int, user_ids: Iterable[int]) -> None:
-        await self.session.execute(
-            delete(InboxMember).where(
-                InboxMember.account_id == self.account_id,
-                InboxMember.inbox_id == inbox_id,
-                InboxMember.user_id.in_(list(user_ids)),
-            )
-        )
 
     async def assignable_user_ids(self, inbox_id: int) -> list[int]:
         """Inbox members plus the account's administrators, who may work every inbox (as in Chatwoot)."""

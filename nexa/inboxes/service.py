@@ -147,10 +147,7 @@ async def add_members(session: AsyncSession, account_id: int, inbox: Inbox, user
 
 async def replace_members(session: AsyncSession, account_id: int, inbox: Inbox, user_ids: list[int]) -> list[int]:
     ids = await require_members(MembershipRepository(session, account_id), user_ids)
-    members = InboxMemberRepository(session, account_id)
-    await members.remove_users(inbox.id, set(await members.user_ids(inbox.id)) - set(ids))
-    await members.add_users(inbox.id, ids)
-    return ids
+    return await InboxMemberRepository(session, account_id).replace_users(inbox.id, ids)
 
 
 async def remove_members(session: AsyncSession, account_id: int, inbox: Inbox, user_ids: list[int]) -> None:

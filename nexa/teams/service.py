@@ -37,10 +37,7 @@ async def add_members(session: AsyncSession, account_id: int, team: Team, user_i
 
 async def replace_members(session: AsyncSession, account_id: int, team: Team, user_ids: list[int]) -> list[int]:
     ids = await require_members(MembershipRepository(session, account_id), user_ids)
-    members = TeamMemberRepository(session, account_id)
-    await members.remove_users(team.id, set(await members.user_ids(team.id)) - set(ids))
-    await members.add_users(team.id, ids)
-    return ids
+    return await TeamMemberRepository(session, account_id).replace_users(team.id, ids)
 
 
 async def remove_members(session: AsyncSession, account_id: int, team: Team, user_ids: list[int]) -> None:

@@ -7,10 +7,10 @@ callers get `None`, endpoints answer 404, never 403 and never the data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db.base import Base
@@ -81,3 +81,44 @@ class AccountRepository(Repository[ModelT]):
     async def add(self, obj: ModelT) -> ModelT:
         obj.account_id = self.account_id  # type: ignore[attr-defined]
         return await super().add(obj)
+
+
+class MemberSetRepository(AccountRepository[ModelT]):
+    """Rows putting users in a group of the account (an inbox's agents, a team's members).
+
+    `group_column` names the group's column on the row; every row also has `user_id`.
+    """
+
+    group_column: str
+
+    def _in_group(self, group_id: int) -> ColumnElement[bool]:
+        return getattr(self.model, self.group_column) == group_id
+
+    async def user_ids(self, group_id: int) -> list[int]:
+        statement = select(self.model.user_id).where(  # type: ignore[attr-defined]
+            self.model.account_id == self.account_id, self._in_group(group_id)  # type: ignore[attr-defined]
+        )
+        return sorted((await self.session.scalars(statement)).all())
+
+    async def add_users(self, group_id: int, user_ids: Iterable[int]) -> list[int]:
+        """Adds the users not in the group yet; returns them."""
+        added = sorted(set(user_ids) - set(await self.user_ids(group_id)))
+        for user_id in added:
+            await self.add(self.model(**{self.group_column: group_id, "user_id": user_id}))
+        return added
+
+    async def remove_users(self, group_id: int, user_ids: Iterable[int]) -> None:
+        await self.session.execute(
+            delete(self.model).where(
+                self.model.account_id == self.account_id,  # type: ignore[attr-defined]
+                self._in_group(group_id),
+                self.model.user_id.in_(list(user_ids)),  # type: ignore[attr-defined]
+            )
+        )
+
+    async def replace_users(self, group_id: int, user_ids: Iterable[int]) -> list[int]:
+        """Makes the group exactly `user_ids`."""
+        wanted = sorted(set(user_ids))
+        await self.remove_users(group_id, set(await self.user_ids(group_id)) - set(wanted))
+        await self.add_users(group_id, wanted)
+        return wanted
