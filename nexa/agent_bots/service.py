@@ -15,7 +15,8 @@ from nexa.config import Settings
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import AgentBotRepository
 from nexa.kit.crypto import Cipher
-from nexa.webhooks.service import check_target_url, new_secret
+from nexa.kit.urls import check_target_url
+from nexa.webhooks.service import new_secret
 
 
 async def create_agent_bot(

@@ -10,7 +10,7 @@ from nexa.conversations.repository import ConversationRepository
 from nexa.conversations.serializers import conversation_out
 from nexa.jobs.registry import Discard, JobContext, job
 from nexa.runtime import current_runtime
-from nexa.webhooks.service import refuse_private_target
+from nexa.kit.urls import refuse_private_target
 
 _WEBHOOK_TIMEOUT = 10.0
 

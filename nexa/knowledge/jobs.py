@@ -19,7 +19,7 @@ from nexa.knowledge.service import INDEX_JOB, upload_limit_bytes
 from nexa.knowledge.text import detect_language
 from nexa.runtime import Runtime, current_runtime
 from nexa.tenancy.models import Account
-from nexa.webhooks.service import refuse_private_target
+from nexa.kit.urls import refuse_private_target
 
 
 class _Unavailable(Exception):

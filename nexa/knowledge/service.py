@@ -28,7 +28,7 @@ from nexa.knowledge.text import query_word_stems
 from nexa.runtime import current_runtime
 from nexa.tenancy.models import Account
 from nexa.tenancy.plans import limit_for
-from nexa.webhooks.service import check_target_url
+from nexa.kit.urls import check_target_url
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from nexa.webhooks import payloads
 from nexa.webhooks.models import DeliveryState, TargetKind, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from nexa.webhooks.outbox import FANOUT_JOB, WEBHOOKS_QUEUE
 from nexa.webhooks.repository import WebhookEndpointRepository
-from nexa.webhooks.service import refuse_private_target
+from nexa.kit.urls import refuse_private_target
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +10,7 @@ from nexa.config import Settings
 from nexa.inboxes.repository import InboxRepository
 from nexa.kit.crypto import Cipher, random_token
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.urls import check_target_url
 from nexa.webhooks.models import WebhookEndpoint
 from nexa.webhooks.repository import WebhookEndpointRepository
 from nexa.webhooks.schemas import WebhookCreate, WebhookUpdate
@@ -50,41 +47,6 @@ SECRET_LENGTH = 40
 def new_secret(cipher: Cipher) -> str:
     """A signing secret, encrypted for storage."""
     return cipher.encrypt(random_token(SECRET_LENGTH))
-
-
-async def check_target_url(url: str, settings: Settings, *, field: str = "url") -> str:
-    """An http(s) URL; in production also one that does not resolve to a private, loopback or link-local
-    address (a webhook must not reach into Nexa's own network) unless NEXA_WEBHOOK_ALLOW_PRIVATE_TARGETS."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"{field.capitalize()} must be an http or https URL", [field])
-    if settings.is_production and not settings.webhook_allow_private_targets:
-        if await _is_private_host(parts.hostname):
-            raise ValidationFailed(f"{field.capitalize()} points to a private or loopback address", [field])
-    return url
-
-
-async def _is_private_host(host: str) -> bool:
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-            return True
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except OSError:
-            return False  # unresolvable now: checked again before every delivery
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified for a in addresses)
-
-
-async def refuse_private_target(url: str, settings: Settings) -> str | None:
-    """Why a delivery to `url` is refused (DNS may have changed since the URL was accepted), or None."""
-    if not settings.is_production or settings.webhook_allow_private_targets:
-        return None
-    host = urlsplit(url).hostname or ""
-    return "The URL resolves to a private or loopback address" if await _is_private_host(host) else None
 
 
 def _checked_subscriptions(subscriptions: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 from nexa.config import Settings
 from nexa.kit.crypto import generate_encryption_key
 from nexa.kit.errors import ValidationFailed
-from nexa.webhooks.service import check_target_url
+from nexa.kit.urls import check_target_url
 
 
 def _production(**overrides: object) -> Settings:
