@@ -12,7 +12,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[int | None] = ContextVar("job_id", default=None)
 account_id_var: ContextVar[int | None] = ContextVar("account_id", default=None)
 
-_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Attributes every record has, plus uvicorn's ANSI-colored copy of the message: not worth a JSON field.
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
