@@ -10,16 +10,21 @@ otherwise in this process's memory.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Literal, Protocol, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from nexa.runtime import Runtime
 
 BreakerState = Literal["closed", "open", "half_open"]
 _KEY = "nexa:llm:breaker:{account_id}:{field}"
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CircuitBreaker(Protocol):
@@ -79,11 +84,26 @@ class RedisCircuitBreaker:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        # Redis being down must not take the bot down with it: the circuit is then kept per process.
+        self._degraded = MemoryCircuitBreaker()
+
+    async def _either(self, shared: Awaitable[T], local: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await shared
+        except (RedisError, OSError):
+            logger.warning("llm circuit breaker: Redis unavailable, keeping the circuit in this process")
+            return await local()
 
     def _key(self, account_id: int, field: str) -> str:
         return _KEY.format(account_id=account_id, field=field)
 
     async def allow(self, account_id: int, *, probe_seconds: float) -> bool:
+        return await self._either(
+            self._redis_allow(account_id, probe_seconds=probe_seconds),
+            lambda: self._degraded.allow(account_id, probe_seconds=probe_seconds),
+        )
+
+    async def _redis_allow(self, account_id: int, *, probe_seconds: float) -> bool:
         tripped, is_open = await self._redis.mget(self._key(account_id, "tripped"), self._key(account_id, "open"))
         if tripped is None:
             return True
@@ -92,9 +112,20 @@ class RedisCircuitBreaker:
         return bool(await self._redis.set(self._key(account_id, "probe"), "1", nx=True, px=max(1, int(probe_seconds * 1000))))
 
     async def succeeded(self, account_id: int) -> None:
+        return await self._either(
+            self._redis_succeeded(account_id), lambda: self._degraded.succeeded(account_id)
+        )
+
+    async def _redis_succeeded(self, account_id: int) -> None:
         await self._redis.delete(*(self._key(account_id, f) for f in ("failures", "open", "tripped", "probe")))
 
     async def failed(self, account_id: int, *, threshold: int, open_seconds: int) -> None:
+        return await self._either(
+            self._redis_failed(account_id, threshold=threshold, open_seconds=open_seconds),
+            lambda: self._degraded.failed(account_id, threshold=threshold, open_seconds=open_seconds),
+        )
+
+    async def _redis_failed(self, account_id: int, *, threshold: int, open_seconds: int) -> None:
         failures_key = self._key(account_id, "failures")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(failures_key)
@@ -109,6 +140,11 @@ class RedisCircuitBreaker:
                 await pipe.execute()
 
     async def state(self, account_id: int) -> BreakerState:
+        return await self._either(
+            self._redis_state(account_id), lambda: self._degraded.state(account_id)
+        )
+
+    async def _redis_state(self, account_id: int) -> BreakerState:
         tripped, is_open = await self._redis.mget(self._key(account_id, "tripped"), self._key(account_id, "open"))
         if tripped is None:
             return "closed"

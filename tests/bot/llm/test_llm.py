@@ -339,3 +339,17 @@ async def test_the_circuit_is_shared_by_processes_through_redis(redis_url: str) 
         await mine.succeeded(account_id)
         await first_process.aclose()
         await second_process.aclose()
+
+
+async def test_with_redis_down_the_circuit_is_kept_in_the_process() -> None:
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    breaker = RedisCircuitBreaker(unreachable)
+    try:
+        assert await breaker.allow(7, probe_seconds=5)
+        await breaker.failed(7, threshold=2, open_seconds=30)
+        await breaker.failed(7, threshold=2, open_seconds=30)
+        assert await breaker.state(7) == "open" and not await breaker.allow(7, probe_seconds=5)
+        await breaker.succeeded(7)
+        assert await breaker.state(7) == "closed"
+    finally:
+        await unreachable.aclose()
