@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -30,61 +31,65 @@ def _range(since: int | None, until: int | None) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass(frozen=True)
+class _Window:
+    scope: reports.Scope
+    start: datetime
+    end: datetime
+
+
+async def _window(
+    ctx: ReportsRead,
+    session: DbSession,
+    type: ReportType = "account",
+    id: int | None = None,
+    since: UnixTime = None,
+    until: UnixTime = None,
+) -> _Window:
+    """What every report is about (`type` and `id`) and over which time range (`since`, `until`)."""
+    scope = await reports.resolve_scope(session, ctx.account_id, type, id)
+    start, end = _range(since, until)
+    return _Window(scope, start, end)
+
+
+Window = Annotated[_Window, Depends(_window)]
+
+
 def _offset_minutes(timezone_offset: float) -> int:
     return round(timezone_offset * 60)
 
 
 @router.get("/summary", response_model=Summary)
 async def summary(
-    ctx: ReportsRead,
+    window: Window,
     session: DbSession,
-    type: ReportType = "account",
-    id: int | None = None,
-    since: UnixTime = None,
-    until: UnixTime = None,
     business_hours: bool = False,
     timezone_offset: Annotated[float, Query(ge=-14, le=14, description="Hours east of UTC")] = 0,
 ) -> Summary:
     """Totals of the window and of the window of equal length before it (`previous`)."""
-    scope = await reports.resolve_scope(session, ctx.account_id, type, id)
-    start, end = _range(since, until)
+    scope, start, end = window.scope, window.start, window.end
     current = await reports.summary_values(session, scope, start, end, business_hours=business_hours)
     previous = await reports.summary_values(session, scope, start - (end - start), start, business_hours=business_hours)
     return Summary(**current.model_dump(), previous=previous)
 
 
 @router.get("/bot_summary", response_model=BotSummary)
-async def bot_summary(
-    ctx: ReportsRead,
-    session: DbSession,
-    type: ReportType = "account",
-    id: int | None = None,
-    since: UnixTime = None,
-    until: UnixTime = None,
-) -> BotSummary:
+async def bot_summary(window: Window, session: DbSession) -> BotSummary:
     """Conversations the bot resolved alone, and those it handed to humans."""
-    scope = await reports.resolve_scope(session, ctx.account_id, type, id)
-    start, end = _range(since, until)
-    return await reports.bot_summary(session, scope, start, end)
+    return await reports.bot_summary(session, window.scope, window.start, window.end)
 
 
 @router.get("", response_model=list[TimeseriesPoint])
 async def timeseries(
-    ctx: ReportsRead,
+    window: Window,
     session: DbSession,
     metric: Metric,
-    type: ReportType = "account",
-    id: int | None = None,
-    since: UnixTime = None,
-    until: UnixTime = None,
     group_by: GroupBy = "day",
     business_hours: bool = False,
     timezone_offset: Annotated[float, Query(ge=-14, le=14, description="Hours east of UTC")] = 0,
 ) -> list[TimeseriesPoint]:
     """`[{value, timestamp, count}]`, one point per local day, week or month (empty ones are 0)."""
-    scope = await reports.resolve_scope(session, ctx.account_id, type, id)
-    start, end = _range(since, until)
     return await reports.timeseries(
-        session, metric, scope, start, end, group_by=group_by, offset_minutes=_offset_minutes(timezone_offset),
+        session, metric, window.scope, window.start, window.end, group_by=group_by, offset_minutes=_offset_minutes(timezone_offset),
         business_hours=business_hours,
     )
