@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from nexa.auth import service as auth_service
 from nexa.auth.models import Role, TokenOwner, User
@@ -24,6 +25,22 @@ class Member:
     @property
     def headers(self) -> dict[str, str]:
         return {"api_access_token": self.token}
+
+
+@dataclass
+class CreatedInbox:
+    """An inbox as the API created it, with the member who created it."""
+
+    member: Member
+    json: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return self.json["id"]
+
+    @property
+    def account_url(self) -> str:
+        return f"/api/v1/accounts/{self.member.account.id}"
 
 
 async def make_account(runtime: Runtime, name: str | None = None) -> Account:

@@ -10,24 +10,14 @@ import httpx
 import pytest
 
 from nexa.runtime import Runtime
-from tests.factories import Member, make_member
+from tests.factories import CreatedInbox, Member, make_member
 from tests.fixtures.fake_evolution import FakeEvolution
 from nexa.devtools.servers import RunningServer, serve
 
 
 @dataclass
-class EvolutionInbox:
-    member: Member
-    json: dict[str, Any]
+class EvolutionInbox(CreatedInbox):
     fake: FakeEvolution
-
-    @property
-    def id(self) -> int:
-        return self.json["id"]
-
-    @property
-    def account_url(self) -> str:
-        return f"/api/v1/accounts/{self.member.account.id}"
 
 
 @pytest.fixture

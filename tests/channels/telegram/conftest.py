@@ -10,24 +10,14 @@ import httpx
 import pytest
 
 from nexa.runtime import Runtime
-from tests.factories import Member, make_member
+from tests.factories import CreatedInbox, make_member
 from tests.fixtures.fake_telegram import FakeTelegram
 from nexa.devtools.servers import RunningServer, serve
 
 
 @dataclass
-class TelegramInbox:
-    member: Member
-    json: dict[str, Any]
+class TelegramInbox(CreatedInbox):
     fake: FakeTelegram
-
-    @property
-    def id(self) -> int:
-        return self.json["id"]
-
-    @property
-    def account_url(self) -> str:
-        return f"/api/v1/accounts/{self.member.account.id}"
 
 
 @pytest.fixture

@@ -7,27 +7,16 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Member
+from tests.factories import CreatedInbox, Member
 from nexa.devtools.fake_graph import FakeGraph
 
 
 @dataclass
-class WhatsAppInbox:
-    member: Member
-    json: dict[str, Any]
-
-    @property
-    def id(self) -> int:
-        return self.json["id"]
-
+class WhatsAppInbox(CreatedInbox):
     @property
     def callback_path(self) -> str:
         """The path of the callback URL Meta is given (the test client talks to the app in-process)."""
         return httpx.URL(self.json["callback_webhook_url"]).path
-
-    @property
-    def account_url(self) -> str:
-        return f"/api/v1/accounts/{self.member.account.id}"
 
 
 async def create_whatsapp_inbox(
