@@ -1,25 +1,147 @@
-"""`make bench`: run every benchmark in this folder, one after another, each printing its own table.
+"""`make bench` / `python -m bench [scenario or module ...]`: run the benchmarks, print one table.
 
-Each benchmark is a script that measures its reference in the same run and prints ratios.
+Every module in bench/ is imported; the scenarios it registers with `bench.harness.scenario` run in
+this process, one after another, and each returns its rows (measured next to a reference in the same
+run). A module that registers nothing is run as a script, its own output shown, and gets a row that
+says so. Needs PostgreSQL (NEXA_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
+and, for fan-out across processes, Redis (NEXA_BENCH_REDIS_URL).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import importlib
+import resource
 import subprocess
 import sys
-from pathlib import Path
+import time
+import traceback
 
-HERE = Path(__file__).parent
+from rich.console import Console
+from rich.table import Table
+
+from bench.harness import ROOT, SCENARIOS, Context, Result
+
+HERE = ROOT / "bench"
+NOT_BENCHMARKS = {"harness", "datagen"}
 
 
-def main() -> int:
-    failures = 0
-    for script in sorted(HERE.glob("*.py")):
-        if script.name.startswith("_"):
+def discover() -> tuple[list[str], dict[str, str]]:
+    """Import every benchmark module; returns the legacy scripts and the modules that failed to import."""
+    legacy: list[str] = []
+    broken: dict[str, str] = {}
+    for path in sorted(HERE.glob("*.py")):
+        stem = path.stem
+        if stem.startswith("_") or stem in NOT_BENCHMARKS:
             continue
-        print(f"\n== {script.stem} ==", flush=True)
-        failures += subprocess.run([sys.executable, str(script)], check=False).returncode != 0
-    return 1 if failures else 0
+        before = len(SCENARIOS)
+        try:
+            importlib.import_module(f"bench.{stem}")
+        except Exception as error:  # one half-written module must not hide every other figure
+            broken[stem] = f"{type(error).__name__}: {error}"
+            continue
+        if len(SCENARIOS) == before:
+            legacy.append(stem)
+    return legacy, broken
+
+
+def _raise_fd_limit() -> None:
+    # Fan-out holds thousands of client sockets in this process.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def run_legacy(stem: str) -> Result:
+    print(f"\n== {stem} (own output) ==", flush=True)
+    started = time.perf_counter()
+    code = subprocess.run([sys.executable, str(HERE / f"{stem}.py")], cwd=ROOT, check=False).returncode
+    return Result(stem, "script defaults", errors=int(code != 0),
+                  note=f"figures in its own output above ({time.perf_counter() - started:.0f} s)")
+
+
+async def run_scenario(name: str, context: Context) -> list[Result]:
+    print(f"\n== {name} ==", flush=True)
+    started = time.perf_counter()
+    try:
+        rows = await SCENARIOS[name].run(context)
+    except Exception:
+        traceback.print_exc()
+        return [Result(name, "-", errors=1, note="scenario failed, traceback above")]
+    print(f"   {time.perf_counter() - started:.1f} s", flush=True)
+    return rows
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def table(rows: list[Result]) -> Table:
+    table = Table(title="Nexa benchmarks (ratio = Nexa / reference of the same run)", show_lines=False)
+    for column in ("scenario", "load", "throughput", "p50 ms", "p95 ms", "p99 ms", "errors", "reference", "ratio",
+                   "target", "met", "note"):
+        table.add_column(column, justify="right" if column in {"throughput", "p50 ms", "p95 ms", "p99 ms", "errors",
+                                                              "ratio"} else "left")
+    for row in rows:
+        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
+        met = {True: "yes", False: "[bold red]NO[/]", None: ""}[row.met]
+        table.add_row(row.scenario, row.load, throughput, _number(row.p50), _number(row.p95), _number(row.p99),
+                      str(row.errors), row.reference, _number(row.ratio, 2), row.target, met, row.note)
+    return table
+
+
+def markdown(rows: list[Result]) -> str:
+    """The same table for docs/performance.md."""
+    lines = ["| scenario | load | throughput | p50 ms | p95 ms | p99 ms | errors | reference | ratio | target | met |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
+        met = {True: "yes", False: "**no**", None: ""}[row.met]
+        lines.append(f"| {row.scenario} | {row.load} | {throughput} | {_number(row.p50)} | {_number(row.p95)} | "
+                     f"{_number(row.p99)} | {row.errors} | {row.reference} | {_number(row.ratio, 2)} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    legacy, broken = discover()
+    names = [*SCENARIOS, *legacy]
+    lines = "\n".join(f"  {s.name:<18} ({s.module}) {s.help}" for s in SCENARIOS.values())
+    lines += "".join(f"\n  {stem:<18} (script, own output)" for stem in legacy)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"scenarios:\n{lines}",
+    )
+    parser.add_argument("only", nargs="*", metavar="scenario", help="scenario or module names (default: all)")
+    parser.add_argument("--quick", action="store_true", help="toy sizes: checks that every scenario runs, measures nothing")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument("--large-database", default=Context.large_database,
+                        help="database holding bench/datagen.py's large data set (made if missing)")
+    options = parser.parse_args(argv)
+
+    unknown = [name for name in options.only if name not in names and not any(s.module == name for s in SCENARIOS.values())
+               and name not in broken]
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    wanted = options.only or names + list(broken)
+
+    _raise_fd_limit()
+    context = Context(quick=options.quick, large_database=options.large_database)
+    rows: list[Result] = []
+    for stem, error in broken.items():
+        if stem in wanted:
+            rows.append(Result(stem, "-", errors=1, note=f"does not import: {error}"))
+    for scenario in SCENARIOS.values():
+        if scenario.name in wanted or scenario.module in wanted:
+            rows += asyncio.run(run_scenario(scenario.name, context))
+    for stem in legacy:
+        if stem in wanted:
+            rows.append(Result(stem, "-", note="not run with --quick") if options.quick else run_legacy(stem))
+
+    console = Console(width=max(Console().width, 200))
+    console.print(table(rows))
+    if options.markdown:
+        print(markdown(rows))
+    return 1 if any(row.errors for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ The raw loop is the floor of what any engine can do with this table: the same cl
 `UPDATE .. SET state = 'completed'`, with no handler, no bookkeeping and no ORM, over as many
 connections as the engine has worker processes. The engine's jobs/s divided by the raw loop's is
 the ratio to watch. Creates and drops its own database next to NEXA_BENCH_DATABASE_URL's.
+Also the `jobs` scenario of `python -m bench`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from nexa.jobs.models import Job
-from nexa.jobs.registry import JobContext, job
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import DEFAULT_DATABASE_URL, Context, Result, scenario, scratch_database  # noqa: E402
+from nexa.jobs.models import Job  # noqa: E402
+from nexa.jobs.registry import JobContext, job  # noqa: E402
 WORKER_PROCESSES = 2
 
 
@@ -138,6 +139,28 @@ async def _wait_for_listeners(conn: asyncpg.Connection) -> None:
     await asyncio.sleep(0.5)
 
 
+async def measure(base_url: str, jobs: int, batch: int, rounds: int) -> tuple[float, float]:
+    """Best-of-`rounds` seconds for `jobs` jobs: (raw loop, nexa workers), in a throw-away database."""
+    async with scratch_database(base_url, "nexa_bench_jobs") as database:
+        engine = create_async_engine(database.url)
+        async with engine.begin() as conn:
+            await conn.run_sync(Job.__table__.create)
+        await engine.dispose()
+        raw = min([await _run_raw(database.dsn, jobs, batch) for _ in range(rounds)])
+        nexa = min([await _run_engine(database.dsn, database.url, jobs, batch) for _ in range(rounds)])
+    return raw, nexa
+
+
+@scenario("jobs", "no-op jobs through 2 `nexa worker` processes vs a raw asyncpg claim + complete loop")
+async def jobs_scenario(context: Context) -> list[Result]:
+    jobs, batch, rounds = (300, 20, 1) if context.quick else (20_000, 20, 2)
+    raw, nexa = await measure(context.database_url, jobs, batch, rounds)
+    return [Result("jobs", f"{jobs:,} no-op jobs, {WORKER_PROCESSES} workers, best of {rounds}",
+                   throughput=jobs / nexa, unit="jobs/s", reference=f"raw claim loop {jobs / raw:,.0f} jobs/s",
+                   ratio=raw / nexa, target=">= 2,000 jobs/s, ratio >= 0.40",
+                   met=jobs / nexa >= 2000 and raw / nexa >= 0.4)]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20_000)
@@ -145,24 +168,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="best of this many runs of each")
     options = parser.parse_args()
 
-    base = make_url(os.environ.get("NEXA_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"nexa_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    url = base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    try:
-        engine = create_async_engine(url)
-        async with engine.begin() as conn:
-            await conn.run_sync(Job.__table__.create)
-        await engine.dispose()
-
-        raw = min([await _run_raw(dsn, options.jobs, options.batch) for _ in range(options.rounds)])
-        nexa = min([await _run_engine(dsn, url, options.jobs, options.batch) for _ in range(options.rounds)])
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    base = os.environ.get("NEXA_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    raw, nexa = await measure(base, options.jobs, options.batch, options.rounds)
 
     raw_rate, nexa_rate = options.jobs / raw, options.jobs / nexa
     print(f"\n{options.jobs} no-op jobs, {WORKER_PROCESSES} workers/connections, batch {options.batch}, "
