@@ -13,8 +13,8 @@ from nexa.auth.dependencies import DbSession
 from nexa.channels.web_widget.service import public_inbox
 from nexa.channels.web_widget.serializers import widget_inbox
 from nexa.kit.errors import NotFound
-from nexa.kit.i18n import SUPPORTED_LOCALES
 from nexa.tenancy.models import Account
+from nexa.web.app.i18n import supported
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -24,12 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 def pick_locale(requested: str | None, fallback: str) -> str:
     """The visitor's language when Nexa speaks it (pt, pt-PT and pt-BR all get pt-BR), else the inbox's."""
-    for candidate in (requested or "", fallback):
-        prefix = candidate.split("-")[0].lower()
-        for locale in SUPPORTED_LOCALES:
-            if locale.split("-")[0].lower() == prefix:
-                return locale
-    return fallback
+    return supported(requested) or supported(fallback) or fallback
 
 
 @router.get("/widget/sdk.js")

@@ -1,0 +1,1 @@
+"""The agent web app: pages under /app (docs/web-inbox.md)."""

@@ -1,0 +1,1 @@
+import { realtime } from "./realtime.js";
