@@ -19,6 +19,7 @@ from nexa.auth.agent_endpoints import invitations_router
 from nexa.auth.agent_endpoints import router as agents_router
 from nexa.auth.endpoints import account_router as audit_router
 from nexa.auth.endpoints import router as auth_router
+from nexa.auth.token_endpoints import router as access_tokens_router
 from nexa.bot.endpoints import router as bot_router
 from nexa.bot.llm.endpoints import router as bot_llm_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
@@ -59,6 +60,7 @@ ROUTERS = (
     auth_router,
     accounts_router,
     audit_router,
+    access_tokens_router,
     agents_router,
     invitations_router,
     inboxes_router,

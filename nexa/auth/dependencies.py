@@ -216,6 +216,9 @@ async def resolve_account(
     """The account `principal` acts in: it must be a member (or the account's own bot) of an active account."""
     account = await session.get(Account, account_id)
     membership: AccountUser | None = None
+    # A token made in one account's settings opens only that account, whatever else its user may reach.
+    if principal.token is not None and principal.token.account_id not in (None, account_id):
+        raise Unauthorized("You are not authorized to access this account")
     if principal.agent_bot is not None:
         if account is None or principal.agent_bot.account_id != account_id:
             raise Unauthorized("You are not authorized to access this account")

@@ -128,21 +128,24 @@ async def logout(principal: CurrentPrincipal, request: Request, session: DbSessi
 
 
 @router.get("/profile", response_model=Profile)
-async def get_profile(user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> Profile:
+async def get_profile(principal: CurrentPrincipal, user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> Profile:
     """The signed-in user with their accounts and personal API token (Chatwoot's profile)."""
     memberships = await UserRepository(session).memberships(user.id)
-    token = await service.personal_token_plaintext(session, user, cipher=runtime.cipher)
+    # A narrower token (scoped, or limited to one account) must not hand out the user's full personal one.
+    narrower = principal.token is not None and not principal.token.is_personal
+    token = None if narrower else await service.personal_token_plaintext(session, user, cipher=runtime.cipher)
     return profile(user, memberships, token)
 
 
 @router.put("/profile", response_model=Profile)
 @router.patch("/profile", response_model=Profile, include_in_schema=False)
 async def update_profile(
-    changes: ProfileUpdate, request: Request, user: CurrentUser, session: DbSession, runtime: RuntimeDep
+    changes: ProfileUpdate, request: Request, principal: CurrentPrincipal, user: CurrentUser, session: DbSession,
+    runtime: RuntimeDep,
 ) -> Profile:
     """Change name, language, signature, availability in an account, or password (needs the current one)."""
     await service.update_profile(session, user, changes, origin=request_origin(request))
-    return await get_profile(user, session, runtime)
+    return await get_profile(principal, user, session, runtime)
 
 
 @account_router.get("/audit_logs", response_model=AuditLogPage)

@@ -53,6 +53,20 @@ class AccessTokenRepository(Repository[AccessToken]):
         )
 
 
+class AccountTokenRepository(AccountRepository[AccessToken]):
+    """API tokens created for one account (settings page); personal and CLI tokens have no account."""
+
+    model = AccessToken
+
+    async def live_user_tokens(self) -> Sequence[AccessToken]:
+        statement = (
+            self.select()
+            .where(AccessToken.owner_type == TokenOwner.user, AccessToken.revoked_at.is_(None))
+            .order_by(AccessToken.id.desc())
+        )
+        return (await self.session.scalars(statement)).all()
+
+
 class AuthSessionRepository(Repository[AuthSession]):
     model = AuthSession
 

@@ -137,3 +137,30 @@ class InvitationAccepted(BaseModel):
     id: int
     email: str
     name: str
+
+
+class AccessTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255, description="What the token is for, e.g. n8n")
+    scopes: list[str] | None = Field(
+        default=None, description="e.g. [\"conversations:write\"]; omitted means everything its creator may do"
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650, description="Omitted: never expires")
+
+
+class AccessTokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's public start, to recognize it; the rest is never shown again")
+    scopes: list[str] | None
+    user_id: int
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class AccessTokenCreated(AccessTokenOut):
+    token: str = Field(description="The token itself, shown only in this response")
+
+
+class AccessTokenList(BaseModel):
+    payload: list[AccessTokenOut]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -12,6 +13,7 @@ _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
 def _color(value: str | None) -> str | None:
+    value = (value or "").strip() or None  # "" clears the color, as an emptied form field sends it
     if value is not None and not _COLOR.match(value):
         raise ValueError("must be a hex color such as #1f93ff")
     return value
@@ -29,13 +31,35 @@ def _locale(value: str | None) -> str | None:
     return value
 
 
+def _asset_url(value: str | None) -> str | None:
+    """An http(s) URL or a path on this server. Brand images go into <img>, <link rel=icon> and CSS on every
+    page, so schemes such as javascript: or data: and characters that end a CSS url() are refused."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    local_path = value.startswith("/") and not value.startswith("//")
+    if not (local_path or (parts.scheme in ("http", "https") and parts.hostname)):
+        raise ValueError("must be an http(s) URL or a path starting with /")
+    if any(c.isspace() or c in "\"'()<>\\" for c in value):
+        raise ValueError("must not contain spaces, quotes, parentheses or angle brackets")
+    return value
+
+
+def _product_name(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
 Color = Annotated[str | None, AfterValidator(_color)]
+AssetUrl = Annotated[str | None, Field(max_length=2048), AfterValidator(_asset_url)]
 
 
 class Branding(BaseModel):
-    product_name: str | None = Field(default=None, max_length=80)
-    logo_url: str | None = Field(default=None, max_length=2048)
-    favicon_url: str | None = Field(default=None, max_length=2048)
+    """The account's white-label brand; a field set to null or "" falls back to the default look."""
+
+    product_name: Annotated[str | None, Field(max_length=80), AfterValidator(_product_name)] = None
+    logo_url: AssetUrl = None
+    favicon_url: AssetUrl = None
     primary_color: Color = None
     accent_color: Color = None
 

@@ -107,6 +107,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
                                            "pairs": [{"question": "Pix?", "answer": "Sim"}]})
     item = await create("/catalog/items", {"name": "secret of " + base, "price": "10.00", "currency": "BRL"})
     bot_rule = await create("/bot/rules", {"name": "secret", "kind": "keyword", "keywords": ["x"], "reply": "y"})
+    access_token = await create("/access_tokens", {"name": "secret of " + base})
     ids = {
         "inbox_id": inbox["id"],
         "contact_id": contact["id"],
@@ -125,6 +126,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "document_id": faq["id"],
         "item_id": item["id"],
         "rule_id": bot_rule["id"],
+        "access_token_id": access_token["id"],
     }
     return Tenant(member=member, ids=ids)
 
