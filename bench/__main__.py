@@ -18,10 +18,7 @@ import sys
 import time
 import traceback
 
-from rich.console import Console
-from rich.table import Table
-
-from bench.harness import ROOT, SCENARIOS, Context, Result
+from bench.harness import ROOT, SCENARIOS, Context, Result, markdown, print_table
 
 HERE = ROOT / "bench"
 NOT_BENCHMARKS = {"harness", "datagen"}
@@ -72,36 +69,6 @@ async def run_scenario(name: str, context: Context) -> list[Result]:
     return rows
 
 
-def _number(value: float | None, digits: int = 1) -> str:
-    return "" if value is None else f"{value:,.{digits}f}"
-
-
-def table(rows: list[Result]) -> Table:
-    table = Table(title="Nexa benchmarks (ratio = Nexa / reference of the same run)", show_lines=False)
-    for column in ("scenario", "load", "throughput", "p50 ms", "p95 ms", "p99 ms", "errors", "reference", "ratio",
-                   "target", "met", "note"):
-        table.add_column(column, justify="right" if column in {"throughput", "p50 ms", "p95 ms", "p99 ms", "errors",
-                                                              "ratio"} else "left")
-    for row in rows:
-        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
-        met = {True: "yes", False: "[bold red]NO[/]", None: ""}[row.met]
-        table.add_row(row.scenario, row.load, throughput, _number(row.p50), _number(row.p95), _number(row.p99),
-                      str(row.errors), row.reference, _number(row.ratio, 2), row.target, met, row.note)
-    return table
-
-
-def markdown(rows: list[Result]) -> str:
-    """The same table for docs/performance.md."""
-    lines = ["| scenario | load | throughput | p50 ms | p95 ms | p99 ms | errors | reference | ratio | target | met |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
-        met = {True: "yes", False: "**no**", None: ""}[row.met]
-        lines.append(f"| {row.scenario} | {row.load} | {throughput} | {_number(row.p50)} | {_number(row.p95)} | "
-                     f"{_number(row.p99)} | {row.errors} | {row.reference} | {_number(row.ratio, 2)} | {row.target} | {met} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     legacy, broken = discover()
     names = [*SCENARIOS, *legacy]
@@ -137,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if stem in wanted:
             rows.append(Result(stem, "-", note="not run with --quick") if options.quick else run_legacy(stem))
 
-    console = Console(width=max(Console().width, 200))
-    console.print(table(rows))
+    print_table(rows)
     if options.markdown:
         print(markdown(rows))
     return 1 if any(row.errors for row in rows) else 0

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import URL, make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,41 @@ def scenario(name: str, help: str) -> Callable[[ScenarioFunction], ScenarioFunct
         return function
 
     return register
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def table(rows: list[Result]) -> Table:
+    """The bench table: one row per Result."""
+    table = Table(title="Nexa benchmarks (ratio = Nexa / reference of the same run)", show_lines=False)
+    for column in ("scenario", "load", "throughput", "p50 ms", "p95 ms", "p99 ms", "errors", "reference", "ratio",
+                   "target", "met", "note"):
+        table.add_column(column, justify="right" if column in {"throughput", "p50 ms", "p95 ms", "p99 ms", "errors",
+                                                              "ratio"} else "left")
+    for row in rows:
+        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
+        met = {True: "yes", False: "[bold red]NO[/]", None: ""}[row.met]
+        table.add_row(row.scenario, row.load, throughput, _number(row.p50), _number(row.p95), _number(row.p99),
+                      str(row.errors), row.reference, _number(row.ratio, 2), row.target, met, row.note)
+    return table
+
+
+def markdown(rows: list[Result]) -> str:
+    """The same table for docs/performance.md."""
+    lines = ["| scenario | load | throughput | p50 ms | p95 ms | p99 ms | errors | reference | ratio | target | met |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        throughput = "" if row.throughput is None else f"{row.throughput:,.0f} {row.unit}"
+        met = {True: "yes", False: "**no**", None: ""}[row.met]
+        lines.append(f"| {row.scenario} | {row.load} | {throughput} | {_number(row.p50)} | {_number(row.p95)} | "
+                     f"{_number(row.p99)} | {row.errors} | {row.reference} | {_number(row.ratio, 2)} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def print_table(rows: list[Result]) -> None:
+    Console(width=max(Console().width, 200)).print(table(rows))
 
 
 def percentile(values: list[float], fraction: float) -> float:
