@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.bot.assignment import available_agents, enqueue_assignment
+from nexa.bot.assignment import available_agents, enqueue_assignment, routed_team
 from nexa.bot.language import Language
 from nexa.bot.models import BotConversation
 from nexa.bot.qualification import score_answers
@@ -85,7 +85,8 @@ async def hand_off(
 
 
 async def _wait_notice(session: AsyncSession, runtime: Runtime, conversation: Conversation, inbox: Inbox, language: Language) -> str:
-    agents = await available_agents(session, runtime, inbox) if inbox.enable_auto_assignment else []
+    team = await routed_team(session, conversation)
+    agents = await available_agents(session, runtime, inbox, team)
     position = await QueueRepository(session, inbox.account_id).position(conversation)
     if agents:
         minutes = max(1, round(position * _MINUTES_PER_CUSTOMER / len(agents)))

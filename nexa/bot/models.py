@@ -41,10 +41,12 @@ class BotConversation(IdMixin, TimestampMixin, AccountScopedMixin, Base):
 
 
 class AssignmentCursor(IdMixin, AccountScopedMixin, Base):
-    """Round robin's memory per inbox: the agent who got the last conversation."""
+    """Round robin's memory per inbox, or per team for conversations routed to a team (exactly one of
+    inbox_id and team_id is set): the agent who got the last conversation."""
 
     __tablename__ = "bot_assignment_cursors"
-    __table_args__ = (UniqueConstraint("inbox_id"),)
+    __table_args__ = (UniqueConstraint("inbox_id"), UniqueConstraint("team_id"))
 
-    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"), nullable=False)
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     last_user_id: Mapped[int | None] = mapped_column(Integer)

@@ -59,25 +59,30 @@ class AssignmentCursorRepository(AccountRepository[AssignmentCursor]):
         found = await self.session.scalar(self.select().where(AssignmentCursor.inbox_id == inbox_id))
         return found or await self.add(AssignmentCursor(inbox_id=inbox_id))
 
+    async def for_team(self, team_id: int) -> AssignmentCursor:
+        found = await self.session.scalar(self.select().where(AssignmentCursor.team_id == team_id))
+        return found or await self.add(AssignmentCursor(team_id=team_id))
+
 
 class QueueRepository(AccountRepository[Conversation]):
     """Open conversations nobody works yet, and each agent's load (ix_conversations_account_assignee_status)."""
 
     model = Conversation
 
-    def _waiting(self, inbox_id: int | None = None) -> Select[tuple[Conversation]]:
-        statement = self.select().where(
-            Conversation.status == ConversationStatus.open, Conversation.assignee_id.is_(None)
-        )
-        return statement if inbox_id is None else statement.where(Conversation.inbox_id == inbox_id)
+    def _waiting(self) -> Select[tuple[Conversation]]:
+        return self.select().where(Conversation.status == ConversationStatus.open, Conversation.assignee_id.is_(None))
 
     async def waiting(self, limit: int) -> Sequence[Conversation]:
         oldest_first = Conversation.waiting_since.asc().nulls_last(), Conversation.id
         return await self.list(self._waiting().order_by(*oldest_first).limit(limit))
 
     async def position(self, conversation: Conversation) -> int:
-        """1 for the next conversation to be picked up in its inbox."""
-        ahead = self._waiting(conversation.inbox_id).where(Conversation.id != conversation.id)
+        """1 for the next conversation to be picked up in its queue: its team's when it has one, else its inbox's."""
+        line = (
+            Conversation.team_id == conversation.team_id if conversation.team_id is not None
+            else Conversation.inbox_id == conversation.inbox_id
+        )
+        ahead = self._waiting().where(line, Conversation.id != conversation.id)
         if conversation.waiting_since is not None:
             ahead = ahead.where(Conversation.waiting_since < conversation.waiting_since)
         return await self.count(ahead) + 1

@@ -17,6 +17,7 @@ from nexa.analytics.models import ReportingEventName
 from nexa.analytics.repository import ReportingEventRepository
 from nexa.auth.models import AccountUser
 from nexa.auth.repository import MembershipRepository
+from nexa.auth.service import enqueue_queue_assignment
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.conversations.models import Conversation, ConversationStatus, Priority
 from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository
@@ -257,6 +258,9 @@ async def assign_team(session: AsyncSession, conversation: Conversation, team_id
     conversation.team_id = team_id
     await session.flush()
     _emit(session, EventName.TEAM_CHANGED, conversation, {"team_id": team_id})
+    if team is not None and conversation.status == ConversationStatus.open and conversation.assignee_id is None:
+        # A waiting conversation routed to a team goes to one of its online members (nexa/bot/assignment.py).
+        await enqueue_queue_assignment(session, conversation.account_id)
     return team
 
 
