@@ -21,7 +21,7 @@ from nexa.contacts.repository import ContactInboxRepository, ContactRepository
 from nexa.conversations import messages as message_service
 from nexa.conversations.messages import NewAttachment
 from nexa.conversations import service
-from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageStatus, MessageType
+from nexa.conversations.models import Conversation, ConversationStatus, FileType, MessageStatus, MessageType, Priority
 from nexa.conversations.repository import (
     AttachmentRepository,
     ConversationLabelRepository,
@@ -32,6 +32,7 @@ from nexa.conversations.repository import (
     sort_conversations,
     with_message_matching,
     with_status,
+    with_text_matching,
 )
 from nexa.conversations.schemas import (
     AgentBotOut,
@@ -153,10 +154,17 @@ async def list_conversations(
     labels: LabelsQuery = None,
     sort_by: str | None = None,
     page: PageNumber = 1,
+    priority: Priority | None = None,
+    q: Annotated[str | None, Query(max_length=255, description="Contact name, email, phone or message text")] = None,
 ) -> ConversationListResponse:
-    """The agent inbox: 25 per page, with the mine / assigned / unassigned / all counts of the filter."""
+    """The agent inbox: 25 per page, with the mine / assigned / unassigned / all counts of the filter.
+    Nexa also filters by `priority` and by `q` (the contact's name, email or phone, or a message's text)."""
     user_id = ctx.user.id if ctx.user else None
     statement = await _filtered(session, ctx, status=status, inbox_id=inbox_id, team_id=team_id, labels=labels)
+    if priority is not None:
+        statement = statement.where(Conversation.priority == priority)
+    if q and q.strip():
+        statement = with_text_matching(statement, q.strip(), ctx.account_id)
     repository = ConversationRepository(session, ctx.account_id)
     counts = await repository.counts(statement, user_id)
     listed = sort_conversations(_by_assignee(statement, assignee_type, user_id), sort_by)

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from nexa.contacts.models import Contact
 from nexa.conversations.models import (
     PRIORITY_RANK,
     Attachment,
@@ -106,6 +107,25 @@ def with_message_matching(
         func.lower(Message.content).like(like_pattern(term), escape=LIKE_ESCAPE),
     )
     return statement.where(Conversation.id.in_(matching))
+
+
+def with_text_matching(
+    statement: Select[tuple[Conversation]], term: str, account_id: int
+) -> Select[tuple[Conversation]]:
+    """The inbox's search box: the contact's name, email or phone, or a message's content, contains `term`."""
+    pattern = like_pattern(term)
+    contacts = select(Contact.id).where(
+        Contact.account_id == account_id,
+        or_(
+            func.lower(Contact.name).like(pattern, escape=LIKE_ESCAPE),
+            func.lower(Contact.email).like(pattern, escape=LIKE_ESCAPE),
+            Contact.phone_number.like(pattern, escape=LIKE_ESCAPE),
+        ),
+    )
+    messages = select(Message.conversation_id).where(
+        Message.account_id == account_id, func.lower(Message.content).like(pattern, escape=LIKE_ESCAPE)
+    )
+    return statement.where(or_(Conversation.contact_id.in_(contacts), Conversation.id.in_(messages)))
 
 
 def sort_conversations(statement: Select[tuple[Conversation]], sort_by: str | None) -> Select[tuple[Conversation]]:
