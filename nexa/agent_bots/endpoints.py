@@ -49,7 +49,7 @@ async def update_agent_bot(
     return agent_bot_out(bot, cipher=runtime.cipher, with_secret=True)
 
 
-@router.delete("/agent_bots/{bot_id}", status_code=200)
+@router.delete("/agent_bots/{bot_id}", status_code=200, response_class=Response)
 async def delete_agent_bot(bot_id: int, ctx: BotsAdmin, session: DbSession) -> Response:
     """Its inboxes lose their bot and its API tokens stop working."""
     bot = await AgentBotRepository(session, ctx.account_id).get_or_404(bot_id)

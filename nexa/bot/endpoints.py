@@ -72,7 +72,7 @@ async def update_rule(rule_id: int, body: RuleUpdate, ctx: BotAdmin, session: Db
     return rule_out(await rules.update_rule(session, ctx.account_id, rule, body))
 
 
-@router.delete("/rules/{rule_id}", status_code=200)
+@router.delete("/rules/{rule_id}", status_code=200, response_class=Response)
 async def delete_rule(rule_id: int, ctx: BotAdmin, session: DbSession) -> Response:
     rule = await BotRuleRepository(session, ctx.account_id).get_or_404(rule_id)
     await rules.delete_rule(session, ctx.account_id, rule)

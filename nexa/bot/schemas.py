@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -100,6 +100,10 @@ class BotSettingsOut(BotConfig):
 
 # --- rules ------------------------------------------------------------------------------------------------
 
+# Bounded like the BIGINT it is compared with: a larger number is a 422, not a database overflow.
+InboxId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class RuleIn(WrappedParams):
     wrapper = "bot_rule"
 
@@ -111,7 +115,7 @@ class RuleIn(WrappedParams):
     action: RuleAction = RuleAction.reply
     continue_flow: bool = False
     priority: int = Field(default=100, ge=0, le=100000)
-    inbox_ids: list[int] = Field(default_factory=list)
+    inbox_ids: list[InboxId] = Field(default_factory=list)
     business_hours: BusinessHours = BusinessHours.any
     enabled: bool = True
 
@@ -127,7 +131,7 @@ class RuleUpdate(WrappedParams):
     action: RuleAction | None = None
     continue_flow: bool | None = None
     priority: int | None = Field(default=None, ge=0, le=100000)
-    inbox_ids: list[int] | None = None
+    inbox_ids: list[InboxId] | None = None
     business_hours: BusinessHours | None = None
     enabled: bool | None = None
 

@@ -46,7 +46,7 @@ async def update_item(item_id: int, body: CatalogItemUpdate, ctx: CatalogAdmin, 
     return catalog_item_out(await service.update_item(session, item, body))
 
 
-@router.delete("/items/{item_id}", status_code=200)
+@router.delete("/items/{item_id}", status_code=200, response_class=Response)
 async def delete_item(item_id: int, ctx: CatalogAdmin, session: DbSession) -> Response:
     item = await CatalogItemRepository(session, ctx.account_id).get_or_404(item_id)
     await service.delete_item(session, item)

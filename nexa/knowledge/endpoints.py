@@ -68,7 +68,7 @@ async def reindex_all(ctx: KnowledgeAdmin, session: DbSession) -> DocumentList:
     return DocumentList(payload=[document_out(document) for document in documents])
 
 
-@router.delete("/documents/{document_id}", status_code=200)
+@router.delete("/documents/{document_id}", status_code=200, response_class=Response)
 async def delete_document(document_id: int, ctx: KnowledgeAdmin, session: DbSession, runtime: RuntimeDep) -> Response:
     document = await DocumentRepository(session, ctx.account_id).get_or_404(document_id)
     await service.delete_document(session, document, runtime.settings)
