@@ -42,6 +42,7 @@ from nexa.tenancy.endpoints import router as accounts_router
 from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
 from nexa.web.app.routes import router as web_app_router
+from nexa.web.app.settings import router as web_settings_router
 from nexa.automation.endpoints import router as automation_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
 from nexa.contacts.endpoints import actions_router as contact_actions_router
@@ -83,6 +84,7 @@ ROUTERS = (
     public_client_router,
     web_router,
     web_app_router,
+    web_settings_router,
     realtime_router,
     bot_router,
 )

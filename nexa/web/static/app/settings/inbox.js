@@ -1,0 +1,60 @@
+// Settings > one inbox: how to connect it, its settings and channel settings, its agents; delete.
+import { api, accountPath } from "/static/app/js/api.js";
+import { clear, toast } from "/static/app/js/dom.js";
+import { config, t } from "/static/app/js/i18n.js";
+import { bindForm, deleteButton, fillForm } from "./forms.js";
+import { channelName, connectionDetails, showChannel } from "./channels.js";
+import { membersEditor } from "./members.js";
+
+const path = accountPath(`/inboxes/${config.inboxId}`);
+const form = document.querySelector('[data-form="inbox"]');
+const setup = document.querySelector('[data-action="setup-webhook"]');
+// Evolution and Telegram are told the callback URL by Nexa itself; Meta's console needs it pasted.
+const SELF_CONNECTING = new Set(["evolution", "telegram"]);
+
+function show(inbox) {
+  document.querySelector("[data-title]").textContent = `${inbox.name} · ${channelName(inbox.provider)}`;
+  showChannel(form, inbox.provider);
+  fillForm(form, inbox);
+  for (const secret of form.querySelectorAll("[data-secret]")) {
+    secret.required = false;
+    secret.value = "";
+    secret.placeholder = inbox.credentials_set.includes(secret.name.split(".").pop()) ? t("(unchanged)") : "";
+  }
+  clear(document.querySelector("[data-connect]")).append(connectionDetails(inbox));
+  setup.hidden = !SELF_CONNECTING.has(inbox.provider);
+}
+
+async function start() {
+  const inbox = await api.get(path);
+  show(inbox);
+  const members = await api.get(accountPath(`/inbox_members/${inbox.id}`));
+  document.querySelector("[data-members]").append(await membersEditor(members.payload.map((m) => m.id), async (userIds) => {
+    await api.patch(accountPath("/inbox_members"), { inbox_id: inbox.id, user_ids: userIds });
+    toast(t("Saved."));
+  }, t("Agents")));
+}
+
+setup.addEventListener("click", async () => {
+  setup.disabled = true;
+  try {
+    await api.post(`${path}/setup_webhook`);
+    toast(t("The provider now sends this inbox's messages here."));
+  } catch (failure) {
+    toast(failure.message, "error");
+  } finally {
+    setup.disabled = false;
+  }
+});
+bindForm(form, (values) => api.patch(path, values), (inbox) => {
+  show(inbox);
+  toast(t("Saved."));
+});
+document.querySelector("[data-delete]").append(deleteButton(path,
+  t("Delete this inbox with all its conversations? Contacts stay."),
+  () => location.assign(`/app/accounts/${config.accountId}/settings/inboxes`)));
+start().catch((failure) => {
+  const error = document.querySelector("[data-load-error]");
+  error.textContent = failure.status === 404 ? t("This inbox does not exist (any more).") : failure.message;
+  error.hidden = false;
+});

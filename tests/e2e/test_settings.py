@@ -1,0 +1,128 @@
+"""An administrator sets up the account in Debian's Chromium against a real Nexa server: a WhatsApp Cloud
+inbox (callback URL and verify token shown), brand colors (live preview, then the inbox restyled), a label
+and a canned response. Then the settings on a phone-sized screen. Screenshots in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from nexa.runtime import Runtime
+from nexa.web.app.settings import SECTIONS
+from tests.e2e.test_inbox import SCREENSHOTS, new_page, sign_in
+from tests.factories import make_member
+from tests.realtime._server import serve as serve_nexa
+
+BRAND_RED = "rgb(170, 51, 0)"
+
+
+async def color_of(page: Any, selector: str, prop: str = "backgroundColor") -> str:
+    return await page.locator(selector).first.evaluate(f"element => getComputedStyle(element).{prop}")
+
+
+async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any, runtime: Runtime) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    admin = await make_member(runtime)
+    async with serve_nexa(runtime) as nexa, httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
+        account = f"/api/v1/accounts/{admin.account.id}"
+        settings = f"{nexa.http}/app/accounts/{admin.account.id}/settings"
+        context, page, errors = await new_page(browser, locale="en-US")
+        try:
+            await sign_in(page, nexa.http, admin)
+            await page.click("text=Settings")
+            await page.wait_for_url(f"{settings}/inboxes")
+
+            # A WhatsApp Cloud inbox: the form shows that channel's fields and proposes a verify token.
+            await page.get_by_label("Name", exact=True).fill("Vendas <b>SP</b>")
+            await page.get_by_label("Channel").select_option("whatsapp_cloud")
+            await page.get_by_label("Phone number ID").fill("106540352242922")
+            await page.get_by_label("Access token").fill("EAAG-test-access-token")
+            await page.get_by_label("App secret").fill("test-app-secret")
+            verify_token = await page.get_by_label("Webhook verify token").input_value()
+            assert len(verify_token) >= 32
+            assert not await page.get_by_label("Bot token (from @BotFather)").is_visible()
+            await page.click("text=Create inbox")
+            await page.locator(".settings__result h3", has_text="Vendas <b>SP</b>").wait_for()
+            inbox = (await api.get(f"{account}/inboxes")).json()["payload"][0]
+            assert inbox["provider"] == "whatsapp_cloud" and inbox["name"] == "Vendas <b>SP</b>"
+            assert await page.get_by_label("Callback URL", exact=True).input_value() == inbox["callback_webhook_url"]
+            assert await page.get_by_label("Verify token", exact=True).input_value() == verify_token
+            await page.locator('[data-list="inboxes"] a', has_text="Vendas <b>SP</b>").wait_for()
+            await page.screenshot(path=SCREENSHOTS / "settings-inbox-created.png", full_page=True)
+
+            # The inbox's own page: the callback URL again, the secrets write-only.
+            await page.locator('[data-list="inboxes"] a', has_text="Vendas").first.click()
+            await page.wait_for_url(f"{settings}/inboxes/{inbox['id']}")
+            assert await page.get_by_label("Callback URL", exact=True).input_value() == inbox["callback_webhook_url"]
+            assert await page.get_by_label("Access token").get_attribute("placeholder") == "(unchanged)"
+            assert await page.get_by_label("Phone number ID").input_value() == "106540352242922"
+
+            # Brand colors: the preview follows the picker before anything is saved.
+            await page.click("text=Branding")
+            await page.wait_for_url(f"{settings}/branding")
+            await page.get_by_label("Product name").fill("Atende Já")
+            await page.get_by_label("Main color").fill("#aa3300")
+            preview_button = ".brand-preview .button--primary"
+            await page.wait_for_function(
+                f"getComputedStyle(document.querySelector('{preview_button}')).backgroundColor === '{BRAND_RED}'")
+            assert await page.locator("[data-preview-name]").inner_text() == "Atende Já"
+            await page.screenshot(path=SCREENSHOTS / "settings-branding-preview.png", full_page=True)
+            await page.click("text=Save brand")
+            await page.locator(".toast", has_text="Brand saved.").wait_for()
+            assert (await api.get(account)).json()["branding"]["primary_color"] == "#aa3300"
+
+            # The inbox wears the brand: name in the top bar, colors from the variables.
+            await page.goto(f"{nexa.http}/app/accounts/{admin.account.id}/conversations")
+            assert await page.locator(".topbar .brand__name").inner_text() == "Atende Já"
+            assert await color_of(page, ".topbar .brand", "color") == BRAND_RED
+            assert "Atende Já" in await page.title()
+            await page.screenshot(path=SCREENSHOTS / "inbox-branded.png")
+            # White-label, as rendered after the scripts ran: no page of the branded account says Nexa.
+            for section in SECTIONS:
+                await page.goto(f"{settings}/{section.slug}")
+                await page.wait_for_function("!document.querySelector('div[data-list]:empty')")  # lists loaded
+                readable = await page.title() + await page.locator("body").inner_text()
+                assert "Nexa" not in readable and "Atende Já" in readable, section.slug
+
+            # A label and a canned response.
+            await page.goto(f"{settings}/labels")
+            await page.get_by_label("Title").fill("vip")
+            await page.get_by_label("Description").fill("Clientes <i>especiais</i>")
+            await page.click("text=Save")
+            await page.locator('[data-list="label"] .settings__row', has_text="Clientes <i>especiais</i>").wait_for()
+            await page.goto(f"{settings}/canned_responses")
+            await page.get_by_label("Short code").fill("preco")
+            await page.get_by_label("Message").fill("Nosso plano custa R$ 99 por mês.")
+            await page.click("text=Save")
+            await page.locator('[data-list="canned"] .settings__row', has_text="/preco").wait_for()
+            assert [label["title"] for label in (await api.get(f"{account}/labels")).json()["payload"]] == ["vip"]
+            canned = (await api.get(f"{account}/canned_responses")).json()
+            assert [(c["short_code"], c["content"]) for c in canned] == [("preco", "Nosso plano custa R$ 99 por mês.")]
+            await page.screenshot(path=SCREENSHOTS / "settings-canned-responses.png", full_page=True)
+            # A refused change shows the API's reason in the form.
+            await page.get_by_label("Short code").fill("preco")
+            await page.get_by_label("Message").fill("outra")
+            await page.click("text=Save")
+            await page.locator('[data-form="canned"] .form__error').wait_for()
+            assert errors == []
+        finally:
+            await context.close()
+
+        # On a phone, the settings menu scrolls sideways above the page and every form field keeps its label.
+        context, phone, errors = await new_page(browser, locale="pt-BR", viewport={"width": 390, "height": 844},
+                                                is_mobile=True, has_touch=True)
+        try:
+            await sign_in(phone, nexa.http, admin)
+            await phone.goto(f"{settings}/tokens")
+            await phone.get_by_label("Nome").fill("n8n")
+            await phone.click("text=Criar token")
+            token = await phone.locator('[data-result="token"] input').input_value()
+            assert (await api.get(account, headers={"api_access_token": token})).status_code == 200
+            width = await phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page is {width}px wide on a 390px screen"
+            await phone.screenshot(path=SCREENSHOTS / "settings-tokens-phone.png", full_page=True)
+            assert errors == []
+        finally:
+            await context.close()
