@@ -5,11 +5,16 @@ SQLite and PostgreSQL differ here and only here:
   with `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of failing when a read lock
   cannot be upgraded (the classic SQLITE_BUSY_SNAPSHOT in WAL mode).
 - PostgreSQL gets a sized pool; row locks and `SKIP LOCKED` do the rest.
+
+Losing the database (a restart, a failover, a network cut) surfaces from `Database.session()` as
+`DatabaseUnavailable`, a 503 for requests and a retried attempt for jobs; the pool's pre-ping replaces
+the dead connections once the server is back, so recovery needs nothing from anyone.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +22,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from nexa.kit.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,23 @@ AfterCommitHook = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "nexa_after_commit"
 _WRITE_OPTION = "nexa_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLSTATE classes of a lost server: 08 connection exception; 57P01-57P03 admin/crash shutdown, starting up.
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_message = "The database is unavailable, please retry"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` means the database server is out of reach (down, restarting, cut off), as opposed
+    to a statement it refused. Connecting raises the driver's own OSError; a connection lost mid-query
+    is a DBAPIError that SQLAlchemy marks invalidated (or tags with a connection SQLSTATE)."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
+        return exc.connection_invalidated or code.startswith(_UNREACHABLE_SQLSTATES)
+    # Not the builtin TimeoutError: code inside a transaction uses asyncio timeouts for its own reasons.
+    return isinstance(exc, (ConnectionError, socket.gaierror, PoolTimeout))
 
 
 class Database:
@@ -63,8 +89,21 @@ class Database:
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """A transaction: commits when the block ends, rolls back on error, then runs after-commit hooks.
 
-        This is the request and job boundary; services take the session and never commit.
+        This is the request and job boundary; services take the session and never commit. A lost
+        database raises `DatabaseUnavailable` (503), whether it went away before, during or at commit.
+        The caller may retry: at worst a commit cut off mid-way did land, and every write a client or
+        provider retries is deduplicated.
         """
+        try:
+            async with self._transaction(write) as session:
+                yield session
+        except Exception as exc:
+            if database_unreachable(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    @asynccontextmanager
+    async def _transaction(self, write: bool) -> AsyncIterator[AsyncSession]:
         maker = self._write_sessions if write else self._read_sessions
         async with maker() as session:
             await session.begin()

@@ -71,6 +71,14 @@ class UnprocessableEntity(NexaError):
     default_message = "Unprocessable entity"
 
 
+class ServiceUnavailable(NexaError):
+    """503: something Nexa needs (the database) is out of reach for now. Nothing was stored, and the
+    client may retry; providers do (Meta, Telegram and Evolution retry any non-2xx webhook)."""
+
+    status_code = 503
+    default_message = "Service temporarily unavailable, please retry"
+
+
 class TooManyRequests(NexaError):
     status_code = 429
     default_message = "Too many requests"
