@@ -2,9 +2,12 @@
 nexa.conversations.messages.create_message in the message's own transaction).
 
 Order of decision: 1 opt-out, 2 auto-reply rules, 3 human request (text or button) and negative
-sentiment, then the LLM when the account has one (it returns None without one, over budget, with its
-circuit open or on failure), else 4 the qualification flow and 5 a knowledge answer. Everything a turn
-changes and says is one transaction; replies are delivered by the delivery job.
+sentiment, 4 the qualification flow, 5 a knowledge answer, 6 the LLM when the account has one (it
+returns None without one, over budget, with its circuit open or on failure). The LLM never replaces
+steps 4-5: the flow validates and stores the answer to its pending question and asks the next one; the
+LLM adds the fields it found that the flow has not got, its intent, and the words where the flow would
+use its own (a knowledge answer, "I don't know", a hint). Everything a turn changes and says is one
+transaction; replies are delivered by the delivery job.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ from nexa.bot.language import (
     is_question,
 )
 from nexa.bot.models import BotConversation
-from nexa.bot.qualification import Invalid, apply_to_contact, load_config, next_field, parse_answer, score_answers
+from nexa.bot.qualification import (
+    Answer,
+    Invalid,
+    apply_to_contact,
+    load_config,
+    next_field,
+    parse_answer,
+    score_answers,
+)
 from nexa.bot.repository import BotConversationRepository, recent_messages
 from nexa.bot.rules.matching import RuleMatch
 from nexa.bot.rules.models import RuleAction, RuleKind
@@ -74,6 +85,7 @@ class Turn:
     config: BotConfig
     # The LLM's answer for this message, asked before the turn's transaction began (see handle_message).
     llm: LLMTurn | None = None
+    llm_said: bool = False
 
     @property
     def text(self) -> str:
@@ -138,7 +150,8 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
             session, account_id, turn.conversation.id, _HISTORY_MESSAGES, public_only=True
         )
         knowledge = await _knowledge(turn)
-        qualification = _qualification_view(turn)
+        confident = [hit for hit in knowledge if hit.score >= turn.config.knowledge_min_score]
+        qualification = _qualification_view(turn, _learned(turn, _flow_answer(turn, confident)))
     return await llm_turn(
         database, account_id=account_id, conversation=turn.conversation, contact=turn.contact,
         history=history, knowledge=knowledge, qualification=qualification,
@@ -208,9 +221,6 @@ async def _decide(turn: Turn) -> bool:
     now = utcnow()
     step = await _early_step(turn, now)
     if step is None:
-        if turn.llm is not None:
-            await _apply_llm(turn, turn.llm)
-            return turn.conversation.status == ConversationStatus.pending
         return await _qualify_or_answer(turn)
     if step.kind == "opt_out":
         turn.contact.opted_out_at = now
@@ -252,6 +262,8 @@ def _field(config: BotConfig, key: str | None) -> QualificationField | None:
 
 async def _ask(turn: Turn, field: QualificationField, prefix: str = "") -> None:
     turn.state.pending_field = field.key
+    if await _llm_words(turn):
+        prefix = ""  # the LLM's reply already says what the hint would
     question = (prefix + "\n" if prefix else "") + localized(field.question, turn.language)
     options = [(c.value, localized(c.label, turn.language)) for c in field.choices] if field.type == FieldType.choice else []
     await turn.say(question, options=options)
@@ -264,44 +276,106 @@ async def _ask_next(turn: Turn) -> None:
         await _ask(turn, field)
 
 
+async def _llm_words(turn: Turn) -> bool:
+    """Say the LLM's reply, once per turn, where the flow would use words of its own; False without one."""
+    if turn.llm is None or not turn.llm.reply or turn.llm_said:
+        return False
+    turn.llm_said = True
+    await turn.say(turn.llm.reply)
+    return True
+
+
+def _flow_answer(turn: Turn, hits: Sequence[KnowledgeHit]) -> Answer | Invalid | None:
+    """The flow's own reading of this message as the answer to its pending question; None when there is
+    no pending question or the knowledge base answers the message as a question ("quanto custa o
+    plano?" does not pick the plan)."""
+    pending = _field(turn.config, turn.state.pending_field)
+    if pending is None or (hits and _asked_something(turn)):
+        return None
+    return parse_answer(pending, turn.text, turn.language, button_id=turn.button_id)
+
+
+def _learned(turn: Turn, flow: Answer | Invalid | None) -> dict[str, Any]:
+    return {turn.state.pending_field: flow.value} if isinstance(flow, Answer) and turn.state.pending_field else {}
+
+
+def _llm_answers(turn: Turn, known: dict[str, Any]) -> dict[str, Any]:
+    """The lead fields the LLM extracted that the flow has no answer for, validated like a typed answer."""
+    if turn.llm is None:
+        return {}
+    learned: dict[str, Any] = {}
+    for field in turn.config.fields:
+        value = turn.llm.extracted.get(field.key)
+        if field.key in known or value in (None, ""):
+            continue
+        parsed = parse_answer(field, str(value), turn.language)
+        if isinstance(parsed, Answer) and parsed.value is not None:
+            learned[field.key] = parsed.value
+    return learned
+
+
+def _asked_something(turn: Turn) -> bool:
+    return is_question(turn.text) and turn.button_id is None
+
+
 async def _qualify_or_answer(turn: Turn) -> bool:
+    """Steps 4-6: learn (the flow's answer, then the LLM's extra fields), hand off when that says so,
+    else answer and ask the next question."""
     state, config = turn.state, turn.config
     pending = _field(config, state.pending_field)
-    asked_something = is_question(turn.text) and turn.button_id is None
-    if pending is not None:
-        if asked_something and await _answer_from_knowledge(turn):
-            await _ask(turn, pending)
-            return True
-        parsed = parse_answer(pending, turn.text, turn.language, button_id=turn.button_id)
-        if isinstance(parsed, Invalid):
-            if asked_something:
-                return await _dont_know(turn, then_ask=pending)
-            state.invalid_answers += 1
-            await _ask(turn, pending, prefix=parsed.hint)
-            return True
-        state.answers = {**state.answers, pending.key: parsed.value}
-        state.pending_field = None
-        state.invalid_answers = 0
-        result = apply_to_contact(turn.contact, config, state)
-        if result.score >= config.threshold:
-            await turn.hand_off(HandoffReason.qualified, f"score {result.score}")
-            return False
-    elif asked_something:
-        if await _answer_from_knowledge(turn):
-            await _ask_next(turn)
-            return True
-        if next_field(config, state) is None:
-            return await _dont_know(turn, then_ask=None)
+    asked_something = _asked_something(turn)
+    hits = await _confident_hits(turn) if asked_something else []
+    flow = _flow_answer(turn, hits)
+    learned = _learned(turn, flow)
+    learned.update(_llm_answers(turn, {**state.answers, **learned}))
+    score = None
+    if learned:
+        state.answers = {**state.answers, **learned}
+        if pending is not None and pending.key in learned:
+            state.pending_field = None
+            state.invalid_answers = 0
+        score = apply_to_contact(turn.contact, config, state)
+    intent = turn.llm.intent if turn.llm is not None else None
+    if intent == "human_request":
+        await turn.hand_off(HandoffReason.human_request, "LLM")
+        return False
+    if intent == "complaint":
+        await turn.hand_off(HandoffReason.negative_sentiment, "LLM: complaint")
+        return False
+    if score is not None and score.score >= config.threshold:
+        await _llm_words(turn)
+        await turn.hand_off(HandoffReason.qualified, f"score {score.score}")
+        return False
+    if hits:
+        if not await _llm_words(turn):
+            best = max(hits, key=lambda hit: hit.score)
+            await turn.say(text("knowledge_answer", turn.language, content=best.content, title=best.title))
+        await _ask_next(turn)
+        return True
+    if pending is not None and state.pending_field == pending.key:  # the pending question is still open
+        if asked_something:
+            return await _dont_know(turn, then_ask=pending)
+        state.invalid_answers += 1
+        await _ask(turn, pending, prefix=flow.hint if isinstance(flow, Invalid) else "")
+        return True
+    if pending is None and asked_something and next_field(config, state) is None:
+        return await _dont_know(turn, then_ask=None)
     following = next_field(config, state)
     if following is not None:
         await _ask(turn, following)
-    elif pending is not None:
+    elif pending is not None and not await _llm_words(turn):
         await turn.say(text("done", turn.language))
+    await _llm_words(turn)  # a free-form reply where the flow had nothing to say
     return True
 
 
 async def _dont_know(turn: Turn, *, then_ask: QualificationField | None) -> bool:
-    """No confident answer: say so and offer a human; hand off when it keeps happening (not for cold leads)."""
+    """No confident answer: the LLM's reply when it gave one, else say so and offer a human; hand off when
+    it keeps happening (not for cold leads)."""
+    if await _llm_words(turn):
+        if then_ask is not None:
+            await _ask(turn, then_ask)
+        return True
     turn.state.unanswered_questions += 1
     score = score_answers(turn.config, turn.state.answers).score
     cold = next_field(turn.config, turn.state) is None and score < turn.config.threshold * _COLD_SHARE
@@ -318,44 +392,24 @@ async def _knowledge(turn: Turn) -> Sequence[KnowledgeHit]:
     return await search_knowledge(turn.session, turn.conversation.account_id, turn.text, limit=3)
 
 
-async def _answer_from_knowledge(turn: Turn) -> bool:
-    hits = [hit for hit in await _knowledge(turn) if hit.score >= turn.config.knowledge_min_score]
-    if not hits:
-        return False
-    best = max(hits, key=lambda hit: hit.score)
-    await turn.say(text("knowledge_answer", turn.language, content=best.content, title=best.title))
-    return True
+async def _confident_hits(turn: Turn) -> list[KnowledgeHit]:
+    return [hit for hit in await _knowledge(turn) if hit.score >= turn.config.knowledge_min_score]
 
 
 # --- the LLM (nexa.bot.llm) -------------------------------------------------------------------------------
 
-async def _apply_llm(turn: Turn, result: LLMTurn) -> None:
-    """The LLM took the turn: keep the lead fields it found, and reply or hand off as it says."""
-    keys = {f.key for f in turn.config.fields}
-    learned = {key: value for key, value in result.extracted.items() if key in keys and value not in (None, "")}
-    if learned:
-        turn.state.answers = {**turn.state.answers, **learned}
-        if turn.state.pending_field in learned:
-            turn.state.pending_field = None
-    score = apply_to_contact(turn.contact, turn.config, turn.state)
-    if result.intent == "human_request":
-        await turn.hand_off(HandoffReason.human_request, "LLM")
-    elif result.intent == "complaint":
-        await turn.hand_off(HandoffReason.negative_sentiment, "LLM: complaint")
-    elif score.score >= turn.config.threshold:
-        if result.reply:
-            await turn.say(result.reply)
-        await turn.hand_off(HandoffReason.qualified, f"score {score.score}")
-    elif result.reply:
-        await turn.say(result.reply)
-
-
-def _qualification_view(turn: Turn) -> dict[str, Any]:
-    score = score_answers(turn.config, turn.state.answers)
+def _qualification_view(turn: Turn, flow_answer: dict[str, Any]) -> dict[str, Any]:
+    """The lead as the LLM sees it: the answers including the one the flow takes from this message, and
+    the question the bot asks after the LLM's reply (so the LLM does not ask it too)."""
+    answers = {**turn.state.answers, **flow_answer}
+    score = score_answers(turn.config, answers)
+    pending = None if flow_answer else turn.state.pending_field
+    following = _field(turn.config, pending) or next((f for f in turn.config.fields if f.key not in answers), None)
     return {
         "fields": [f.model_dump(mode="json") for f in turn.config.fields],
-        "answers": dict(turn.state.answers),
-        "pending_field": turn.state.pending_field,
+        "answers": answers,
+        "pending_field": pending,
+        "next_question": localized(following.question, turn.language) if following is not None else None,
         "score": score.score,
         "reasons": score.reasons,
         "threshold": turn.config.threshold,

@@ -56,6 +56,8 @@ def system_prompt(
         "Keep replies short, like a chat message.",
         f"Customer: {contact.name}" if contact is not None and contact.name else "",
         "Lead qualification so far (JSON): " + json.dumps(dict(qualification), ensure_ascii=False, default=str),
+        "Right after your reply the bot itself asks next_question (with its answer options): do not ask it, "
+        "and do not ask for fields already in answers." if qualification.get("next_question") else "",
         _knowledge_section(knowledge),
         "Answer with one JSON object and nothing else: "
         '{"reply": "<message to the customer>", "intent": "<' + "|".join(INTENTS) + '>", '
