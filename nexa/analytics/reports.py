@@ -131,8 +131,10 @@ async def _aggregate(
 ) -> float | int | None:
     rows, time = _source(metric, scope, business_hours)
     rows = rows.where(time >= since, time < until).subquery()
-    aggregate = func.avg(rows.c.v) if _averaged(metric) else func.count(rows.c.v)
-    result = await session.scalar(select(aggregate))
+    # count(*), not count(v): counted rows' v is their never-null id, and without it the message and
+    # conversation counts are index-only scans (see migration 0004).
+    aggregate = func.avg(rows.c.v) if _averaged(metric) else func.count()
+    result = await session.scalar(select(aggregate).select_from(rows))
     if _averaged(metric):
         return float(result) if result is not None else None
     return int(result or 0)

@@ -147,7 +147,9 @@ class Message(IdMixin, TimestampMixin, AccountScopedMixin, Base):
         # Provider retries are deduplicated here (NULLs, i.e. messages without a provider id, never collide).
         UniqueConstraint("inbox_id", "source_id"),
         Index("ix_messages_conversation_id", "conversation_id", "id"),
-        Index("ix_messages_account_created", "account_id", "created_at"),
+        # Reports count a type of message over a time window: equality columns first, then the range, so the
+        # count is an index-only scan. A trigram index on lower(content) serves search on PostgreSQL (0004).
+        Index("ix_messages_account_type_created", "account_id", "message_type", "private", "created_at"),
     )
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from nexa.contacts.models import Contact
@@ -102,9 +102,13 @@ def with_message_matching(
     statement: Select[tuple[Conversation]], term: str, account_id: int
 ) -> Select[tuple[Conversation]]:
     """Conversations with a message whose content contains `term` (case-insensitive)."""
+    # The pattern is inlined, not bound: PostgreSQL's generic plan for a bound pattern (from a prepared
+    # statement's 6th run) guesses thousands of matches and reads every conversation of the account
+    # instead of asking the trigram index (migration 0004) for the few that match.
+    pattern = bindparam("message_pattern", like_pattern(term), literal_execute=True)
     matching = select(Message.conversation_id).where(
         Message.account_id == account_id,
-        func.lower(Message.content).like(like_pattern(term), escape=LIKE_ESCAPE),
+        func.lower(Message.content).like(pattern, escape=LIKE_ESCAPE),
     )
     return statement.where(Conversation.id.in_(matching))
 

@@ -119,3 +119,24 @@ async def test_participants_follow_a_conversation(client: httpx.AsyncClient, run
     assert (await client.get(url, headers=admin.headers)).json() == []
     stranger = await make_member(runtime)
     assert (await client.post(url, json={"user_ids": [stranger.user.id]}, headers=admin.headers)).status_code == 404
+
+
+async def test_search_matches_quotes_backslashes_and_wildcards_literally(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    # The search pattern is inlined into the SQL (so PostgreSQL keeps its trigram index): quoting must hold.
+    admin = await make_member(runtime)
+    account, inbox = await _setup(client, admin)
+    odd = await _conversation(client, admin, account, inbox, "Ana")
+    plain = await _conversation(client, admin, account, inbox, "Bia")
+    for conversation, content in ((odd, "it's 100% off_today \\o/ ''"), (plain, "its 1000 off today")):
+        sent = await client.post(f"{account}/conversations/{conversation['id']}/messages",
+                                 json={"content": content, "message_type": "incoming"}, headers=admin.headers)
+        assert sent.status_code == 200, sent.text
+
+    async def found(q: str) -> list[int]:
+        response = await client.get(f"{account}/conversations/search", params={"q": q}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["data"]["payload"]]
+
+    for q in ("it's", "100%", "off_", "\\o/", "''", "'; DROP TABLE messages; --"):
+        assert await found(q) == ([] if q.startswith("';") else [odd["id"]]), q
+    assert sorted(await found("off")) == sorted([odd["id"], plain["id"]])

@@ -16,8 +16,9 @@ from nexa.db.engine import Database
 _HERE = Path(__file__).parent
 
 # Objects written by hand in later revisions with no model behind them (0002: the knowledge full-text
-# index, FTS5 on SQLite, tsvector on PostgreSQL): autogenerate must neither create nor drop them.
-HAND_WRITTEN_PREFIXES = ("knowledge_fts",)
+# index, FTS5 on SQLite, tsvector on PostgreSQL; 0004: the PostgreSQL trigram index for message search):
+# autogenerate must neither create nor drop them.
+HAND_WRITTEN_PREFIXES = ("knowledge_fts", "messages_content_trgm")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
