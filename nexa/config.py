@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nexa.kit.s3 import S3Location
+
 # Known so that production refuses to start with it.
 DEFAULT_SECRET_KEY = "nexa-insecure-development-secret-change-me"
 
@@ -73,6 +75,19 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     media_url_ttl_seconds: int = 900
     media_max_bytes: int = 100_000_000
+    # Where media files live: "local" (media_dir) or "s3", any S3-compatible bucket (docs/channels/delivery.md).
+    media_store: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    # Unset = AWS; e.g. http://minio:9000, https://<account>.r2.cloudflarestorage.com, https://<region>.digitaloceanspaces.com
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # <endpoint>/<bucket>/<key> (MinIO, most self-hosted servers) instead of <bucket>.<endpoint host>/<key>.
+    s3_path_style: bool = False
+    # Serve files by redirecting to a short presigned S3 link (the bucket must be reachable by browsers and
+    # providers) instead of streaming them through Nexa.
+    s3_redirect: bool = False
     # Knowledge search embeddings (docs/knowledge.md): any OpenAI-compatible `/embeddings` endpoint, e.g.
     # "https://api.openai.com/v1"; unset = full-text search only.
     embeddings_base_url: str | None = None
@@ -120,6 +135,27 @@ class Settings(BaseSettings):
             if problems:
                 raise ConfigError("Refusing to start in production: " + "; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _require_s3_settings(self) -> Settings:
+        if self.media_store == "s3":
+            required = ("s3_bucket", "s3_access_key_id", "s3_secret_access_key")
+            missing = [f"NEXA_{name.upper()}" for name in required if not getattr(self, name)]
+            if missing:
+                raise ConfigError("NEXA_MEDIA_STORE=s3 needs " + ", ".join(missing))
+        return self
+
+    def s3_location(self) -> S3Location:
+        # Only called when media_store == "s3", which the validator above made complete.
+        assert self.s3_bucket and self.s3_access_key_id and self.s3_secret_access_key
+        return S3Location(
+            bucket=self.s3_bucket,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=self.s3_secret_access_key,
+            region=self.s3_region,
+            endpoint_url=self.s3_endpoint_url,
+            path_style=self.s3_path_style,
+        )
 
     def queue_limits(self) -> dict[str, int]:
         """`default:10,deliveries:5` -> {"default": 10, "deliveries": 5}."""

@@ -9,9 +9,9 @@ the message is never lost for it.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
@@ -26,7 +26,7 @@ from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxMemberRepository
 from nexa.jobs.registry import Discard, JobContext, job
 from nexa.kit.errors import NexaError, NotFound
-from nexa.kit.storage import media_signature_valid, media_store, new_media_key
+from nexa.kit.storage import inline_disposition, media_signature_valid, media_store, new_media_key
 from nexa.runtime import current_runtime
 
 public_router = APIRouter(tags=["media"])
@@ -129,14 +129,19 @@ async def _announce(session: AsyncSession, attachment: Attachment) -> None:
 async def _file_response(runtime: RuntimeDep, attachment: Attachment) -> Response:
     if not attachment.file_key:
         raise NotFound("This attachment has no stored file (yet)")
+    store = media_store(runtime.settings)
+    filename = attachment.meta.get("filename")
+    direct = store.direct_url(attachment.file_key, attachment.content_type, filename)
+    if direct is not None:
+        # The reader is authorized by now; the bytes come from the bucket itself (NEXA_S3_REDIRECT).
+        return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     try:
-        data = await media_store(runtime.settings).read(attachment.file_key)
+        data = await store.read(attachment.file_key)
     except FileNotFoundError:
         raise NotFound("The attachment's file is missing from the media store") from None
-    filename = attachment.meta.get("filename")
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
     if filename:
-        headers["Content-Disposition"] = "inline; filename*=UTF-8''" + quote(filename, safe="")
+        headers["Content-Disposition"] = inline_disposition(filename)
     return Response(data, media_type=attachment.content_type or "application/octet-stream", headers=headers)
 
 

@@ -1,8 +1,8 @@
 """Where media files live: a small store interface, a local-directory implementation, and signed links.
 
 Keys are relative paths chosen by Nexa (`<account>/<yyyy>/<mm>/<random><ext>`), never user input, so a
-key cannot climb out of the store's root. S3-compatible storage is not implemented yet (see
-docs/channels/delivery.md); it would be a second `MediaStore`.
+key cannot climb out of the store's root. `NEXA_MEDIA_STORE` picks the store: a local directory (default)
+or an S3-compatible bucket (docs/channels/delivery.md, "Media").
 """
 
 from __future__ import annotations
@@ -13,10 +13,15 @@ import mimetypes
 import time
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
+
+import httpx
 
 from nexa.config import Settings
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import random_token, sign
+from nexa.kit.s3 import S3Client, S3Location, presigned_get_url
+from nexa.runtime import current_runtime
 
 
 class MediaStore(Protocol):
@@ -27,6 +32,10 @@ class MediaStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the file; nothing happens when the key holds nothing."""
+
+    def direct_url(self, key: str, content_type: str | None, filename: str | None) -> str | None:
+        """A short-lived link that serves the file without Nexa in the way, or None to stream it through
+        Nexa. Only called after Nexa has authorized the reader."""
 
 
 class LocalMediaStore:
@@ -50,6 +59,9 @@ class LocalMediaStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    def direct_url(self, key: str, content_type: str | None, filename: str | None) -> str | None:
+        return None
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +71,51 @@ class LocalMediaStore:
         partial.replace(path)
 
 
+# How long a presigned redirect target stays valid: the browser follows the redirect at once, and S3 checks
+# expiry only when a download starts, so a slow large download is not cut off.
+_PRESIGNED_REDIRECT_SECONDS = 60
+
+
+class S3MediaStore:
+    """Objects in one S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, DigitalOcean Spaces, Backblaze B2)."""
+
+    def __init__(self, location: S3Location, *, redirect: bool = False, http: httpx.AsyncClient | None = None) -> None:
+        self.location = location
+        self.redirect = redirect
+        self._http = http
+
+    def _client(self) -> S3Client:
+        # The process's one shared AsyncClient (house rule), looked up per call because stores are built from
+        # settings alone wherever media is touched (jobs, endpoints, knowledge uploads).
+        return S3Client(self.location, self._http or current_runtime().http)
+
+    async def write(self, key: str, data: bytes) -> None:
+        content_type = mimetypes.guess_type(key)[0]
+        await self._client().put(key, data, content_type)
+
+    async def read(self, key: str) -> bytes:
+        return await self._client().get(key)
+
+    async def delete(self, key: str) -> None:
+        await self._client().delete(key)
+
+    def direct_url(self, key: str, content_type: str | None, filename: str | None) -> str | None:
+        if not self.redirect:
+            return None
+        params = {"response-content-type": content_type or "application/octet-stream"}
+        if filename:
+            params["response-content-disposition"] = inline_disposition(filename)
+        return presigned_get_url(self.location, key, _PRESIGNED_REDIRECT_SECONDS, response_params=params)
+
+
+def inline_disposition(filename: str) -> str:
+    """`Content-Disposition` that shows the file in the browser under its original (any-language) name."""
+    return "inline; filename*=UTF-8''" + quote(filename, safe="")
+
+
 def media_store(settings: Settings) -> MediaStore:
+    if settings.media_store == "s3":
+        return S3MediaStore(settings.s3_location(), redirect=settings.s3_redirect)
     return LocalMediaStore(settings.resolved_media_dir)
 
 

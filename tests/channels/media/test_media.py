@@ -32,18 +32,24 @@ async def _attachment(client: httpx.AsyncClient, chat: Chat) -> dict:
     return attachment
 
 
+async def _stored_attachment(client: httpx.AsyncClient, chat: Chat) -> dict:
+    """The conversation's one attachment, once the fetch job has stored its file."""
+
+    async def stored() -> dict:
+        attachment = await _attachment(client, chat)
+        assert attachment["file_size"], attachment
+        return attachment
+
+    return await eventually(stored)
+
+
 async def test_a_customers_photo_is_stored_and_served_by_signed_link(
     client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, chat: Chat, worker: object
 ) -> None:
     await _customer_sends_media(client, fake_graph, chat, fake_graph.add_media(PHOTO, "image/jpeg"))
 
-    async def stored() -> dict:
-        attachment = await _attachment(client, chat)
-        assert attachment["file_size"] == len(PHOTO), attachment
-        return attachment
-
-    attachment = await eventually(stored)
-    assert attachment["content_type"] == "image/jpeg"
+    attachment = await _stored_attachment(client, chat)
+    assert (attachment["file_size"], attachment["content_type"]) == (len(PHOTO), "image/jpeg")
     link = attachment["data_url"]
     assert link.startswith(f"{runtime.settings.base_url}/media/{attachment['id']}?expires=")
 
@@ -65,12 +71,7 @@ async def test_members_download_the_file_with_their_session_other_accounts_canno
 ) -> None:
     await _customer_sends_media(client, fake_graph, chat, fake_graph.add_media(PHOTO, "image/jpeg"))
 
-    async def stored() -> dict:
-        attachment = await _attachment(client, chat)
-        assert attachment["file_size"], attachment
-        return attachment
-
-    attachment = await eventually(stored)
+    attachment = await _stored_attachment(client, chat)
     url = f"{chat.inbox.account_url}/attachments/{attachment['id']}/file"
     mine = await client.get(url, headers=chat.headers)
     assert (mine.status_code, mine.content) == (200, PHOTO)
@@ -96,27 +97,35 @@ async def test_media_whatsapp_no_longer_has_is_marked_on_the_attachment(
     assert [m["content"] for m in messages if m["message_type"] == 0][-1] == "Esse aqui"
 
 
-async def test_an_agents_attachment_goes_to_whatsapp_by_signed_link(
-    client: httpx.AsyncClient, fake_graph: FakeGraph, chat: Chat, worker: object
-) -> None:
+CATALOG = b"%PDF-1.4 catalog"
+
+
+async def _agent_sends_catalog(client: httpx.AsyncClient, fake: FakeGraph, chat: Chat) -> tuple[dict, dict]:
+    """An agent's reply with a PDF attached: (the message as created, what WhatsApp got once it was sent)."""
     response = await client.post(
         f"{chat.url}/messages",
         data={"content": "Segue o catálogo", "message_type": "outgoing"},
-        files={"attachments[]": ("catalogo.pdf", b"%PDF-1.4 catalog", "application/pdf")},
+        files={"attachments[]": ("catalogo.pdf", CATALOG, "application/pdf")},
         headers=chat.headers,
     )
     assert response.status_code == 200, response.text
     created = response.json()
-    [attachment] = created["attachments"]
-    assert (attachment["file_type"], attachment["file_size"]) == ("file", len(b"%PDF-1.4 catalog"))
-
     await status_becomes(client, chat, created["id"], "sent")
-    [sent] = fake_graph.sent
+    [sent] = fake.sent
     assert sent.type == "document"
-    document = sent.body["document"]
+    return created, sent.body
+
+
+async def test_an_agents_attachment_goes_to_whatsapp_by_signed_link(
+    client: httpx.AsyncClient, fake_graph: FakeGraph, chat: Chat, worker: object
+) -> None:
+    created, sent = await _agent_sends_catalog(client, fake_graph, chat)
+    [attachment] = created["attachments"]
+    assert (attachment["file_type"], attachment["file_size"]) == ("file", len(CATALOG))
+    document = sent["document"]
     assert document["filename"] == "catalogo.pdf"
     fetched = await client.get(_path(document["link"]))
-    assert (fetched.status_code, fetched.content) == (200, b"%PDF-1.4 catalog")
+    assert (fetched.status_code, fetched.content) == (200, CATALOG)
 
 
 async def test_a_multipart_reply_with_bad_json_fields_is_a_422(client: httpx.AsyncClient, chat: Chat) -> None:
