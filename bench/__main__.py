@@ -32,13 +32,12 @@ def discover() -> tuple[list[str], dict[str, str]]:
         stem = path.stem
         if stem.startswith("_") or stem in NOT_BENCHMARKS:
             continue
-        before = len(SCENARIOS)
         try:
             importlib.import_module(f"bench.{stem}")
         except Exception as error:  # one half-written module must not hide every other figure
             broken[stem] = f"{type(error).__name__}: {error}"
             continue
-        if len(SCENARIOS) == before:
+        if not any(s.module == stem for s in SCENARIOS.values()):
             legacy.append(stem)
     return legacy, broken
 

@@ -242,7 +242,7 @@ class NexaServers:
         self.stop()
 
 
-async def wait_healthy(url: str, seconds: float = 30) -> None:
+async def wait_healthy(url: str, seconds: float = 120) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(int(seconds * 10)):
             try:

@@ -1,6 +1,6 @@
 """The agent inbox and the reports at scale: bench/datagen.py's 100,000 conversations and 1,000,000 messages.
 
-    .venv/bin/python bench/inbox_reports.py [--requests 200] [--quick]
+    .venv/bin/python bench/inbox_reports.py [--requests 100] [--quick]
 
 One `nexa serve` on the data set; one client sends requests one after another (latency, not load) to
 the largest account (50,000 conversations, 500,000 messages):
@@ -87,7 +87,7 @@ async def open_session(context: Context, requests: int | None = None) -> Session
         servers.stop()
         raise
     return Session(dataset, servers, admin, agent, agent_id, inboxes, raw,
-                   requests or (5 if context.quick else 200), context.quick)
+                   requests or (5 if context.quick else 100), context.quick)
 
 
 async def close_session(session: Session) -> None:
@@ -261,7 +261,7 @@ async def report_result(session: Session) -> Result:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per view")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per view")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CONVERSATIONS} conversations instead of 100,000")
     options = parser.parse_args()
     session = await open_session(Context(quick=options.quick), options.requests)
