@@ -44,6 +44,7 @@ from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.filters import FilterRequest
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
+from nexa.realtime.presence import present_contact_ids
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}/contacts", tags=["contacts"])
 actions_router = APIRouter(prefix="/api/v1/accounts/{account_id}/actions", tags=["contacts"])
@@ -82,6 +83,15 @@ async def list_contacts(
     if labels:
         statement = statement.where(Contact.id.in_(ContactLabelRepository(session, ctx.account_id).owners_with_all(labels)))
     return await _page(session, repository, repository.sorted(statement, sort), page)
+
+
+@router.get("/active", response_model=ContactList)
+async def active_contacts(ctx: ContactsRead, session: DbSession, runtime: RuntimeDep, page: PageNumber = 1) -> ContactList:
+    """Contacts online on the web widget now (a widget socket seen in the last ~20 s), Chatwoot's shape."""
+    repository = ContactRepository(session, ctx.account_id)
+    present = await present_contact_ids(runtime, ctx.account_id)
+    statement = repository.select().where(Contact.id.in_(present)).order_by(Contact.id)
+    return await _page(session, repository, statement, page)
 
 
 @router.get("/search", response_model=ContactList)

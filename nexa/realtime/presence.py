@@ -95,6 +95,29 @@ def presence_store(runtime: Runtime) -> PresenceStore:
     return store
 
 
+def visitor_presence_store(runtime: Runtime) -> PresenceStore:
+    """Web widget visitors' presence, by contact id: the same store kind as agents', kept apart from it."""
+    store = runtime.extras.get("visitor_presence")
+    if store is None:
+        ttl = runtime.settings.presence_ttl_seconds
+        store = (
+            RedisPresence(runtime.redis, prefix=f"{runtime.settings.realtime_prefix}visitor-", ttl=ttl)
+            if runtime.redis is not None
+            else MemoryPresence(ttl)
+        )
+        runtime.extras["visitor_presence"] = store
+    return store
+
+
+async def visitor_heartbeat(runtime: Runtime, account_id: int, contact_id: int) -> None:
+    """A widget socket connected or pinged: the visitor counts as online (GET /contacts/active)."""
+    await visitor_presence_store(runtime).touch(account_id, contact_id)
+
+
+async def present_contact_ids(runtime: Runtime, account_id: int) -> set[int]:
+    return await visitor_presence_store(runtime).present(account_id)
+
+
 async def present_user_ids(runtime: Runtime, account_id: int) -> set[int]:
     """Users of the account with a live socket heartbeat (for `availability_status`)."""
     return await presence_store(runtime).present(account_id)

@@ -94,7 +94,8 @@ class Peer:
 
     channels: frozenset[str]
     account_id: int
-    user_id: int | None = None  # None for a widget visitor: no presence, no availability
+    user_id: int | None = None  # None for a widget visitor: no availability, a visitor's presence
+    contact_id: int | None = None  # the widget visitor's contact
 
 
 @router.websocket("/ws")
@@ -120,6 +121,8 @@ async def _run(websocket: WebSocket, identify: Callable[[WebSocket, Runtime], Aw
     async with get_hub().connect(peer.channels) as subscription:
         if peer.user_id is not None:
             await presence.agent_connected(runtime, peer.account_id, peer.user_id)
+        elif peer.contact_id is not None:
+            await presence.visitor_heartbeat(runtime, peer.account_id, peer.contact_id)
         code = await _serve(websocket, subscription, peer, runtime)
     if code is not None:
         with contextlib.suppress(Exception):  # the client may be gone already; nothing left to tell it
@@ -174,7 +177,10 @@ async def _identify_visitor(websocket: WebSocket, runtime: Runtime) -> Peer:
         account = await session.get(Account, contact_inbox.account_id)
         if account is None or not account.is_active:
             raise Refused(CloseCode.FORBIDDEN, "Account is suspended")
-    return Peer(channels=frozenset({contact_channel(token)}), account_id=contact_inbox.account_id)
+    return Peer(
+        channels=frozenset({contact_channel(token)}), account_id=contact_inbox.account_id,
+        contact_id=contact_inbox.contact_id,
+    )
 
 
 class _Sender:
@@ -243,7 +249,11 @@ async def _answer(raw: str | bytes, peer: Peer, runtime: Runtime) -> str | None:
     except ValidationError:
         return _error('expected {"type": "ping"} or {"type": "presence", "availability": "online|busy|offline"}')
     if peer.user_id is None:
-        return PONG if isinstance(frame, Ping) else _error("presence is only for agents")
+        if not isinstance(frame, Ping):
+            return _error("presence is only for agents")
+        if peer.contact_id is not None:
+            await presence.visitor_heartbeat(runtime, peer.account_id, peer.contact_id)
+        return PONG
     if isinstance(frame, SetAvailability):
         await presence.change_availability(runtime, peer.account_id, peer.user_id, frame.availability)
         return None  # the presence.update broadcast reaches this socket too

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nexa.agent_bots.models import AgentBot
 from nexa.auth import audit
 from nexa.auth.models import User
-from nexa.contacts.models import Contact
+from nexa.contacts.models import Contact, ContactInbox
 from nexa.conversations import messages as conversation_messages
 from nexa.conversations import service as conversations
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageStatus, MessageType
@@ -68,6 +68,7 @@ _WEBHOOK_NAMES: dict[str, tuple[str, ...]] = {
     EventName.CONTACT_UPDATED: ("contact_updated",),
     "inbox_created": ("inbox_created",),
     "inbox_updated": ("inbox_updated",),
+    "webwidget_triggered": ("webwidget_triggered",),
 }
 # Agent bots get these (Chatwoot's AgentBotListener, with the 2026 additions).
 BOT_EVENTS = frozenset({
@@ -133,7 +134,8 @@ async def fanout(
             if not targets:
                 continue
             body = await _body(session, name, subject, data or {})
-            await _record(session, name, body, subject, targets)
+            if body is not None:
+                await _record(session, name, body, subject, targets)
 
 
 def _names(event: str, subject: _Subject) -> list[str]:
@@ -197,7 +199,13 @@ async def _targets(session: AsyncSession, name: str, subject: _Subject) -> list[
     return targets
 
 
-async def _body(session: AsyncSession, name: str, subject: _Subject, data: dict[str, Any]) -> dict[str, Any]:
+async def _body(session: AsyncSession, name: str, subject: _Subject, data: dict[str, Any]) -> dict[str, Any] | None:
+    if name == "webwidget_triggered":
+        contact_inbox = await session.get(ContactInbox, data["contact_inbox_id"])
+        if contact_inbox is None:
+            return None  # the visitor was deleted since: nobody left to tell about
+        body = await payloads.contact_inbox_data(session, contact_inbox, subject.account)
+        return {"event": name, **body, "event_info": data.get("event_info", {})}
     if subject.message is not None:
         assert subject.conversation is not None and subject.inbox is not None
         body = await payloads.message_data(session, subject.message, subject.conversation, subject.inbox, subject.account)

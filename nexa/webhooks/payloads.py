@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.agent_bots.models import AgentBot
@@ -109,6 +110,28 @@ async def message_data(
     if attachments:
         data["attachments"] = [attachment_out(a).model_dump(mode="json") for a in attachments]
     return data
+
+
+async def contact_inbox_data(session: AsyncSession, contact_inbox: ContactInbox, account: Account) -> dict[str, Any]:
+    """ContactInbox#webhook_data: the visitor, the inbox and account (id and name), the latest conversation
+    in this inbox (Chatwoot's `current_conversation`, null before the first) and the source_id."""
+    contact = await session.get(Contact, contact_inbox.contact_id)
+    inbox = await session.get(Inbox, contact_inbox.inbox_id)
+    assert contact is not None and inbox is not None  # the rows cascade with the contact inbox
+    latest = await session.scalar(
+        select(Conversation)
+        .where(Conversation.account_id == account.id, Conversation.contact_inbox_id == contact_inbox.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return {
+        "id": contact_inbox.id,
+        "contact": contact_data(contact, account),
+        "inbox": {"id": inbox.id, "name": inbox.name},
+        "account": {"id": account.id, "name": account.name},
+        "current_conversation": await conversation_data(session, latest) if latest is not None else None,
+        "source_id": contact_inbox.source_id,
+    }
 
 
 def inbox_data(inbox: Inbox) -> dict[str, Any]:

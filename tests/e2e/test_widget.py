@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
 import httpx
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from nexa.jobs.models import Job
 from nexa.runtime import Runtime
 from tests.factories import make_member
 from nexa.devtools.servers import serve
 from tests.realtime._server import serve as serve_nexa
 
 XSS = '<img src=x onerror="window.__pwned=1">'
+
+
+async def eventually_triggered(runtime: Runtime, account_id: int) -> dict[str, Any]:
+    """The webhooks fan-out job of the account's webwidget_triggered (no worker runs here to send it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        async with runtime.db.session(write=False) as session:
+            jobs = (await session.scalars(select(Job).where(Job.kind == "webhooks.fanout", Job.account_id == account_id))).all()
+        found = [job.args for job in jobs if job.args.get("event") == "webwidget_triggered"]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, "no webwidget_triggered was recorded"
+        await asyncio.sleep(0.05)
 
 
 def shop_site(nexa_url: str, website_token: str) -> Starlette:
@@ -26,6 +45,7 @@ async def test_customer_chats_from_the_widget_and_sees_the_agent_reply_live(page
     admin = await make_member(runtime)
     async with serve_nexa(runtime) as nexa, httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
         account = f"/api/v1/accounts/{admin.account.id}"
+        await api.post(f"{account}/webhooks", json={"url": "https://hooks.example.com/crm", "subscriptions": ["webwidget_triggered"]})
         inbox = (await api.post(f"{account}/inboxes", json={
             "name": "Loja da Ana", "channel_type": "web_widget", "greeting_enabled": True,
             "greeting_message": "Oi! Em que posso ajudar?", "channel_config": {"widget_color": "#aa3300"},
@@ -39,6 +59,9 @@ async def test_customer_chats_from_the_widget_and_sees_the_agent_reply_live(page
             color = "b => getComputedStyle(b).backgroundColor"
             await page.wait_for_function(f"({color})(document.querySelector('[data-nexa=bubble]')) === 'rgb(170, 51, 0)'")
             assert not await chat.locator(".widget__prechat").is_visible()
+            # Opening the chat recorded webwidget_triggered for the account's webhook, with the shop's page.
+            triggered = await eventually_triggered(runtime, admin.account.id)
+            assert triggered["data"]["event_info"]["referer"].rstrip("/") == shop.url.rstrip("/")
             await chat.locator("textarea").fill("Vocês entregam em Campinas?")
             await chat.locator("textarea").press("Enter")
             await chat.locator(".msg--in:not(.msg--pending)", has_text="Campinas").wait_for()

@@ -17,6 +17,7 @@ from nexa.channels.web_widget.schemas import (
     TypingIn,
     VisitorIn,
     VisitorOut,
+    WidgetEventIn,
     WidgetInbox,
 )
 from nexa.channels.web_widget.serializers import public_conversation, public_messages, visitor_out, widget_inbox
@@ -138,3 +139,13 @@ async def toggle_typing(conversation_id: int, body: TypingIn, visitor: Visitor, 
 async def update_last_seen(conversation_id: int, visitor: Visitor, session: DbSession) -> None:
     conversation = await service.visitor_conversation(session, visitor[1], conversation_id)
     service.mark_seen(conversation)
+
+
+@router.post("/contacts/{contact_identifier}/events", status_code=204)
+async def create_event(body: WidgetEventIn, request: Request, visitor: Visitor, session: DbSession) -> None:
+    """The widget was opened (`webwidget.triggered`): sent as the `webwidget_triggered` webhook, with the
+    visitor, the inbox, their latest conversation and `event_info` (page, pre-chat answers, browser)."""
+    service.widget_triggered(
+        session, visitor[1], body.event_info,
+        user_agent=request.headers.get("user-agent", ""), accept_language=request.headers.get("accept-language", ""),
+    )

@@ -71,6 +71,28 @@ class TypingIn(BaseModel):
     typing_status: Literal["on", "off"]
 
 
+class InitiatedAt(BaseModel):
+    timestamp: str = Field(max_length=100)
+
+
+class WidgetEventInfo(BaseModel):
+    """What the widget knows of the visit; the server adds the browser and its language."""
+
+    referer: str | None = Field(default=None, max_length=2048, description="The page the widget was opened on")
+    initiated_at: InitiatedAt | None = None
+    widget_language: str | None = Field(default=None, max_length=16)
+    pre_chat_form_data: dict[str, str] | None = Field(
+        default=None, max_length=20, description="What the visitor typed in the pre-chat form (field -> value)"
+    )
+
+
+class WidgetEventIn(BaseModel):
+    """Chatwoot's widget event: `webwidget.triggered` when the visitor opens the chat."""
+
+    name: Literal["webwidget.triggered"]
+    event_info: WidgetEventInfo = Field(default_factory=WidgetEventInfo)
+
+
 class WidgetInbox(BaseModel):
     """Everything the widget needs to draw itself: name, brand, greeting, pre-chat form, language."""
 

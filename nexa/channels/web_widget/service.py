@@ -7,13 +7,14 @@ their own conversations, and only the customer-visible messages in them.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from nexa.channels.web_widget.schemas import VisitorIn
+from nexa.channels.web_widget.schemas import VisitorIn, WidgetEventInfo
 from nexa.contacts import service as contacts
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.contacts.repository import ContactInboxRepository
@@ -28,6 +29,7 @@ from nexa.inboxes.repository import PublicInboxRepository
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import NotFound
 from nexa.realtime import Event, EventName, conversation_channel, inbox_channel, publish_now
+from nexa.webhooks.outbox import record_event
 
 # Chatwoot's public API serves API inboxes too; any other channel has its own customers' side.
 PUBLIC_CHANNELS = (ChannelType.web_widget, ChannelType.api)
@@ -139,3 +141,54 @@ async def announce_typing(conversation: Conversation, contact: Contact, typing: 
     }
     channels = [inbox_channel(conversation.inbox_id), conversation_channel(conversation.id)]
     await publish_now(Event(name, data, account_id=conversation.account_id, channels=channels))
+
+
+def widget_triggered(
+    session: AsyncSession, contact_inbox: ContactInbox, info: WidgetEventInfo, *, user_agent: str, accept_language: str
+) -> None:
+    """Record the visitor opening the widget for the webhooks, with Chatwoot's event_info keys."""
+    event_info = info.model_dump(exclude_none=True)
+    event_info["browser_language"] = accept_language.split(",")[0].split(";")[0].strip() or None
+    event_info["browser"] = browser_details(user_agent)
+    # No realtime event: only webhooks hear of it (nexa.webhooks.jobs builds ContactInbox#webhook_data).
+    record_event(
+        session, "webwidget_triggered", contact_inbox.account_id, inbox_id=contact_inbox.inbox_id,
+        contact_id=contact_inbox.contact_id, data={"contact_inbox_id": contact_inbox.id, "event_info": event_info},
+    )
+
+
+# (name, pattern of its version) in order: Edge and Opera also say Chrome, Chrome also says Safari.
+_BROWSERS = (
+    ("Microsoft Edge", r"Edg(?:e|A|iOS)?/([\d.]+)"),
+    ("Opera", r"OPR/([\d.]+)"),
+    ("Firefox", r"(?:Firefox|FxiOS)/([\d.]+)"),
+    ("Chrome", r"(?:Chrome|CriOS)/([\d.]+)"),
+    ("Safari", r"Version/([\d.]+).*Safari/"),
+)
+_PLATFORMS = (
+    ("Android", r"Android ([\d.]+)"),
+    ("iOS", r"(?:iPhone|iPad|iPod).*? OS ([\d_]+)"),
+    ("Windows", r"Windows NT ([\d.]+)"),
+    ("macOS", r"Mac OS X ([\d_.]+)"),
+    ("Linux", r"Linux()"),
+)
+
+
+def browser_details(user_agent: str) -> dict[str, str]:
+    """The `browser` object of Chatwoot's event_info (it uses the browser gem), from the User-Agent."""
+    user_agent = user_agent[:512]  # real ones are shorter; the header is the visitor's to make up
+
+    def first(candidates: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+        for name, pattern in candidates:
+            found = re.search(pattern, user_agent)
+            if found:
+                return name, found.group(1).replace("_", ".")
+        return "Unknown", ""
+
+    browser_name, browser_version = first(_BROWSERS)
+    platform_name, platform_version = first(_PLATFORMS)
+    device = "Mobile" if re.search(r"Mobi|iPhone|Android", user_agent) else "Tablet" if "iPad" in user_agent else "Unknown"
+    return {
+        "browser_name": browser_name, "browser_version": browser_version, "device_name": device,
+        "platform_name": platform_name, "platform_version": platform_version,
+    }

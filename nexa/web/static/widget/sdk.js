@@ -32,12 +32,18 @@
   bubble.innerHTML = '<svg width="28" height="28" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true">' +
     '<path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
 
+  // The chat records the visit (webwidget_triggered) with the page it was opened on.
+  function announceOpened() {
+    if (frame.contentWindow) frame.contentWindow.postMessage({ nexa: "opened", referer: location.href }, origin);
+  }
   bubble.addEventListener("click", function () {
     var open = frame.style.display === "none";
     frame.style.display = open ? "block" : "none";
     bubble.setAttribute("aria-expanded", String(open));
-    if (open) frame.contentWindow && frame.contentWindow.postMessage({ nexa: "opened" }, origin);
+    if (open) announceOpened();
   });
+  // Opened before the chat had loaded: the message above found no listener yet, so say it again.
+  frame.addEventListener("load", function () { if (frame.style.display !== "none") announceOpened(); });
 
   fetch(origin + "/public/api/v1/inboxes/" + encodeURIComponent(token))
     .then(function (r) { return r.ok ? r.json() : null; })

@@ -166,7 +166,12 @@
     if (!state.pubsub_token || socket) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/widget?pubsub_token=" + encodeURIComponent(state.pubsub_token));
-    socket.onopen = function () { retryDelay = 1000; status.textContent = ""; refresh(); };
+    var heartbeat = null;
+    socket.onopen = function () {
+      retryDelay = 1000; status.textContent = ""; refresh();
+      // Keeps the visitor among the account's active contacts (the server forgets them after ~20 s).
+      heartbeat = setInterval(function () { if (socket) socket.send(JSON.stringify({ type: "ping" })); }, 10000);
+    };
     socket.onmessage = function (frame) {
       var event;
       try { event = JSON.parse(frame.data); } catch (e) { return; }
@@ -175,12 +180,30 @@
     };
     socket.onclose = function (closed) {
       socket = null;
+      clearInterval(heartbeat);
       if (closed.code === 4401) return;  // our token is no longer valid: do not hammer the server
       status.textContent = texts.reconnecting;
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     };
   }
+
+  // Chatwoot's webwidget.triggered: the visitor opened the chat. Before the pre-chat form is filled in
+  // there is nobody to name yet, so the event waits for it and carries its answers.
+  var openedOn = null;
+  function triggered(prechatData) {
+    var info = { referer: openedOn || document.referrer || undefined, initiated_at: { timestamp: new Date().toString() },
+      widget_language: root.getAttribute("data-locale") || undefined };
+    if (prechatData) info.pre_chat_form_data = prechatData;
+    return request("POST", "/contacts/" + encodeURIComponent(state.source_id) + "/events",
+      { name: "webwidget.triggered", event_info: info }).catch(function () {});
+  }
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || !event.data || event.data.nexa !== "opened") return;
+    openedOn = typeof event.data.referer === "string" ? event.data.referer : null;
+    if (state.source_id) triggered();
+    else if (!inbox.pre_chat_form_enabled) ensureVisitor().then(function () { triggered(); }).catch(function () {});
+  });
 
   function showPrechat() {
     var fields = inbox.pre_chat_form_fields || [];
@@ -193,7 +216,10 @@
       event.preventDefault();
       var details = {};
       new FormData(prechat).forEach(function (value, key) { if (String(value).trim()) details[key] = String(value).trim(); });
-      ensureVisitor(details).then(function () { prechat.hidden = true; composer.hidden = false; input.focus(); })
+      ensureVisitor(details).then(function () {
+        prechat.hidden = true; composer.hidden = false; input.focus();
+        triggered(details);
+      })
         .catch(function () { status.textContent = texts.failed; });
     });
   }
