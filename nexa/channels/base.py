@@ -30,14 +30,38 @@ class WebhookRejected(NexaError):
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or WebhookRejected(400) naming what is wrong with it."""
+    """The body as a JSON object, or WebhookRejected(400) naming what is wrong with it.
+
+    Refused too: NaN/Infinity (not JSON, and PostgreSQL's jsonb rejects them) and nesting deep enough to
+    exhaust Python's recursion limit. NUL characters, which PostgreSQL text cannot hold, are dropped from
+    strings rather than losing the message for them.
+    """
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_constant=_refuse_constant)
+        # JSON can only carry NUL escaped, so bodies without the escape (nearly all) skip the walk.
+        if b"\\u0000" in body:
+            parsed = _without_nul(parsed)
     except ValueError as exc:
         raise WebhookRejected(400, f"Malformed JSON: {exc}") from exc
+    except RecursionError:
+        raise WebhookRejected(400, "Malformed JSON: nested too deeply") from None
     if not isinstance(parsed, dict):
         raise WebhookRejected(400, "The body must be a JSON object")
     return parsed
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,9 @@ def _customer(key: dict[str, Any], push_name: Any) -> Customer:
     # LID addressing (Baileys 7) hides the number in remoteJid; remoteJidAlt (older: senderPn) has it.
     phone_jid = remote_jid if not remote_jid.endswith("@lid") else key.get("remoteJidAlt") or key.get("senderPn")
     name = push_name if isinstance(push_name, str) and push_name.strip() else None
-    if isinstance(phone_jid, str) and phone_jid.endswith("@s.whatsapp.net"):
-        digits = phone_jid.split("@", 1)[0].split(":", 1)[0]
+    is_phone = isinstance(phone_jid, str) and phone_jid.endswith("@s.whatsapp.net")
+    digits = phone_jid.split("@", 1)[0].split(":", 1)[0] if is_phone else ""
+    if digits.isascii() and digits.isdigit():
         return Customer(source_id=digits, name=name, phone=f"+{digits}", identifier=phone_jid)
     return Customer(source_id=remote_jid, name=name, identifier=remote_jid)
 
@@ -135,7 +136,7 @@ def _content(
     if kind == "extendedTextMessage":  # builds before 2.3 did not rewrite it to `conversation`
         return _text(body.get("text")), {}, ()
     if kind == "documentWithCaptionMessage":
-        inner = (body.get("message") or {}).get("documentMessage") or {}
+        inner = _dict(_dict(body.get("message")).get("documentMessage"))
         return _content("documentMessage", {**message, "documentMessage": inner}, source_id)
     if kind in MEDIA_TYPES:
         return _text(body.get("caption")), {}, (_media(kind, body, message, source_id),)
@@ -148,10 +149,11 @@ def _content(
     if kind == "contactMessage":
         return None, {}, (_contact_card(body),)
     if kind == "contactsArrayMessage":
-        cards = tuple(_contact_card(card) for card in body.get("contacts") or [] if isinstance(card, dict))
+        listed = body.get("contacts")
+        cards = tuple(_contact_card(card) for card in listed if isinstance(card, dict)) if isinstance(listed, list) else ()
         return None, {}, cards
     if kind == "reactionMessage":
-        reacted = (body.get("key") or {}).get("id")
+        reacted = _text(_dict(body.get("key")).get("id"))
         emoji = _text(body.get("text"))
         # An empty reaction is WhatsApp's "reaction removed".
         return emoji, {"is_reaction": True, "in_reply_to_external_id": reacted, "reaction_removed": emoji is None}, ()
@@ -171,8 +173,8 @@ def _media(kind: str, body: dict[str, Any], message: dict[str, Any], source_id: 
         provider_media_id=source_id,
         # mediaUrl exists only with Evolution's S3 storage; body["url"] is WhatsApp's encrypted blob, useless here.
         url=message.get("mediaUrl") if isinstance(message.get("mediaUrl"), str) else None,
-        mime_type=body.get("mimetype"),
-        filename=body.get("fileName"),
+        mime_type=_text(body.get("mimetype")),
+        filename=_text(body.get("fileName")),
         size=_int(body.get("fileLength")),
         meta=meta,
     )
@@ -193,7 +195,7 @@ def _quoted_id(record: dict[str, Any], body: Any) -> str | None:
 
 
 def _update(record: dict[str, Any], instance: str) -> InboundEvent | None:
-    source_id = record.get("keyId") or (record.get("key") or {}).get("id")
+    source_id = record.get("keyId") or _dict(record.get("key")).get("id")
     if not isinstance(source_id, str) or not source_id:
         raise WebhookRejected(400, "`data.keyId` is required")
     status = record.get("status")
@@ -211,7 +213,7 @@ def _update(record: dict[str, Any], instance: str) -> InboundEvent | None:
 
 
 def _edit(record: dict[str, Any], instance: str) -> MessageChanged | None:
-    source_id = (record.get("key") or {}).get("id")
+    source_id = _dict(record.get("key")).get("id")
     if not isinstance(source_id, str) or not source_id:
         raise WebhookRejected(400, "`data.key.id` is required")
     at = _timestamp_ms(record.get("timestampMs")) or utcnow()
@@ -232,10 +234,11 @@ def _delete(record: dict[str, Any], instance: str) -> MessageChanged:
 
 
 def _connection(record: dict[str, Any], instance: str) -> ChannelStatus:
-    state = record.get("state")
+    state, wuid = record.get("state"), record.get("wuid")
     values: dict[str, Any] = {
         "state": state, "status_reason": record.get("statusReason"), "profile_name": record.get("profileName"),
-        "number": (record.get("wuid") or "").split("@", 1)[0] or None, "updated_at": utcnow().isoformat(),
+        "number": (wuid.split("@", 1)[0] or None) if isinstance(wuid, str) else None,
+        "updated_at": utcnow().isoformat(),
     }
     if state == "open":
         values.update(qr_code=None, pairing_code=None)  # linked: the last QR code is spent
@@ -265,6 +268,10 @@ _PARSERS: dict[str, Callable[[dict[str, Any], str], InboundEvent | None]] = {
 # --- small readers -------------------------------------------------------------------------------------
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
@@ -285,18 +292,28 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     if isinstance(value, dict) and isinstance(value.get("low"), int):  # a protobuf Long as JSON
-        return value["low"] + (value.get("high") or 0) * 2**32
+        high = value.get("high")
+        return value["low"] + (high if isinstance(high, int) else 0) * 2**32
     return None
 
 
 def _timestamp(value: Any) -> datetime:
-    seconds = _int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds else utcnow()
+    return _moment(_int(value)) or utcnow()
 
 
 def _timestamp_ms(value: Any) -> datetime | None:
     milliseconds = _int(value)
-    return datetime.fromtimestamp(milliseconds / 1000, UTC) if milliseconds else None
+    return _moment(milliseconds / 1000) if milliseconds else None
+
+
+def _moment(seconds: float | None) -> datetime | None:
+    """A unix time as a datetime; None when missing or beyond what a datetime holds (a garbled clock)."""
+    if not seconds:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:

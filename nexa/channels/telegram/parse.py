@@ -92,7 +92,7 @@ def _message(message: dict[str, Any]) -> InboundMessage:
     chat_id = _chat_id(message)
     sender = message.get("from") if isinstance(message.get("from"), dict) else message["chat"]
     attachments = _attachments(message)
-    content = message.get("text") or message.get("caption")
+    content = _text_of(message)
     attributes: dict[str, Any] = {}
     reply = message.get("reply_to_message")
     if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
@@ -103,7 +103,7 @@ def _message(message: dict[str, Any]) -> InboundMessage:
         source_id=_message_id(message),
         customer=_customer(sender, chat_id, _own_phone(message, sender)),
         sent_at=_timestamp(message.get("date")),
-        content=content if isinstance(content, str) else None,
+        content=content,
         content_type=ContentType.sticker if "sticker" in message else ContentType.text,
         content_attributes=attributes,
         attachments=attachments,
@@ -111,10 +111,9 @@ def _message(message: dict[str, Any]) -> InboundMessage:
 
 
 def _edit(message: dict[str, Any]) -> MessageChanged:
-    content = message.get("text") or message.get("caption")
     return MessageChanged(
         source_id=_message_id(message),
-        content=content if isinstance(content, str) else None,
+        content=_text_of(message),
         at=_timestamp(message.get("edit_date")),
     )
 
@@ -125,6 +124,8 @@ def _button_tap(callback: dict[str, Any]) -> InboundMessage:
         raise WebhookRejected(400, "`callback_query.id` and `callback_query.from` are required")
     origin = callback.get("message") if isinstance(callback.get("message"), dict) else None
     chat_id = _chat_id(origin) if origin else user.get("id")
+    if not isinstance(chat_id, int):
+        raise WebhookRejected(400, "`callback_query.from.id` is required")
     data = callback.get("data") if isinstance(callback.get("data"), str) else None
     attributes: dict[str, Any] = {
         # Chatwoot-style button reply; the query id lets the webhook answer answerCallbackQuery.
@@ -143,17 +144,20 @@ def _button_tap(callback: dict[str, Any]) -> InboundMessage:
 
 
 def _button_title(origin: dict[str, Any] | None, data: str | None) -> str | None:
-    rows = ((origin or {}).get("reply_markup") or {}).get("inline_keyboard") or []
-    for row in rows:
+    markup = (origin or {}).get("reply_markup")
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for row in rows if isinstance(rows, list) else []:
         for button in row if isinstance(row, list) else []:
-            if isinstance(button, dict) and button.get("callback_data") == data:
-                return button.get("text")
+            if isinstance(button, dict) and button.get("callback_data") == data and isinstance(button.get("text"), str):
+                return button["text"]
     return None
 
 
 def _attachments(message: dict[str, Any]) -> tuple[IncomingMedia, ...]:
-    if isinstance(photos := message.get("photo"), list) and photos:
-        largest = max(photos, key=lambda size: (size.get("width", 0) * size.get("height", 0), size.get("file_size", 0)))
+    photo = message.get("photo")
+    photos = [size for size in photo if isinstance(size, dict)] if isinstance(photo, list) else []
+    if photos:
+        largest = max(photos, key=lambda size: (_count(size, "width") * _count(size, "height"), _count(size, "file_size")))
         return (_file(FileType.image, largest, "image/jpeg"),)
     if isinstance(voice := message.get("voice"), dict):
         return (_file(FileType.audio, voice, "audio/ogg", voice=True),)
@@ -183,9 +187,9 @@ def _file(file_type: FileType, body: dict[str, Any], default_mime: str | None, *
     return IncomingMedia(
         file_type=file_type,
         provider_media_id=file_id,
-        mime_type=body.get("mime_type") or default_mime,
-        filename=body.get("file_name"),
-        size=body.get("file_size") if isinstance(body.get("file_size"), int) else None,
+        mime_type=_str(body.get("mime_type")) or default_mime,
+        filename=_str(body.get("file_name")),
+        size=_count(body, "file_size") or None,
         meta={k: v for k, v in meta.items() if v is not None},
     )
 
@@ -193,8 +197,8 @@ def _file(file_type: FileType, body: dict[str, Any], default_mime: str | None, *
 def _own_phone(message: dict[str, Any], sender: dict[str, Any]) -> str | None:
     """The customer's number, when they shared their own contact card (Telegram never tells it otherwise)."""
     contact = message.get("contact")
-    if isinstance(contact, dict) and contact.get("user_id") == sender.get("id") and contact.get("phone_number"):
-        number = str(contact["phone_number"])
+    if isinstance(contact, dict) and contact.get("user_id") == sender.get("id") and _str(contact.get("phone_number")):
+        number = contact["phone_number"]
         return number if number.startswith("+") else f"+{number}"
     return None
 
@@ -205,4 +209,21 @@ def _first_field(message: dict[str, Any]) -> str:
 
 
 def _timestamp(value: Any) -> datetime:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else utcnow()
+    try:
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else utcnow()
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime holds: a garbled clock
+        return utcnow()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _text_of(message: dict[str, Any]) -> str | None:
+    return _str(message.get("text")) or _str(message.get("caption"))
+
+
+def _count(body: dict[str, Any], name: str) -> int:
+    """A non-negative integer field (sizes, dimensions); 0 when missing or not a number."""
+    value = body.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -21,6 +21,7 @@ from nexa.channels.base import (
     MessageChanged,
     StatusUpdate,
     WebhookRejected,
+    json_object,
 )
 from nexa.channels.whatsapp_cloud.errors import plain_reason
 from nexa.conversations.models import FileType, MessageStatus
@@ -46,7 +47,7 @@ _STATUSES = {
 
 
 def parse_webhook(body: bytes) -> list[InboundEvent]:
-    payload = _json_object(body)
+    payload = json_object(body)
     if payload.get("object") != WEBHOOK_OBJECT:
         raise WebhookRejected(400, f"Not a WhatsApp webhook: object must be {WEBHOOK_OBJECT!r}")
     events: list[InboundEvent] = []
@@ -111,7 +112,9 @@ def _message_event(message: Mapping[str, Any], contacts: list[Mapping[str, Any]]
 
 def _content(message: Mapping[str, Any], kind: Any) -> tuple[str | None, dict[str, Any], tuple[IncomingMedia, ...]]:
     """(content, content_attributes, attachments) of one message by its type."""
-    body = message.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str):
+        return None, _unsupported(message, kind), ()
+    body = message.get(kind)
     part: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     if kind == "text":
         return _text(part.get("body")), {}, ()
@@ -162,7 +165,7 @@ def _location(part: Mapping[str, Any]) -> tuple[str | None, dict[str, Any], tupl
 
 def _contact_card(card: Mapping[str, Any]) -> IncomingMedia:
     name = card.get("name") if isinstance(card.get("name"), Mapping) else {}
-    phones = [phone.get("phone") for phone in card.get("phones") or [] if isinstance(phone, Mapping)]
+    phones = [phone.get("phone") for phone in _mappings(card.get("phones"))]
     meta = {"name": name.get("formatted_name"), "phones": [p for p in phones if p], "card": dict(card)}
     return IncomingMedia(file_type=FileType.contact, meta=meta)
 
@@ -191,7 +194,7 @@ def _flow_response(raw: Any) -> Any:
 
 
 def _unsupported(message: Mapping[str, Any], kind: Any) -> dict[str, Any]:
-    errors = [error for error in message.get("errors") or [] if isinstance(error, Mapping)]
+    errors = _mappings(message.get("errors"))
     attributes: dict[str, Any] = {"unsupported": {"type": _text(kind), "errors": errors}}
     if errors:
         attributes["external_error"] = _error_text(errors[0])
@@ -232,11 +235,12 @@ def _customer(message: Mapping[str, Any], contacts: list[Mapping[str, Any]]) -> 
 
 def _status_event(status: Mapping[str, Any], route: str | None) -> StatusUpdate | None:
     source_id = _required(status, "id")
-    mapped = _STATUSES.get(status.get("status"))  # type: ignore[arg-type]
+    raw_status = status.get("status")
+    mapped = _STATUSES.get(raw_status) if isinstance(raw_status, str) else None
     if mapped is None:
-        logger.info("whatsapp status ignored", extra={"status": status.get("status"), "source_id": source_id})
+        logger.info("whatsapp status ignored", extra={"status": raw_status, "source_id": source_id})
         return None
-    errors = [error for error in status.get("errors") or [] if isinstance(error, Mapping)]
+    errors = _mappings(status.get("errors"))
     first = errors[0] if errors else {}
     code = first.get("code")
     return StatusUpdate(
@@ -262,14 +266,6 @@ def _details(error: Mapping[str, Any]) -> str | None:
 
 
 # --- shape checks --------------------------------------------------------------------------------------
-
-
-def _json_object(body: bytes) -> Mapping[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookRejected(400, f"Malformed JSON: {exc}") from None
-    return _mapping(payload, "body")
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -300,6 +296,11 @@ def _timestamp(parent: Mapping[str, Any]) -> datetime:
         return datetime.fromtimestamp(int(raw), UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
         raise WebhookRejected(400, f"Malformed WhatsApp webhook: timestamp {raw!r} is not unix seconds") from None
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of an optional list (errors, phones): a wrong shape there is no reason to lose a message."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str | None:
