@@ -43,6 +43,7 @@ from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
 from nexa.web.app.routes import router as web_app_router
 from nexa.web.app.settings import router as web_settings_router
+from nexa.web.app.invitations import router as web_invitations_router
 from nexa.automation.endpoints import router as automation_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
 from nexa.contacts.endpoints import actions_router as contact_actions_router
@@ -85,6 +86,7 @@ ROUTERS = (
     web_router,
     web_app_router,
     web_settings_router,
+    web_invitations_router,
     realtime_router,
     bot_router,
 )

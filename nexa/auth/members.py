@@ -87,11 +87,17 @@ async def _new_invitation(session: AsyncSession, account_id: int, user: User, in
     return token
 
 
-async def accept_invitation(session: AsyncSession, token: str, password: str, *, origin: RequestOrigin) -> User:
-    """Set the invited user's password; the link works once and until it expires."""
+async def open_invitation(session: AsyncSession, token: str) -> Invitation:
+    """The unused, unexpired invitation of `token`; 404 otherwise (the web page and the API share it)."""
     invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == sha256_hex(token)))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
         raise NotFound("This invitation link is invalid or has expired")
+    return invitation
+
+
+async def accept_invitation(session: AsyncSession, token: str, password: str, *, origin: RequestOrigin) -> User:
+    """Set the invited user's password; the link works once and until it expires."""
+    invitation = await open_invitation(session, token)
     user = await UserRepository(session).get_or_404(invitation.user_id)
     auth_service.check_password_strength(password)
     user.password_hash = hash_password(password)

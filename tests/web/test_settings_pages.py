@@ -89,3 +89,28 @@ async def test_settings_pages_use_the_selected_language(client: httpx.AsyncClien
     assert "Bandejas de entrada" in spanish.text and "Nueva bandeja de entrada" in spanish.text
     english = await client.get(f"{base}/webhooks", headers={"Accept-Language": "en"})
     assert "New webhook" in english.text and 'value="message_created"' in english.text
+
+
+async def test_invited_user_chooses_a_password_on_the_accounts_branded_page(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    admin = await make_member(runtime)
+    async with runtime.db.session() as session:
+        account = await session.get(Account, admin.account.id)
+        assert account is not None
+        account.branding = {"product_name": "Atende Já"}
+    invited = await client.post(f"/api/v1/accounts/{admin.account.id}/agents", headers=admin.headers,
+                                json={"name": "Bia", "email": "bia@example.com"})
+    token = invited.json()["invitation_url"].rsplit("/", 1)[1]
+
+    page = await client.get(f"/app/invitations/{token}", headers={"Accept-Language": "pt-BR"})
+    assert page.status_code == 200
+    assert "Atende Já" in page.text and "Escolha uma senha" in page.text and "Nexa" not in page.text
+    assert page_config(page.text)["invitationToken"] == token
+    # The page's form posts to the API; once used, the link is dead and the page says so.
+    accepted = await client.post(f"/api/v1/auth/invitations/{token}",
+                                 json={"password": "a long enough secret", "password_confirmation": "a long enough secret"})
+    assert accepted.status_code == 200
+    used = await client.get(f"/app/invitations/{token}")
+    assert used.status_code == 404 and "invalid or has expired" in used.text
+    assert (await client.get("/app/invitations/not-a-token")).status_code == 404

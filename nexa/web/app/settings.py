@@ -91,7 +91,9 @@ async def inbox_page(request: Request, page: AdminPage, inbox_id: int) -> HTMLRe
 
 @router.get("/agents", response_class=HTMLResponse)
 async def agents_page(request: Request, page: AdminPage) -> HTMLResponse:
-    roles = [role.value for role in Role if role != Role.owner or page.membership and page.membership.role == Role.owner]
+    # Agent first (the usual invitation); only an owner may make owners.
+    is_owner = page.membership is not None and page.membership.role == Role.owner
+    roles = [Role.agent.value, Role.administrator.value] + ([Role.owner.value] if is_owner else [])
     return _settings(request, page, "agents", roles=roles)
 
 

@@ -46,8 +46,10 @@ bindForm(inviteForm, (values) => api.post(accountPath("/agents"), values), async
   inviteForm.reset();
   clear(inviteResult);
   if (invited.invitation_url) {
+    // The API's link is for programs (POST); people get the page that wears this account's brand.
+    const pageLink = invited.invitation_url.replace("/api/v1/auth/invitations/", "/app/invitations/");
     inviteResult.append(h("p", {}, t("Send this link to %(email)s to set a password (valid for 7 days):", { email: invited.email })),
-      copyable(t("Invitation link"), invited.invitation_url));
+      copyable(t("Invitation link"), pageLink));
   } else {
     inviteResult.append(h("p", {}, t("%(email)s already has a login and can sign in now.", { email: invited.email })));
   }

@@ -5,6 +5,8 @@
 // (numbers with data-int). data-type="number" sends a number. Empty fields are left out (a PATCH keeps
 // the stored value; a secret is never blanked by an untouched field), unless data-keep-empty: then "" is sent
 // (branding: "" puts back the default). Disabled fields, and those in a disabled fieldset, are skipped.
+// A color field cannot be empty, so one marked data-optional is sent only once the admin picked a color
+// (or the record had one): the web chat's color otherwise stays unset and follows the brand.
 import { api, accountPath } from "/static/app/js/api.js";
 import { h, clear, toast } from "/static/app/js/dom.js";
 import { t } from "/static/app/js/i18n.js";
@@ -30,6 +32,8 @@ export function formValues(form) {
       setPath(values, field.name, list);
     } else if (field.type === "checkbox") {
       setPath(values, field.name, field.checked);
+    } else if (field.type === "color" && "optional" in field.dataset && !("touched" in field.dataset)) {
+      continue;
     } else if (field.type === "radio") {
       if (field.checked) setPath(values, field.name, field.value);
     } else {
@@ -46,7 +50,12 @@ export function fillForm(form, record) {
   for (const field of form.elements) {
     if (!field.name) continue;
     const value = getPath(record, field.name);
-    if (value == null && field.type === "color") continue; // "" is not a color: keep the field's default
+    if (field.type === "color") {
+      // "" is not a color: without one the field keeps its default, and an optional one stays unsent.
+      if (value == null) delete field.dataset.touched;
+      else field.dataset.touched = "";
+      if (value == null) continue;
+    }
     if (field.type === "checkbox" && "list" in field.dataset) {
       field.checked = Array.isArray(value) && value.map(String).includes(field.value);
     } else if (field.type === "checkbox") {
@@ -63,6 +72,12 @@ export function fillForm(form, record) {
  */
 export function bindForm(form, send, done) {
   const error = form.querySelector(".form__error");
+  form.addEventListener("input", (event) => {
+    if (event.target.type === "color") event.target.dataset.touched = "";
+  });
+  form.addEventListener("reset", () => {
+    for (const color of form.querySelectorAll('input[type="color"]')) delete color.dataset.touched;
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector('[type="submit"]');
@@ -151,7 +166,7 @@ export function copyable(label, value, { multiline = false } = {}) {
  */
 export function crudSection({ form, list, path, load, describe, emptyText, deleteQuestion, extra, defaults = {} }) {
   const heading = document.getElementById(form.closest("section").getAttribute("aria-labelledby"));
-  const cancel = form.querySelector('[type="reset"]');
+  const cancel = form.querySelector('[data-action="cancel"]');
   let editing = null;
 
   function startCreate() {
@@ -184,10 +199,7 @@ export function crudSection({ form, list, path, load, describe, emptyText, delet
     }
   }
 
-  form.addEventListener("reset", (event) => {
-    event.preventDefault();
-    startCreate();
-  });
+  cancel.addEventListener("click", startCreate);
   bindForm(form,
     (values) => (editing ? api.patch(accountPath(`${path}/${editing.id}`), values) : api.post(accountPath(path), values)),
     async () => {
