@@ -1,7 +1,7 @@
 """The inbound pipeline, the same for every channel: normalized events in, rows out, once and in order.
 
-`receive()` runs inside the webhook request's transaction, so a 2xx means every message in the body is
-stored: contact found or created (Brazilian numbers with or without the 9th digit are one person),
+`receive()` runs in the job that processes stored webhooks (nexa/channels/inbound_queue.py), for a batch
+of bodies in one transaction: contact found or created (Brazilian numbers with or without the 9th digit are one person),
 conversation found or reopened, message inserted unless the provider already delivered it (unique per
 inbox and provider id), receipts applied forward-only. Slow work (media download, the bot) is enqueued
 in the same transaction and runs in jobs.

@@ -1,6 +1,7 @@
 """Provider webhooks: `/webhooks/{channel}/{inbox public id}`.
 
-A 2xx means every event in the body is stored (see inbound.receive). Bad input is a 4xx that names the
+A 2xx means the body is durably stored: it is queued as a job and processed right after, in batches
+(see inbound_queue). Bad input is a 4xx that names the
 problem: a wrong signature 401/403, malformed JSON 400, an unknown inbox or number 404, a body over
 `NEXA_WEBHOOK_MAX_BYTES` 413. Never a 500 for the provider's mistakes.
 """
@@ -8,18 +9,21 @@ problem: a wrong signature 401/403, malformed JSON 400, an unknown inbox or numb
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import DbSession, RuntimeDep
-from nexa.channels import inbound
-from nexa.channels.base import AnswersInWebhookReply, ChannelAdapter, InboundEvent, WebhookRejected, WebhookRequest
+from nexa.channels import inbound_queue
+from nexa.channels.base import AnswersInWebhookReply, ChannelAdapter, WebhookRejected, WebhookRequest
 from nexa.channels.registry import adapter_for
 from nexa.inboxes.models import ChannelType, Inbox
-from nexa.inboxes.repository import InboxRepository, PublicInboxRepository
+from nexa.inboxes.repository import PublicInboxRepository
 from nexa.inboxes.service import read_credential
 from nexa.kit.crypto import Cipher
 
@@ -33,6 +37,10 @@ PATH_SEGMENTS = {
     "telegram": ChannelType.telegram,
 }
 SEGMENT_OF = {channel_type: segment for segment, channel_type in PATH_SEGMENTS.items()}
+
+_INBOX_TTL = 5.0
+_INBOX_CACHE_SIZE = 10_000
+_inboxes: dict[str, tuple[float, Inbox]] = {}
 
 
 def callback_url(base_url: str, inbox: Inbox) -> str | None:
@@ -50,9 +58,35 @@ class InboxCredentials:
         return read_credential(self.inbox, name, cipher=self.cipher)
 
 
+async def _inbox(session: AsyncSession, public_id: str) -> Inbox | None:
+    """The inbox at this address, cached a few seconds: a busy number posts hundreds of webhooks a second.
+
+    Changes made in this process drop the entry at once (mapper events below); other processes see them
+    within `_INBOX_TTL` seconds (a rotated app secret may answer 401 that long, and the provider retries).
+    Credentials stay encrypted in the cached row, as in the database.
+    """
+    now = time.monotonic()
+    cached = _inboxes.get(public_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    inbox = await PublicInboxRepository(session).get_by_public_id(public_id)
+    if inbox is not None:
+        session.expunge(inbox)  # detached: safe to hand to other requests' code, which only reads it
+        if len(_inboxes) >= _INBOX_CACHE_SIZE:
+            _inboxes.clear()
+        _inboxes[public_id] = (now + _INBOX_TTL, inbox)
+    return inbox
+
+
+@event.listens_for(Inbox, "after_update")
+@event.listens_for(Inbox, "after_delete")
+def _forget_inbox(_mapper: Any, _connection: Any, inbox: Inbox) -> None:
+    _inboxes.pop(inbox.public_id, None)
+
+
 async def _resolve(session: AsyncSession, segment: str, public_id: str) -> tuple[Inbox, ChannelAdapter]:
     channel_type = PATH_SEGMENTS.get(segment)
-    inbox = await PublicInboxRepository(session).get_by_public_id(public_id) if channel_type else None
+    inbox = await _inbox(session, public_id) if channel_type else None
     adapter = adapter_for(channel_type) if channel_type else None
     if inbox is None or adapter is None or inbox.channel_type != channel_type:
         raise WebhookRejected(404, "No inbox of this channel at this address")
@@ -95,44 +129,8 @@ async def receive_webhook(channel: str, public_id: str, request: Request, sessio
     inbox, adapter = await _resolve(session, channel, public_id)
     adapter.authenticate(inbox, _webhook_request(request, body), InboxCredentials(inbox, runtime.cipher))
     events = adapter.parse(body)
-    routed = await _route(session, inbox, adapter, events)
-    stored = 0
-    for target, target_events in routed.items():
-        result = await inbound.receive(session, target, target_events)
-        stored += len(result.created)
+    if events:
+        await inbound_queue.route(session, inbox, adapter, events)  # a 404 when no inbox takes any of it
+        await inbound_queue.store(session, inbox, body, events)
     reply = adapter.webhook_reply(events) if isinstance(adapter, AnswersInWebhookReply) else None
-    return JSONResponse(dict(reply) if reply else {"status": "ok", "stored": stored})
-
-
-async def _route(
-    session: AsyncSession, inbox: Inbox, adapter: ChannelAdapter, events: list[InboundEvent]
-) -> dict[Inbox, list[InboundEvent]]:
-    """Group events by the inbox they belong to.
-
-    One WhatsApp app has one callback URL for all its numbers, so a body may carry messages for several
-    of the account's inboxes, told apart by phone_number_id. A number no inbox has is a 404 only when
-    nothing in the body could be stored (the provider then retries later, e.g. once the inbox exists).
-    """
-    own_key = adapter.route_key(inbox)
-    routed: dict[Inbox, list[InboundEvent]] = {}
-    siblings: dict[str, Inbox] | None = None
-    unknown: set[str] = set()
-    for event in events:
-        target = inbox
-        if event.route is not None and own_key is not None and event.route != own_key:
-            if siblings is None:
-                candidates = await InboxRepository(session, inbox.account_id).list(
-                    InboxRepository(session, inbox.account_id).select().where(Inbox.channel_type == inbox.channel_type)
-                )
-                siblings = {key: c for c in candidates if (key := adapter.route_key(c)) is not None}
-            found = siblings.get(event.route)
-            if found is None:
-                unknown.add(event.route)
-                continue
-            target = found
-        routed.setdefault(target, []).append(event)
-    if unknown:
-        logger.warning("webhook events for unknown numbers", extra={"routes": sorted(unknown), "inbox_id": inbox.id})
-        if not routed:
-            raise WebhookRejected(404, f"Unknown phone number id: {', '.join(sorted(unknown))}")
-    return routed
+    return JSONResponse(dict(reply) if reply else {"status": "ok", "queued": len(events)})

@@ -222,3 +222,42 @@ async def rescue_jobs(database: Database, rescue_after: float) -> int:
             await session.execute(update(_jobs).where(_jobs.c.id == row.id).values(**values))
     return len(rows)
 
+
+
+async def take_batch(
+    session: AsyncSession, queue: str, concurrency_key: str, limit: int, taken_by: str
+) -> list[Row[Any]]:
+    """Complete, in `session`'s transaction, up to `limit` available jobs queued behind a running one.
+
+    For handlers that group-commit (the inbound webhook processor): the running job with
+    `concurrency_key` handles the jobs waiting with the same key in its own transaction, so their
+    work and their completion commit together, or roll back together and the jobs are available again.
+    Returned in claim order; only jobs already due are taken.
+    """
+    if limit <= 0:
+        return []
+    rows = (await session.execute(_take_batch_statement(session.get_bind().dialect.name == "postgresql"), {
+        "p_queue": queue, "p_key": concurrency_key, "p_limit": limit, "p_now": utcnow(), "p_by": taken_by,
+    })).all()
+    return sorted(rows, key=lambda row: (row.priority, row.scheduled_at, row.id))
+
+
+@lru_cache
+def _take_batch_statement(postgres: bool) -> Any:
+    now = bindparam("p_now", type_=UTCDateTime)
+    waiting = (
+        select(_jobs.c.id)
+        # The queue lets this walk ix_jobs_fetch in claim order, filtering on the key.
+        .where(state_is(AVAILABLE), _jobs.c.queue == bindparam("p_queue"), _jobs.c.concurrency_key == bindparam("p_key"))
+        .order_by(_jobs.c.priority, _jobs.c.scheduled_at, _jobs.c.id)
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+    if postgres:
+        waiting = waiting.with_for_update(skip_locked=True)
+    return (
+        update(_jobs)
+        .where(_jobs.c.id.in_(waiting.scalar_subquery()))
+        .values(state=COMPLETED, attempt=_jobs.c.attempt + 1, attempted_at=now, attempted_by=bindparam("p_by"),
+                completed_at=now)
+        .returning(_jobs.c.id, _jobs.c.args, _jobs.c.priority, _jobs.c.scheduled_at)
+    )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 JOB_MODULES: list[str] = [
     "nexa.jobs.scheduler",
     "nexa.channels.outbound",
+    "nexa.channels.inbound_queue",
     "nexa.channels.media",
     "nexa.bot.runner",
     "nexa.bot.assignment",
@@ -41,6 +42,8 @@ class JobContext:
     account_id: int | None
     database: Database
     logger: logging.Logger
+    # The job's key, for handlers that take the jobs queued behind them in one batch (claim.take_batch).
+    concurrency_key: str | None = None
 
 
 Handler = Callable[..., Awaitable[Any]]

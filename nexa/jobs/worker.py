@@ -224,6 +224,7 @@ class Worker:
             account_id=row.account_id,
             database=self.database,
             logger=logging.getLogger(f"nexa.jobs.{row.kind}"),
+            concurrency_key=row.concurrency_key,
         )
         try:
             async with asyncio.timeout(spec.timeout):

@@ -3,6 +3,10 @@
 Each domain's `_emit` (conversations, messages, contacts) calls `record_event` next to its realtime
 publish. The fan-out job row is added to the caller's session (nexa.jobs.enqueue.add_job) and commits
 with the domain's own writes, so a crash right after the commit loses nothing.
+
+No job is added for an account known (cached a few seconds, see nexa.kit.account_facts) to have nothing
+that consumes events: no account webhook, no API inbox (its webhook_url), no inbox with an agent bot.
+A busy inbound pipeline for such an account then writes no fan-out rows at all.
 """
 
 from __future__ import annotations
@@ -11,12 +15,31 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nexa.inboxes.models import ChannelType, Inbox
+from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import add_job
+from nexa.kit.account_facts import AccountFact
 from nexa.realtime import EventName
+from nexa.webhooks.models import WebhookEndpoint
+from nexa.webhooks.repository import WebhookEndpointRepository
 
 FANOUT_JOB = "webhooks.fanout"
 WEBHOOKS_QUEUE = "webhooks"
 _FANOUT_ATTEMPTS = 20
+
+
+async def _has_targets(session: AsyncSession, account_id: int) -> bool:
+    if await WebhookEndpointRepository(session, account_id).count():
+        return True
+    inboxes = InboxRepository(session, account_id)
+    # Conservative: any API inbox may have a webhook_url, and an agent bot may have an outgoing URL.
+    return bool(await inboxes.count(
+        inboxes.select().where((Inbox.channel_type == ChannelType.api) | Inbox.agent_bot_id.is_not(None))
+    ))
+
+
+HAS_TARGETS = AccountFact("webhook targets", _has_targets)
+HAS_TARGETS.watch(WebhookEndpoint, Inbox)
 
 
 def record_event(
@@ -32,6 +55,8 @@ def record_event(
 ) -> None:
     """Queue `name` (a realtime event name, or a webhook event name for changes that have no realtime
     event, e.g. "inbox_created") for the account's webhooks, the API inbox's webhook_url and the inbox's bot."""
+    if HAS_TARGETS.known(account_id) is False:
+        return
     args = {
         "event": str(name),
         "inbox_id": inbox_id,

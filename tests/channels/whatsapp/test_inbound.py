@@ -43,7 +43,8 @@ async def test_only_bodies_signed_with_the_app_secret_are_accepted(
     assert await all_messages(client, whatsapp) == []
 
     accepted = await client.post(whatsapp.callback_path, content=raw, headers=headers)
-    assert accepted.status_code == 200 and accepted.json()["stored"] == 1
+    assert accepted.status_code == 200
+    assert [message["content"] for message in await all_messages(client, whatsapp)] == ["Oi"]
 
 
 async def test_a_customer_text_becomes_a_contact_conversation_and_message(
@@ -92,7 +93,7 @@ async def test_every_message_type_is_stored_none_dropped(
         fake.message("poll_v9", {"question": "?"}),
     ]
     answer = await fake.post_webhook(client, whatsapp.callback_path, fake.webhook(messages=messages))
-    assert answer.status_code == 200 and answer.json()["stored"] == len(messages)
+    assert answer.status_code == 200
 
     stored = await all_messages(client, whatsapp)
     by_kind = dict(zip([m["type"] + (m.get("interactive", {}).get("type") or "") for m in messages], stored, strict=False))
@@ -134,7 +135,7 @@ async def test_one_post_with_several_entries_messages_and_statuses(
     )
     body = {"object": "whatsapp_business_account", "entry": first["entry"] + second["entry"]}
     answer = await fake_graph.post_webhook(client, whatsapp.callback_path, body)
-    assert answer.status_code == 200 and answer.json()["stored"] == 3
+    assert answer.status_code == 200
     assert [m["content"] for m in await all_messages(client, whatsapp)] == ["um", "dois", "três"]
     assert len(await conversations_of(client, whatsapp)) == 2
 
@@ -143,10 +144,10 @@ async def test_the_same_webhook_three_times_is_one_message(
     client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph
 ) -> None:
     body = fake_graph.webhook(messages=[fake_graph.text_message("só uma vez")])
-    answers = [await fake_graph.post_webhook(client, whatsapp.callback_path, body) for _ in range(3)]
-    assert [a.status_code for a in answers] == [200, 200, 200]
-    assert [a.json()["stored"] for a in answers] == [1, 0, 0]
-    assert [m["content"] for m in await all_messages(client, whatsapp)] == ["só uma vez"]
+    for _ in range(3):
+        answer = await fake_graph.post_webhook(client, whatsapp.callback_path, body)
+        assert answer.status_code == 200
+        assert [m["content"] for m in await all_messages(client, whatsapp)] == ["só uma vez"]
 
 
 async def _agent_reply(client: httpx.AsyncClient, whatsapp: WhatsAppInbox, runtime: Runtime, fake_graph: FakeGraph, wamid: str | None) -> dict:
@@ -218,7 +219,7 @@ async def test_two_numbers_on_one_callback_url_are_routed_by_phone_number_id(
     body = fake_graph.webhook(messages=[fake_graph.text_message("para o suporte")], phone_number_id="2002")
     # Meta's app has one callback URL: the first inbox's URL receives the other number's traffic too.
     answer = await fake_graph.post_webhook(client, whatsapp.callback_path, body)
-    assert answer.status_code == 200 and answer.json()["stored"] == 1
+    assert answer.status_code == 200
     assert await all_messages(client, whatsapp) == []
     assert [m["content"] for m in await all_messages(client, support)] == ["para o suporte"]
 

@@ -1,0 +1,145 @@
+"""Stored webhooks and the job that processes them in batches (see docs/decisions/0003-inbound-queue.md).
+
+The webhook request verifies the signature, checks the body parses and that some inbox takes it, and
+stores the raw body as one job row: that insert commits before the 2xx, so "2xx = durably stored" holds
+and the request costs one insert instead of a dozen statements. The job runs the inbound pipeline
+(`inbound.receive`) for its body and for every body queued behind it with the same concurrency key, in
+one transaction (group commit): their rows and their completion commit together or not at all.
+
+Order per customer: the key is `inbound:<inbox id>:<shard of the customer>`, and at most one job per key
+runs at a time, so one customer's webhooks are processed one after another in arrival order while other
+customers' shards run in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.channels import inbound
+from nexa.channels.base import ChannelAdapter, InboundEvent, InboundMessage, WebhookRejected
+from nexa.channels.registry import adapter_for
+from nexa.inboxes.models import Inbox
+from nexa.inboxes.repository import InboxRepository
+from nexa.jobs.claim import take_batch
+from nexa.jobs.enqueue import enqueue
+from nexa.jobs.registry import JobContext, job
+from nexa.kit import account_facts
+
+logger = logging.getLogger(__name__)
+
+INBOUND_JOB = "channels.process_webhooks"
+INBOUND_QUEUE = "inbound"
+# Parallel consumers per inbox; each customer always lands on the same one.
+SHARDS = 8
+# Webhooks per transaction: large enough to amortize the commit, small enough to keep a batch's
+# realtime events (published at commit) well within a second.
+BATCH = 100
+
+
+def shard_of(events: list[InboundEvent]) -> int:
+    """The shard of the body's first customer; bodies without a customer message go to shard 0."""
+    for event in events:
+        if isinstance(event, InboundMessage):
+            address = event.customer.source_id
+            digits = "".join(ch for ch in address if ch.isdigit())
+            # The last 8 digits: a Brazilian number with and without its 9th digit is one person, one shard.
+            return int(digits[-8:]) % SHARDS if digits else zlib.crc32(address.encode()) % SHARDS
+    return 0
+
+
+async def store(session: AsyncSession, inbox: Inbox, body: bytes, events: list[InboundEvent]) -> None:
+    """Queue a verified body for processing, in the request's transaction (never commits)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "Body is not UTF-8 JSON") from None
+    await enqueue(
+        session, INBOUND_JOB, {"inbox_id": inbox.id, "body": text}, account_id=inbox.account_id,
+        concurrency_key=f"inbound:{inbox.id}:{shard_of(events)}",
+    )
+
+
+async def route(
+    session: AsyncSession, inbox: Inbox, adapter: ChannelAdapter, events: list[InboundEvent]
+) -> dict[int, list[InboundEvent]]:
+    """Group events by the id of the inbox they belong to.
+
+    One WhatsApp app has one callback URL for all its numbers, so a body may carry messages for several
+    of the account's inboxes, told apart by phone_number_id. A number no inbox has is a 404 only when
+    nothing in the body could be stored (the provider then retries later, e.g. once the inbox exists).
+    """
+    own_key = adapter.route_key(inbox)
+    routed: dict[int, list[InboundEvent]] = {}
+    siblings: dict[str, int] | None = None
+    unknown: set[str] = set()
+    for event in events:
+        target = inbox.id
+        if event.route is not None and own_key is not None and event.route != own_key:
+            if siblings is None:
+                repository = InboxRepository(session, inbox.account_id)
+                candidates = await repository.list(repository.select().where(Inbox.channel_type == inbox.channel_type))
+                siblings = {key: c.id for c in candidates if (key := adapter.route_key(c)) is not None}
+            found = siblings.get(event.route)
+            if found is None:
+                unknown.add(event.route)
+                continue
+            target = found
+        routed.setdefault(target, []).append(event)
+    if unknown:
+        logger.warning("webhook events for unknown numbers", extra={"routes": sorted(unknown), "inbox_id": inbox.id})
+        if not routed:
+            raise WebhookRejected(404, f"Unknown phone number id: {', '.join(sorted(unknown))}")
+    return routed
+
+
+@job(INBOUND_JOB, queue=INBOUND_QUEUE, priority=2)
+async def process_webhooks(ctx: JobContext, inbox_id: int, body: str) -> None:
+    """Run the inbound pipeline for this body and the bodies queued behind it, in one transaction.
+
+    If the batch fails, this job's own body is retried alone, so one bad body fails only its own job
+    (retried with backoff) and the others go back to available for the next run.
+    """
+    taken = 0
+    try:
+        async with ctx.database.session() as session:
+            batch = []
+            if ctx.concurrency_key is not None:
+                batch = await take_batch(session, ctx.queue, ctx.concurrency_key, BATCH - 1, f"batch of job {ctx.job_id}")
+            taken = len(batch)
+            await _process(session, ctx.account_id, inbox_id, [body, *(row.args["body"] for row in batch)])
+        return
+    except Exception:
+        if not taken:
+            raise
+        ctx.logger.warning("a batch of webhooks failed; processing this job's body alone", exc_info=True)
+    async with ctx.database.session() as session:
+        await _process(session, ctx.account_id, inbox_id, [body])
+
+
+async def _process(session: AsyncSession, account_id: int | None, inbox_id: int, bodies: list[str]) -> None:
+    if account_id is None:
+        return
+    repository = InboxRepository(session, account_id)
+    inbox = await repository.get(inbox_id)
+    adapter = adapter_for(inbox.channel_type) if inbox is not None else None
+    if inbox is None or adapter is None:
+        logger.warning("stored webhooks for a deleted inbox dropped", extra={"inbox_id": inbox_id, "count": len(bodies)})
+        return
+    # One look per batch at whether anything consumes this account's events (no outbox rows if nothing does).
+    await account_facts.refresh_all(session, account_id)
+    targets: dict[int, Inbox | None] = {inbox.id: inbox}
+    for body in bodies:
+        events = adapter.parse(body.encode())
+        try:
+            routed = await route(session, inbox, adapter, events)
+        except WebhookRejected:
+            continue  # the sibling inbox it was meant for is gone: logged by route
+        for target_id, target_events in routed.items():
+            if target_id not in targets:
+                targets[target_id] = await repository.get(target_id)
+            target = targets[target_id]
+            if target is not None:
+                await inbound.receive(session, target, target_events)
