@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
@@ -136,13 +136,16 @@ async def _file_response(runtime: RuntimeDep, attachment: Attachment) -> Respons
         # The reader is authorized by now; the bytes come from the bucket itself (NEXA_S3_REDIRECT).
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     try:
-        data = await store.read(attachment.file_key)
+        file = await store.open(attachment.file_key)
     except FileNotFoundError:
         raise NotFound("The attachment's file is missing from the media store") from None
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+    if file.size is not None:
+        headers["Content-Length"] = str(file.size)  # providers fetching an attachment want to know its size
     if filename:
         headers["Content-Disposition"] = inline_disposition(filename)
-    return Response(data, media_type=attachment.content_type or "application/octet-stream", headers=headers)
+    media_type = attachment.content_type or "application/octet-stream"
+    return StreamingResponse(file.chunks, media_type=media_type, headers=headers)
 
 
 @public_router.get("/media/{attachment_id}", response_class=Response)

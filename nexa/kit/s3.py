@@ -167,28 +167,43 @@ class S3Client:
             raise S3Error(f"S3 {method} {key}: {exc.__class__.__name__}: {exc}") from exc
 
     @staticmethod
-    def _raise(response: httpx.Response, what: str) -> None:
+    def _error(response: httpx.Response, what: str) -> S3Error:
         # S3 errors are XML (`<Error><Code>..</Code><Message>..`); the code alone says enough in logs.
         code = response.text.split("<Code>", 1)[-1].split("</Code>", 1)[0] if "<Code>" in response.text else ""
-        raise S3Error(f"S3 {what}: HTTP {response.status_code} {code}".rstrip(), response.status_code)
+        return S3Error(f"S3 {what}: HTTP {response.status_code} {code}".rstrip(), response.status_code)
 
     async def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"content-type": content_type} if content_type else None
         response = await self._send("PUT", key, data, extra)
         if response.status_code != 200:
-            self._raise(response, f"PUT {key}")
+            raise self._error(response, f"PUT {key}")
 
     async def get(self, key: str) -> bytes:
         """The object's bytes; FileNotFoundError when there is none."""
-        response = await self._send("GET", key)
+        response = await self.open(key)
+        try:
+            return await response.aread()
+        finally:
+            await response.aclose()
+
+    async def open(self, key: str) -> httpx.Response:
+        """The object's response with the body still unread (`aiter_bytes`, then `aclose`); FileNotFoundError
+        when there is none."""
+        url, headers = signed_headers(self.location, "GET", key)
+        try:
+            response = await self.http.send(self.http.build_request("GET", url, headers=headers), stream=True)
+        except httpx.HTTPError as exc:
+            raise S3Error(f"S3 GET {key}: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code == 200:
+            return response
+        await response.aread()  # the error document, for _error
+        await response.aclose()
         if response.status_code == 404:
             raise FileNotFoundError(key)
-        if response.status_code != 200:
-            self._raise(response, f"GET {key}")
-        return response.content
+        raise self._error(response, f"GET {key}")
 
     async def delete(self, key: str) -> None:
         """Remove the object; S3 answers 204 whether or not it existed."""
         response = await self._send("DELETE", key)
         if response.status_code not in (200, 204, 404):
-            self._raise(response, f"DELETE {key}")
+            raise self._error(response, f"DELETE {key}")

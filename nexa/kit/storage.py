@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import mimetypes
+import os
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -24,11 +27,25 @@ from nexa.kit.s3 import S3Client, S3Location, presigned_get_url
 from nexa.runtime import current_runtime
 
 
+# Bytes per chunk when a file is sent on: large enough for few round trips, small enough to hold many.
+CHUNK_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    size: int | None
+    chunks: AsyncIterator[bytes]  # closing it early (the reader went away) releases the file or connection
+
+
 class MediaStore(Protocol):
     async def write(self, key: str, data: bytes) -> None: ...
 
     async def read(self, key: str) -> bytes:
         """The file's bytes; FileNotFoundError when the key holds nothing."""
+
+    async def open(self, key: str) -> MediaFile:
+        """The file to send in chunks (a video need not sit in memory); FileNotFoundError when the key
+        holds nothing, raised here, before any byte is sent."""
 
     async def delete(self, key: str) -> None:
         """Remove the file; nothing happens when the key holds nothing."""
@@ -55,6 +72,19 @@ class LocalMediaStore:
 
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def open(self, key: str) -> MediaFile:
+        handle = await asyncio.to_thread(self._path(key).open, "rb")
+        size = (await asyncio.to_thread(os.fstat, handle.fileno())).st_size
+        return MediaFile(size, self._chunks(handle))
+
+    @staticmethod
+    async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            handle.close()
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
@@ -95,6 +125,19 @@ class S3MediaStore:
 
     async def read(self, key: str) -> bytes:
         return await self._client().get(key)
+
+    async def open(self, key: str) -> MediaFile:
+        response = await self._client().open(key)
+        length = response.headers.get("content-length")
+        return MediaFile(int(length) if length and length.isdigit() else None, self._chunks(response))
+
+    @staticmethod
+    async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                yield chunk
+        finally:
+            await response.aclose()
 
     async def delete(self, key: str) -> None:
         await self._client().delete(key)

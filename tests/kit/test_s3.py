@@ -76,9 +76,18 @@ async def test_put_get_delete_against_a_real_s3_server(s3_bucket: S3Bucket) -> N
         stored = s3_bucket.boto().get_object(Bucket=s3_bucket.location.bucket, Key="7/2026/11/photo é.jpg")
         assert (stored["Body"].read(), stored["ContentType"]) == (b"\xff\xd8 jpeg", "image/jpeg")
 
+        # Served in chunks, with the size known up front, without the whole file in memory.
+        big = bytes(range(256)) * 4096  # 1 MiB: several chunks
+        await store.write("7/video.mp4", big)
+        opened = await store.open("7/video.mp4")
+        chunks = [chunk async for chunk in opened.chunks]
+        assert (opened.size, b"".join(chunks), len(chunks) > 1) == (len(big), big, True)
+
         await store.delete("7/2026/11/photo é.jpg")
         with pytest.raises(FileNotFoundError):
             await store.read("7/2026/11/photo é.jpg")
+        with pytest.raises(FileNotFoundError):
+            await store.open("7/2026/11/photo é.jpg")
         await store.delete("7/2026/11/photo é.jpg")  # deleting nothing is fine, as with local files
 
 
