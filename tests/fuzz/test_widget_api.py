@@ -25,7 +25,7 @@ from nexa.db.engine import Database
 from nexa.runtime import Runtime
 from tests.factories import make_member
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4
 
 
 async def _visitor_in_a_conversation(runtime: Runtime) -> dict[str, object]:
