@@ -4,7 +4,7 @@
 
 One `nexa serve --no-worker` on PostgreSQL and Redis (the scale-out mode: events reach the hub through
 Redis pub/sub). 100 accounts with 50 administrators each, every one with its own API token and one
-socket on `/ws` (5,000 sockets, opened 100 at a time). The bench then publishes `--events` events one
+socket on `/ws` (5,000 sockets, opened 20 at a time). The bench then publishes `--events` events one
 at a time on the Redis bus, as a worker process would, each naming the 100 account channels (a ~1 KB
 `conversation.updated` payload), and waits until every socket has it. Latency = from the publish to
 each socket's receipt, in this process; p50/p95/p99 over every delivery.
@@ -53,8 +53,9 @@ from nexa.realtime.events import Event, EventName, _to_wire, account_channel  # 
 from nexa.tenancy.models import Account  # noqa: E402
 
 AGENTS_PER_ACCOUNT = 50
-CONNECT_CONCURRENCY = 100
-DELIVERY_TIMEOUT = 30.0
+# Nexa authenticates each socket with the database (pool of 20 per process): a ramp, not a stampede.
+CONNECT_CONCURRENCY = 20
+DELIVERY_TIMEOUT = 10.0
 LATENCY_TARGET_MS = 200
 RSS_TARGET_MB = 500
 
@@ -149,14 +150,16 @@ async def fan_out(urls: list[str], account_ids: list[int], redis: Redis, channel
     clients = Clients()
     try:
         await clients.open(urls)
-        expected = len(clients.connections)
         deadline = time.perf_counter() + 300
-        while greeted and clients.greeted < expected and time.perf_counter() < deadline:
+        while greeted and clients.greeted < len(clients.connections) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         clients.connect_seconds = time.perf_counter() - clients.started
         await asyncio.sleep(1.0)  # let connect-time presence broadcasts drain before the clock starts
+        # Sockets the server closed or never subscribed are errors, not deliveries to wait for.
+        expected = sum(1 for c in clients.connections if c.state.name == "OPEN")
+        expected = min(expected, clients.greeted) if greeted else expected
         latencies: list[float] = []
-        missing = clients.failed * events
+        missing = (len(urls) - expected) * events
         busy = 0.0
         for seq in range(events):
             started = time.perf_counter()
