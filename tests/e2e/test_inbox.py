@@ -9,6 +9,7 @@ on a phone-sized screen. Screenshots go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -35,8 +36,9 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # Few login attempts so the rate-limit message is reached in a couple of tries.
     return Settings(env="test", data_dir=tmp_path, log_json=False, secret_key="test-secret-key-" + "x" * 32,
-                    worker_poll_interval=0.05)
+                    worker_poll_interval=0.05, login_max_attempts=3)
 
 
 @pytest.fixture
@@ -139,6 +141,13 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             assert await composer.input_value() == "Nosso plano custa R$ 99 por mês."
             await composer.press("Enter")
             await eventually(lambda: [s for s in fake_graph.sent if s.text == "Nosso plano custa R$ 99 por mês."])
+            messages_url = f"{account}/conversations/1/messages"
+
+            async def delivered() -> bool:
+                payload = (await api.get(messages_url)).json()["payload"]
+                return any(m["status"] == "delivered" for m in payload if m["message_type"] == 1)
+
+            await eventually(delivered, timeout=20)  # the status webhooks went through the pipeline
             await page.locator('.msg--out .tick[data-status="delivered"]').wait_for()
 
             # A private note, then resolve.
@@ -156,8 +165,25 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             conversation = (await api.get(f"{account}/conversations", params={"status": "all", "assignee_type": "all"})).json()["data"]["payload"][0]
             assert conversation["status"] == "resolved"
             assert len([s for s in fake_graph.sent if s.text]) == 1  # the note never reached the customer
-            assert await page.evaluate("typeof window.alert_called") == "undefined"
+            # Availability from the top bar is stored for this account.
+            await page.select_option("#availability", "online")
+            await page.locator('.availability__dot[data-availability="online"]').wait_for()
+            agents = (await api.get(f"{account}/agents")).json()
+            assert [a["availability_status"] for a in agents if a["id"] == admin.user.id] == ["online"]
             assert errors == []
+
+            # Logging out ends the session; too many failed logins get a clear wait message.
+            await page.click('[data-action="logout"]')
+            await page.wait_for_url("**/app/login")
+            await page.goto(f"{nexa.http}/app/accounts/{admin.account.id}/conversations")
+            await page.wait_for_url(re.compile(r"/app/login\?next=/app/accounts/"))
+            for _ in range(3):
+                await page.fill('input[name="email"]', admin.user.email)
+                await page.fill('input[name="password"]', "still wrong")
+                await page.press('input[name="password"]', "Enter")
+                await page.locator(".form__error:visible").wait_for()
+            await page.locator(".form__error", has_text="Too many sign-in attempts. Try again in").wait_for()
+            await page.screenshot(path=SCREENSHOTS / "login-rate-limited.png")
         finally:
             await context.close()
 

@@ -147,3 +147,14 @@ async def test_brand_replaces_the_product_name_and_colors(client: httpx.AsyncCli
     client.cookies.clear()
     login = (await client.get("/app/login", headers={"Host": "atende.example"})).text
     assert "Nexa" not in login and "--brand-primary: #aa3300" in login
+
+
+async def test_names_cannot_break_out_of_the_page_config(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    member = await make_member(runtime)
+    async with runtime.db.session() as session:
+        user = await session.get(User, member.user.id)
+        user.name = "Ana</script><script>alert(1)</script>"
+    await sign_in(client, member)
+    page = (await client.get(f"/app/accounts/{member.account.id}/conversations")).text
+    assert "</script><script>alert(1)" not in page  # neither in the top bar (escaped) nor in the JSON (<\/)
+    assert page_config(page)["userName"] == "Ana</script><script>alert(1)</script>"

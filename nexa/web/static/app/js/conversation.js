@@ -105,7 +105,10 @@ export class ConversationView {
 
   merge(incoming) {
     const byId = new Map(this.messages.map((m) => [m.id, m]));
-    for (const message of incoming) byId.set(message.id, message);
+    for (const message of incoming) {
+      // Fetches overlap (a send, then each status event): an older answer must not undo a newer status.
+      if (!isStale(message, byId.get(message.id))) byId.set(message.id, message);
+    }
     const stickToBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
     this.messages = [...byId.values()].sort((a, b) => a.id - b.id);
     this.renderMessages();
@@ -343,6 +346,14 @@ export class ConversationView {
     if (!this.conversation) return;
     api.post(`${this.url}/toggle_typing_status`, { typing_status: on ? "on" : "off", is_private: isPrivate }).catch(() => {});
   }
+}
+
+const STATUS_RANK = { pending: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+
+function isStale(candidate, current) {
+  if (!current) return false;
+  if (candidate.updated_at !== current.updated_at) return candidate.updated_at < current.updated_at;
+  return (STATUS_RANK[candidate.status] ?? 0) < (STATUS_RANK[current.status] ?? 0);
 }
 
 function statusLabel(status) {
