@@ -39,6 +39,7 @@ from nexa.realtime.hub import Hub, set_hub
 from nexa.realtime.ws import router as realtime_router
 from nexa.runtime import Runtime, use_runtime
 from nexa.tenancy.endpoints import router as accounts_router
+from nexa.tenancy.endpoints import public_router as brand_images_router
 from nexa.web.routes import STATIC_DIR
 from nexa.web.routes import router as web_router
 from nexa.web.app.routes import router as web_app_router
@@ -61,6 +62,7 @@ ROUTERS = (
     health_router,
     auth_router,
     accounts_router,
+    brand_images_router,
     audit_router,
     access_tokens_router,
     agents_router,

@@ -1,6 +1,6 @@
 """An administrator sets up the account in Debian's Chromium against a real Nexa server: a WhatsApp Cloud
-inbox (callback URL and verify token shown), brand colors (live preview, then the inbox restyled), a label
-and a canned response. Then the settings on a phone-sized screen. Screenshots in test-artifacts/screenshots/.
+inbox (callback URL and verify token shown), brand name, logo upload and colors (live preview, then the
+inbox restyled), a label and a canned response. Then the settings on a phone-sized screen. Screenshots in test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from nexa.web.app.settings import SECTIONS
 from tests.e2e.test_inbox import SCREENSHOTS, new_page, sign_in
 from tests.factories import make_member
 from tests.realtime._server import serve as serve_nexa
+from tests.tenancy.test_branding import PNG
 
 BRAND_RED = "rgb(170, 51, 0)"
 
@@ -68,6 +69,12 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
             await page.wait_for_function(
                 f"getComputedStyle(document.querySelector('{preview_button}')).backgroundColor === '{BRAND_RED}'")
             assert await page.locator("[data-preview-name]").inner_text() == "Atende Já"
+            await page.locator('[data-upload="logo"]').set_input_files(
+                files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+            await page.locator(".toast", has_text="Image uploaded.").wait_for()
+            logo_url = await page.get_by_label("Logo URL").input_value()
+            assert logo_url.startswith(f"/brand/{admin.account.id}/")
+            assert await page.locator("[data-preview-logo]").get_attribute("src") == logo_url
             await page.screenshot(path=SCREENSHOTS / "settings-branding-preview.png", full_page=True)
             await page.click("text=Save brand")
             await page.locator(".toast", has_text="Brand saved.").wait_for()
@@ -77,6 +84,9 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
             await page.goto(f"{nexa.http}/app/accounts/{admin.account.id}/conversations")
             assert await page.locator(".topbar .brand__name").inner_text() == "Atende Já"
             assert await color_of(page, ".topbar .brand", "color") == BRAND_RED
+            logo = page.locator(".topbar .brand__logo")
+            assert await logo.get_attribute("src") == logo_url
+            assert await logo.evaluate("image => image.complete && image.naturalWidth") == 1
             assert "Atende Já" in await page.title()
             await page.screenshot(path=SCREENSHOTS / "inbox-branded.png")
             # White-label, as rendered after the scripts ran: no page of the branded account says Nexa.

@@ -1,5 +1,5 @@
 // Settings > Branding: every change shows at once in the preview; saving restyles this page too.
-import { api, accountPath } from "/static/app/js/api.js";
+import { api, accountPath, request } from "/static/app/js/api.js";
 import { toast } from "/static/app/js/dom.js";
 import { t } from "/static/app/js/i18n.js";
 import { bindForm } from "./forms.js";
@@ -28,6 +28,24 @@ function applyToPage(branding) {
   if (name) name.textContent = branding.product_name || field("name").placeholder;
 }
 
+// An upload is saved at once (the file must be stored to have a URL); its URL then fills the field.
+for (const picker of form.querySelectorAll("[data-upload]")) {
+  picker.addEventListener("change", async () => {
+    if (!picker.files.length) return;
+    const body = new FormData();
+    body.append("file", picker.files[0]);
+    try {
+      const account = await request("POST", accountPath(`/branding/${picker.dataset.upload}`), body);
+      field(picker.dataset.upload).value = account.branding[`${picker.dataset.upload}_url`];
+      updatePreview();
+      toast(t("Image uploaded."));
+    } catch (failure) {
+      toast(failure.message, "error");
+    } finally {
+      picker.value = "";
+    }
+  });
+}
 form.addEventListener("input", updatePreview);
 bindForm(form, (values) => api.patch(accountPath(""), values), (account) => {
   applyToPage(account.branding);
