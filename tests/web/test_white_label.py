@@ -1,7 +1,7 @@
 """White-label: once an account has a brand, nothing a person reads says Nexa.
 
-Walks the login page (on the account's own domain), the inbox, every settings page and the web chat
-widget, and looks at what is visible or read aloud: text outside scripts and styles, the title, and the
+Walks the login page (on the account's own domain), the invitation page, the inbox, every settings page
+and the web chat widget, and looks at what is visible or read aloud: text outside scripts and styles, the title, and the
 alt, title, placeholder, aria-label and value attributes, plus the texts the page's scripts may show (the
 catalog embedded in the page). Markup names (data-nexa, --nexa-brand, cookie names) are not visible and
 are not checked. The browser test (tests/e2e/test_settings.py) checks the rendered text after scripts ran.
@@ -72,7 +72,11 @@ async def test_a_branded_account_never_reads_nexa(client: httpx.AsyncClient, run
     widget_inbox = (await client.post(f"/api/v1/accounts/{admin.account.id}/inboxes", headers=admin.headers,
                                       json={"name": "Site", "channel_type": "web_widget"})).json()
 
-    pages = {"login": (await client.get("/app/login", headers={"Host": "atende.example"})).text}
+    invited = await client.post(f"/api/v1/accounts/{admin.account.id}/agents", headers=admin.headers,
+                                json={"email": "bia@example.com"})
+    token = invited.json()["invitation_url"].rsplit("/", 1)[1]
+    pages = {"login": (await client.get("/app/login", headers={"Host": "atende.example"})).text,
+             "invitation": (await client.get(f"/app/invitations/{token}")).text}
     await sign_in(client, admin)
     app = f"/app/accounts/{admin.account.id}"
     pages["inbox"] = (await client.get(f"{app}/conversations")).text

@@ -35,7 +35,8 @@ async function refresh() {
       h("div", { class: "settings__row-main" }, h("strong", {}, agent.name), h("span", { class: "muted" }, agent.email)),
       h("div", { class: "settings__row-actions" }, roleSelect(agent),
         agent.id === config.userId ? null
-          : deleteButton(accountPath(`/agents/${agent.id}`), t("Remove %(name)s from this account?", { name: agent.name }), refresh))),
+          : deleteButton(accountPath(`/agents/${agent.id}`), t("Remove %(name)s from this account?", { name: agent.name }), refresh,
+            { name: agent.name }))),
       t("No agents yet."));
   } catch (failure) {
     showLoadError(list, failure);

@@ -10,6 +10,7 @@ crudSection({
   path: "/canned_responses",
   load: () => api.get(accountPath("/canned_responses")),
   describe: (canned) => [h("strong", {}, `/${canned.short_code}`), h("span", { class: "settings__text" }, canned.content)],
+  nameOf: (canned) => canned.short_code,
   emptyText: t("No canned responses yet."),
   deleteQuestion: t("Delete this canned response?"),
 });

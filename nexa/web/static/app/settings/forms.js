@@ -98,10 +98,13 @@ export function bindForm(form, send, done) {
   });
 }
 
-/** A button that deletes `path` after the admin confirms, then calls done(). */
-export function deleteButton(path, question, done, label = t("Delete")) {
+/** "Edit" -> "Edit: vip" for screen readers, where a list repeats the same button on every row. */
+export const named = (label, name) => (name ? `${label}: ${name}` : label);
+
+/** A button that deletes `path` after the admin confirms, then calls done(). `name`: the record's. */
+export function deleteButton(path, question, done, { label = t("Delete"), name } = {}) {
   return h("button", {
-    type: "button", class: "button button--small button--danger",
+    type: "button", class: "button button--small button--danger", "aria-label": named(label, name),
     onclick: async () => {
       if (!window.confirm(question)) return;
       try {
@@ -161,10 +164,11 @@ export function copyable(label, value, { multiline = false } = {}) {
 
 /**
  * A list of records with one form that creates them or, after "Edit" on a row, changes that one:
- * crudSection({form, list, path: "/labels", load: () => items, describe: (item) => [nodes], emptyText, deleteQuestion}).
- * `describe` returns the row's content; Edit and Delete buttons are added. `extra(item)` may add more buttons.
+ * crudSection({form, list, path: "/labels", load: () => items, describe: (item) => [nodes], nameOf, emptyText, deleteQuestion}).
+ * `describe` returns the row's content; Edit and Delete buttons (named after `nameOf(item)` for screen
+ * readers) are added. `extra(item)` may add more buttons.
  */
-export function crudSection({ form, list, path, load, describe, emptyText, deleteQuestion, extra, defaults = {} }) {
+export function crudSection({ form, list, path, load, describe, nameOf, emptyText, deleteQuestion, extra, defaults = {} }) {
   const heading = document.getElementById(form.closest("section").getAttribute("aria-labelledby"));
   const cancel = form.querySelector('[data-action="cancel"]');
   let editing = null;
@@ -192,8 +196,9 @@ export function crudSection({ form, list, path, load, describe, emptyText, delet
         h("div", { class: "settings__row-main" }, describe(item)),
         h("div", { class: "settings__row-actions" },
           extra ? extra(item, refresh) : null,
-          h("button", { type: "button", class: "button button--small", onclick: () => startEdit(item) }, t("Edit")),
-          deleteButton(accountPath(`${path}/${item.id}`), deleteQuestion, refresh))), emptyText);
+          h("button", { type: "button", class: "button button--small", "aria-label": named(t("Edit"), nameOf(item)),
+                        onclick: () => startEdit(item) }, t("Edit")),
+          deleteButton(accountPath(`${path}/${item.id}`), deleteQuestion, refresh, { name: nameOf(item) }))), emptyText);
     } catch (failure) {
       showLoadError(list, failure);
     }

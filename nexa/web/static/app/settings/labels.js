@@ -14,6 +14,7 @@ crudSection({
     h("strong", {}, label.title),
     label.description ? h("span", { class: "muted" }, label.description) : null,
   ],
+  nameOf: (label) => label.title,
   emptyText: t("No labels yet."),
   deleteQuestion: t("Delete this label? Conversations lose it."),
   defaults: { color: "#1f93ff", show_on_sidebar: true },

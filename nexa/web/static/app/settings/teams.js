@@ -2,7 +2,7 @@
 import { api, accountPath } from "/static/app/js/api.js";
 import { h, toast } from "/static/app/js/dom.js";
 import { t } from "/static/app/js/i18n.js";
-import { crudSection } from "./forms.js";
+import { crudSection, named } from "./forms.js";
 import { membersEditor } from "./members.js";
 
 async function toggleMembers(team, button) {
@@ -34,7 +34,9 @@ crudSection({
   load: () => api.get(accountPath("/teams")),
   describe: (team) => [h("strong", {}, team.name), team.description ? h("span", { class: "muted" }, team.description) : null],
   extra: (team) => h("button", { type: "button", class: "button button--small", "aria-expanded": "false",
+                                 "aria-label": named(t("Members"), team.name),
                                  onclick: (event) => toggleMembers(team, event.currentTarget) }, t("Members")),
+  nameOf: (team) => team.name,
   emptyText: t("No teams yet."),
   deleteQuestion: t("Delete this team? Its conversations stay, without a team."),
   defaults: { allow_auto_assign: true },

@@ -21,7 +21,7 @@ async function refresh() {
         token.expires_at ? h("span", { class: "muted" }, t("Expires %(when)s", { when: formatDateTime(token.expires_at) })) : null),
       h("div", { class: "settings__row-actions" },
         deleteButton(accountPath(`/access_tokens/${token.id}`), t("Revoke this token? Programs using it stop working."), refresh,
-          t("Revoke")))),
+          { label: t("Revoke"), name: token.name }))),
       t("No tokens yet."));
   } catch (failure) {
     showLoadError(list, failure);
