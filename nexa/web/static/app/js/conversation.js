@@ -526,8 +526,8 @@ class Composer {
     }
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-    const match = this.textarea.value.slice(0, this.textarea.selectionStart).match(/(?:^|\s)\/(\S*)$/);
-    if (match) this.showCanned(match[1]);
+    const term = this.slashTerm();
+    if (term !== null) this.showCanned(term);
     else this.closePopup();
   }
 
@@ -538,8 +538,17 @@ class Composer {
     }
   }
 
+  /** The "/word" being typed before the caret, or null. */
+  slashTerm() {
+    const match = this.textarea.value.slice(0, this.textarea.selectionStart).match(/(?:^|\s)\/(\S*)$/);
+    return match ? match[1] : null;
+  }
+
   async showCanned(term) {
+    const asked = (this.cannedAsked = (this.cannedAsked || 0) + 1);
     const found = await api.get(accountPath("/canned_responses"), { search: term }).catch(() => []);
+    // Answers to earlier keystrokes arrive late: only the latest, and only while "/word" is still typed.
+    if (asked !== this.cannedAsked || this.slashTerm() !== term) return;
     if (!found.length) {
       this.closePopup();
       return;
@@ -576,6 +585,7 @@ class Composer {
   }
 
   useCanned(item) {
+    this.cannedAsked = (this.cannedAsked || 0) + 1; // a lookup still in flight must not reopen the list
     const caret = this.textarea.selectionStart;
     const before = this.textarea.value.slice(0, caret).replace(/\/\S*$/, "");
     this.textarea.value = before + item.content + this.textarea.value.slice(caret);

@@ -217,10 +217,7 @@ filtersForm.q.addEventListener("input", () => {
 });
 filtersForm.addEventListener("submit", (event) => event.preventDefault());
 
-// Infinite scroll: the sentinel under the list comes into view -> next page.
-new IntersectionObserver((entries) => {
-  if (entries.some((entry) => entry.isIntersecting)) loadMore();
-}, { root: itemsList.parentElement }).observe(root.querySelector(".list__more"));
+// Infinite scroll: near the end of the list -> next page.
 itemsList.addEventListener("scroll", () => {
   if (itemsList.scrollTop + itemsList.clientHeight >= itemsList.scrollHeight - 80) loadMore();
 });
