@@ -1,6 +1,7 @@
 """An administrator sets up the account in Debian's Chromium against a real Nexa server: a WhatsApp Cloud
 inbox (callback URL and verify token shown), brand name, logo upload and colors (live preview, then the
-inbox restyled), a label and a canned response. Then the settings on a phone-sized screen. Screenshots in test-artifacts/screenshots/.
+inbox restyled), a label and a canned response. Then the settings on a phone-sized screen, and a webhook's
+delivery log with a redelivery. Screenshots in test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -8,10 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from nexa.devtools.servers import serve
+from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
 from nexa.web.app.settings import SECTIONS
-from tests.e2e.test_inbox import SCREENSHOTS, new_page, sign_in
+from tests.e2e.test_inbox import SCREENSHOTS, eventually, new_page, settings, sign_in, worker  # noqa: F401 (fixtures)
 from tests.factories import make_member
 from tests.realtime._server import serve as serve_nexa
 from tests.tenancy.test_branding import PNG
@@ -28,12 +35,12 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
     admin = await make_member(runtime)
     async with serve_nexa(runtime) as nexa, httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
         account = f"/api/v1/accounts/{admin.account.id}"
-        settings = f"{nexa.http}/app/accounts/{admin.account.id}/settings"
+        base = f"{nexa.http}/app/accounts/{admin.account.id}/settings"
         context, page, errors = await new_page(browser, locale="en-US")
         try:
             await sign_in(page, nexa.http, admin)
             await page.click("text=Settings")
-            await page.wait_for_url(f"{settings}/inboxes")
+            await page.wait_for_url(f"{base}/inboxes")
 
             # A WhatsApp Cloud inbox: the form shows that channel's fields and proposes a verify token.
             await page.get_by_label("Name", exact=True).fill("Vendas <b>SP</b>")
@@ -55,14 +62,14 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
 
             # The inbox's own page: the callback URL again, the secrets write-only.
             await page.locator('[data-list="inboxes"] a', has_text="Vendas").first.click()
-            await page.wait_for_url(f"{settings}/inboxes/{inbox['id']}")
+            await page.wait_for_url(f"{base}/inboxes/{inbox['id']}")
             assert await page.get_by_label("Callback URL", exact=True).input_value() == inbox["callback_webhook_url"]
             assert await page.get_by_label("Access token").get_attribute("placeholder") == "(unchanged)"
             assert await page.get_by_label("Phone number ID").input_value() == "106540352242922"
 
             # Brand colors: the preview follows the picker before anything is saved.
             await page.click("text=Branding")
-            await page.wait_for_url(f"{settings}/branding")
+            await page.wait_for_url(f"{base}/branding")
             await page.get_by_label("Product name").fill("Atende Já")
             await page.get_by_label("Main color").fill("#aa3300")
             preview_button = ".brand-preview .button--primary"
@@ -91,18 +98,18 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
             await page.screenshot(path=SCREENSHOTS / "inbox-branded.png")
             # White-label, as rendered after the scripts ran: no page of the branded account says Nexa.
             for section in SECTIONS:
-                await page.goto(f"{settings}/{section.slug}")
+                await page.goto(f"{base}/{section.slug}")
                 await page.wait_for_function("!document.querySelector('div[data-list]:empty')")  # lists loaded
                 readable = await page.title() + await page.locator("body").inner_text()
                 assert "Nexa" not in readable and "Atende Já" in readable, section.slug
 
             # A label and a canned response.
-            await page.goto(f"{settings}/labels")
+            await page.goto(f"{base}/labels")
             await page.get_by_label("Title").fill("vip")
             await page.get_by_label("Description").fill("Clientes <i>especiais</i>")
             await page.click("text=Save")
             await page.locator('[data-list="label"] .settings__row', has_text="Clientes <i>especiais</i>").wait_for()
-            await page.goto(f"{settings}/canned_responses")
+            await page.goto(f"{base}/canned_responses")
             await page.get_by_label("Short code").fill("preco")
             await page.get_by_label("Message").fill("Nosso plano custa R$ 99 por mês.")
             await page.click("text=Save")
@@ -125,7 +132,7 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
                                                 is_mobile=True, has_touch=True)
         try:
             await sign_in(phone, nexa.http, admin)
-            await phone.goto(f"{settings}/tokens")
+            await phone.goto(f"{base}/tokens")
             await phone.get_by_label("Nome").fill("n8n")
             await phone.click("text=Criar token")
             token = await phone.locator('[data-result="token"] input').input_value()
@@ -133,6 +140,59 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
             width = await phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"the page is {width}px wide on a 390px screen"
             await phone.screenshot(path=SCREENSHOTS / "settings-tokens-phone.png", full_page=True)
+            assert errors == []
+        finally:
+            await context.close()
+
+
+async def test_admin_reads_the_delivery_log_and_redelivers(browser: Any, runtime: Runtime, worker: Worker) -> None:
+    """A webhook made in the settings; its receiver first fails (500, shown in the log), then the admin
+    redelivers and the log shows the success."""
+    admin = await make_member(runtime)
+    answers = [500]
+    received: list[dict[str, Any]] = []
+
+    async def receive(request: Request) -> Response:
+        received.append(await request.json())
+        return Response("broken" if answers[0] == 500 else "ok", status_code=answers[0])
+
+    receiver = Starlette(routes=[Route("/hook", receive, methods=["POST"])])
+    async with serve_nexa(runtime) as nexa, serve(receiver) as hook, \
+            httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
+        account = f"/api/v1/accounts/{admin.account.id}"
+        inbox = (await api.post(f"{account}/inboxes", json={"name": "API", "channel_type": "api"})).json()
+        context, page, errors = await new_page(browser, locale="en-US")
+        try:
+            await sign_in(page, nexa.http, admin)
+            await page.goto(f"{nexa.http}/app/accounts/{admin.account.id}/settings/webhooks")
+            await page.get_by_label("URL").fill(f"{hook.url}/hook")
+            await page.get_by_label("Name").fill("CRM")
+            await page.get_by_label("inbox_updated").check()
+            await page.click("text=Add webhook")
+            await page.wait_for_url("**/settings/webhooks/*")
+            webhook_id = int(page.url.rsplit("/", 1)[1])
+            await page.locator("h1[data-title]", has_text="CRM").wait_for()  # the page loaded the webhook
+            assert await page.get_by_label("inbox_updated").is_checked()
+
+            await api.patch(f"{account}/inboxes/{inbox['id']}", json={"name": "API 2"})
+            await eventually(lambda: received)
+            await page.reload()
+            failed = page.locator(".settings__delivery", has_text="inbox_updated")
+            await failed.locator("td", has_text="500").wait_for()
+            await page.screenshot(path=SCREENSHOTS / "settings-webhook-deliveries.png", full_page=True)
+
+            answers[0] = 200
+            await failed.locator("button", has_text="Redeliver").click()
+            await page.locator(".toast", has_text="Sent again.").wait_for()
+
+            async def delivered() -> bool:
+                deliveries = (await api.get(f"{account}/webhooks/{webhook_id}/deliveries")).json()["payload"]
+                return deliveries[0]["state"] == "succeeded"
+
+            await eventually(delivered)
+            await page.reload()
+            await page.locator(".settings__delivery--succeeded td", has_text="200").wait_for()
+            assert len(received) >= 2 and received[-1] == received[0]  # the same body again
             assert errors == []
         finally:
             await context.close()
