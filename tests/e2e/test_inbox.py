@@ -155,7 +155,7 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             await composer.fill("Cliente quer o plano anual")
             await composer.press("Enter")
             await page.locator(".msg--note .msg__body", has_text="plano anual").wait_for()
-            await page.click('[data-action="resolve"]')
+            await page.keyboard.press("Alt+r")  # the resolve shortcut
             await page.locator('[data-action="reopen"]').wait_for()
             # The list follows: a resolved conversation leaves the open queue, the count too.
             await item.wait_for(state="detached")
@@ -234,6 +234,12 @@ async def test_closed_window_switches_to_templates_in_portuguese_on_a_phone(
             # A private note is still possible with the window closed.
             await page.click("text=Nota privada")
             assert await page.locator(".composer textarea").is_visible()
+            # Back to the list on the phone; resolve it from the bulk bar.
+            await page.click(".conv__back")
+            await page.locator(".item", has_text="João").locator(".item__select").check()
+            await page.locator(".list__bulk", has_text="1 selecionadas").wait_for()
+            await page.click('[data-bulk="resolve"]')
+            await page.locator(".list__empty", has_text="Nenhuma conversa aqui.").wait_for()
             assert errors == []
             assert conversation["id"] == 1
         finally:

@@ -127,6 +127,8 @@ function render() {
   clear(itemsList).append(...state.conversations.map((c) => item(c, positions.get(c.id))));
   empty.hidden = state.conversations.length > 0;
   updateBulk();
+  // A tall screen shows the whole first page without scrolling: fetch more until it can scroll.
+  if (state.hasMore && !state.loading && itemsList.scrollHeight <= itemsList.clientHeight) setTimeout(loadMore);
 }
 
 function item(conversation, queuePosition) {
