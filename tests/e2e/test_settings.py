@@ -137,6 +137,9 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
             await phone.click("text=Criar token")
             token = await phone.locator('[data-result="token"] input').input_value()
             assert (await api.get(account, headers={"api_access_token": token})).status_code == 200
+            listed = phone.locator('[data-list="tokens"] .settings__row', has_text="n8n")
+            await listed.wait_for()
+            assert "nexa" not in (await listed.inner_text()).lower()  # white-label: the list shows the id only
             width = await phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"the page is {width}px wide on a 390px screen"
             await phone.screenshot(path=SCREENSHOTS / "settings-tokens-phone.png", full_page=True)

@@ -14,7 +14,8 @@ async function refresh() {
     renderList(list, payload, (token) => h("article", { class: "settings__row" },
       h("div", { class: "settings__row-main" },
         h("strong", {}, token.name),
-        h("code", { class: "muted" }, `${token.prefix}…`),
+        // The token's own id part is enough to recognize it; the format's fixed prefix is left out.
+        h("code", { class: "muted" }, `${token.prefix.split("_").pop()}…`),
         h("span", { class: "muted" }, token.scopes ? token.scopes.join(", ") : t("Full access")),
         h("span", { class: "muted" }, token.last_used_at
           ? t("Last used %(when)s", { when: formatDateTime(token.last_used_at) }) : t("Never used")),
