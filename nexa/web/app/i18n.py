@@ -35,19 +35,11 @@ def babel_name(locale: str) -> str:
 
 @dataclass
 class Catalog:
-    """One locale's merged messages: gettext for Jinja and Python, a plain dict for the browser's `t()`."""
+    """One locale's merged messages: gettext translations for Jinja, a plain dict for the browser's `t()`."""
 
     locale: str
     translations: Translations
     messages: dict[str, str | list[str]] = field(default_factory=dict)
-
-    def gettext(self, message: str, **variables: Any) -> str:
-        text = self.translations.gettext(message)
-        return text % variables if variables else text
-
-    def ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> str:
-        text = self.translations.ngettext(singular, plural, n)
-        return text % {"num": n, **variables}
 
 
 @functools.cache
