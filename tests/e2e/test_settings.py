@@ -103,6 +103,18 @@ async def test_admin_sets_up_inbox_brand_label_and_canned_response(browser: Any,
                 readable = await page.title() + await page.locator("body").inner_text()
                 assert "Nexa" not in readable and "Atende Já" in readable, section.slug
 
+            # The account's own settings: a time zone that does not exist is refused, a real one is kept.
+            await page.goto(f"{base}/account")
+            await page.get_by_label("Account name").fill("Loja da Ana")
+            await page.get_by_label("Time zone (times in the inbox and reports)").fill("Mars/Olympus")
+            await page.click("text=Save")
+            await page.locator('[data-form="account"] .form__error', has_text="time zone").wait_for()
+            await page.get_by_label("Time zone (times in the inbox and reports)").fill("America/Bogota")
+            await page.click("text=Save")
+            await page.wait_for_function("document.querySelector('[name=timezone]').defaultValue === 'America/Bogota'")
+            saved = (await api.get(account)).json()
+            assert (saved["name"], saved["timezone"]) == ("Loja da Ana", "America/Bogota")
+
             # A label and a canned response.
             await page.goto(f"{base}/labels")
             await page.get_by_label("Title").fill("vip")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nexa.auth.models import Role
 from nexa.auth.scopes import SCOPES
 from nexa.inboxes.models import ChannelType
+from nexa.kit.i18n import SUPPORTED_LOCALES
 from nexa.web.app.pages import AppPage, AppPageDep, render
 from nexa.webhooks.service import ALLOWED_EVENTS, DEFAULT_SUBSCRIPTIONS
 
@@ -30,6 +32,7 @@ class Section:
 
 
 SECTIONS = (
+    Section("account", "Account"),
     Section("inboxes", "Inboxes"),
     Section("agents", "Agents"),
     Section("teams", "Teams"),
@@ -39,6 +42,9 @@ SECTIONS = (
     Section("branding", "Branding"),
     Section("tokens", "API tokens"),
 )
+# Each language in its own words: whoever reads the list finds theirs, whatever the page's language.
+LOCALE_NAMES = {"pt-BR": "Português (Brasil)", "es": "Español", "en": "English"}
+assert set(LOCALE_NAMES) == set(SUPPORTED_LOCALES)
 # msgids of each channel's name, in the order the create form offers them.
 CHANNEL_NAMES = {
     ChannelType.whatsapp_cloud.value: "WhatsApp Cloud API",
@@ -74,6 +80,11 @@ def _settings(request: Request, page: AppPage, section: str, **context: object) 
 async def settings_home(page: AdminPage) -> Response:
     assert page.account is not None
     return RedirectResponse(f"/app/accounts/{page.account.id}/settings/inboxes", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account_page(request: Request, page: AdminPage) -> HTMLResponse:
+    return _settings(request, page, "account", locales=LOCALE_NAMES, timezones=sorted(available_timezones()))
 
 
 @router.get("/inboxes", response_class=HTMLResponse)
