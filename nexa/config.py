@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     login_max_attempts: int = 10
     login_window_seconds: int = 300
 
-    worker_queues: str = "default:10,inbound:8,deliveries:10,webhooks:10,bot:5,media:2"
+    worker_queues: str = "default:10,inbound:2,deliveries:10,webhooks:10,bot:5,media:2"
     worker_poll_interval: float = 1.0
     job_heartbeat_seconds: float = 15.0
     job_rescue_after_seconds: float = 90.0

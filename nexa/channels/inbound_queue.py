@@ -34,9 +34,11 @@ INBOUND_JOB = "channels.process_webhooks"
 INBOUND_QUEUE = "inbound"
 # Parallel consumers per inbox; each customer always lands on the same one.
 SHARDS = 8
-# Webhooks per transaction: large enough to amortize the commit, small enough to keep a batch's
-# realtime events (published at commit) well within a second.
-BATCH = 100
+# Webhooks per transaction: large enough to amortize the commit, small enough to keep a batch's realtime
+# events (published at commit) within a second and its connection and locks (e.g. the account's
+# conversation counter, decision 0002) held briefly. The worker runs 2 inbound jobs at a time by default
+# (NEXA_WORKER_QUEUES), so batches never take a request's pool connections away in `nexa serve`.
+BATCH = 50
 
 
 def shard_of(events: list[InboundEvent]) -> int:
