@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 ROUTERS = (
     health_router,
+    # Matched in order: provider webhooks are the busiest path, so they are tried before the API's ~150 routes.
+    channel_webhooks_router,
     auth_router,
     accounts_router,
     brand_images_router,
@@ -83,7 +85,6 @@ ROUTERS = (
     knowledge_router,
     catalog_router,
     bot_llm_router,
-    channel_webhooks_router,
     public_client_router,
     web_router,
     web_app_router,

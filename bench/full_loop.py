@@ -1,0 +1,131 @@
+"""The full inbound loop on PostgreSQL: customer webhook -> stored -> processed -> bot rule reply -> sent to the
+fake Graph API -> its "sent" and "delivered" receipts posted back -> applied.
+
+    .venv/bin/python bench/full_loop.py [--messages 2000] [--customers 500] [--concurrency 64] [--servers 2] [--workers 1]
+
+The inbox has the built-in bot on and one auto-reply rule that answers every message; the fake Graph API
+(nexa/devtools/fake_graph.py, in this process) accepts each send and posts the receipts back, signed, to
+the inbox's callback URL, as Meta does. Prints, measured in the same run:
+- reference: the raw asyncpg per-message inbound transaction of bench/inbound_pipeline.py;
+- customer messages acked per second (2xx = stored) with ack latency;
+- loop throughput: customer messages per second from the first post until every reply is `delivered`,
+  with the latency from each customer's post to its reply's `delivered` receipt being applied.
+Target (issue 3): >= 500 messages/s through the full loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.inbound_pipeline import (  # noqa: E402
+    HEADER,
+    RAW_CONNECTIONS,
+    Load,
+    Servers,
+    admin_session,
+    bench_database,
+    burst,
+    raw_reference,
+    row,
+    text_bodies,
+    wait_for_rows,
+    whatsapp_inbox,
+)
+from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
+
+REPLY = "Obrigado! Já te respondo."
+
+
+async def answer_everything(url: str, inbox_id: int) -> None:
+    """The built-in bot on, with one rule whose pattern matches any text."""
+    account_id, headers = await admin_session(url)
+    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        (await client.patch(f"/api/v1/accounts/{account_id}/inboxes/{inbox_id}", json={"bot_enabled": True})).raise_for_status()
+        (await client.post(f"/api/v1/accounts/{account_id}/bot/rules", json={
+            "name": "Answer everything", "kind": "pattern", "pattern": ".", "reply": REPLY,
+        })).raise_for_status()
+
+
+def _delivered_replies(tag: str) -> str:
+    return (f"SELECT count(*) FROM messages m WHERE m.message_type = 'outgoing' AND m.status = 'delivered' "
+            f"AND m.conversation_id IN (SELECT conversation_id FROM messages WHERE source_id LIKE 'wamid.{tag}.%')")
+
+
+async def loop_latencies(dsn: str, load: Load, tag: str) -> list[float]:
+    """Seconds from each customer message's post to the `delivered` receipt of the reply to it (the k-th
+    reply of a conversation answers its k-th customer message; replies are sent in order per conversation)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(f"""
+            WITH asked AS (
+                SELECT conversation_id, source_id, row_number() OVER (PARTITION BY conversation_id ORDER BY id) AS k
+                FROM messages WHERE message_type = 'incoming' AND source_id LIKE 'wamid.{tag}.%'),
+            answered AS (
+                SELECT conversation_id, updated_at, row_number() OVER (PARTITION BY conversation_id ORDER BY id) AS k
+                FROM messages WHERE message_type = 'outgoing' AND status = 'delivered'
+                  AND conversation_id IN (SELECT conversation_id FROM asked))
+            SELECT asked.source_id, answered.updated_at FROM asked JOIN answered USING (conversation_id, k)""")
+    finally:
+        await conn.close()
+    return [answered.timestamp() - load.sent_at[source_id] for source_id, answered in rows if source_id in load.sent_at]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the last reply")
+    options = parser.parse_args()
+
+    fake = FakeGraph()
+    async with bench_database("nexa_bench_loop") as (database, dsn), fake.running():
+        servers = Servers(database, options.servers, options.workers, Path(f"/tmp/nexa_bench_{uuid.uuid4().hex[:8]}"))
+        limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
+        try:
+            await servers.start()
+            # Meta's default 80 sends/s per number would cap the loop: a high-tier number is assumed.
+            account_id, inbox_id, path = await whatsapp_inbox(servers.url(0), fake, rate_per_second="1000")
+            await answer_everything(servers.url(0), inbox_id)
+            raw_rate = await raw_reference(dsn, account_id, inbox_id, options.messages, options.customers)
+            async with httpx.AsyncClient(timeout=30, limits=limits) as receipts:
+                fake.send_receipts_to(receipts, servers.url(0) + path, ("sent", "delivered"))
+                warmup = text_bodies(fake, "warmup", 200, 200, area="21")  # other customers than the measured run
+                await burst(servers, path, warmup, options.concurrency)
+                await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)
+
+                bodies = text_bodies(fake, "loop", options.messages, options.customers)
+                load = await burst(servers, path, bodies, options.concurrency)
+                done, delivered = await wait_for_rows(dsn, _delivered_replies("loop"), options.messages, options.timeout)
+                await fake.settle()
+            latencies = await loop_latencies(dsn, load, "loop")
+        finally:
+            servers.stop()
+
+    acked = options.messages / load.elapsed
+    loop_rate = delivered / (done - load.started)
+    print(f"\n{options.messages} customer texts, {options.customers} customers, {options.servers} nexa serve + "
+          f"{options.workers} nexa worker processes, {options.concurrency} in flight; bot rule reply to each, sent to the "
+          f"fake Graph API, sent + delivered receipts posted back; reference over {RAW_CONNECTIONS} connections\n")
+    print(HEADER)
+    print(row("raw asyncpg per-message transaction", raw_rate, [], 0, 1.0))
+    print(row("customer webhooks acked, ack latency", acked, load.acks, load.errors, acked / raw_rate))
+    print(row("full loop: reply delivered, post-to-delivered", loop_rate, latencies, 0, loop_rate / raw_rate))
+    print(f"\nfake Graph API: {len(fake.sent)} sends accepted")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
