@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import resource
 import subprocess
 import sys
 import time
@@ -40,12 +39,6 @@ def discover() -> tuple[list[str], dict[str, str]]:
         if not any(s.module == stem for s in SCENARIOS.values()):
             legacy.append(stem)
     return legacy, broken
-
-
-def _raise_fd_limit() -> None:
-    # Fan-out holds thousands of client sockets in this process.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def run_legacy(stem: str) -> Result:
@@ -90,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     wanted = options.only or names + list(broken)
 
-    _raise_fd_limit()
     context = Context(quick=options.quick, large_database=options.large_database)
     rows: list[Result] = []
     for stem, error in broken.items():

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import subprocess
 import sys
 import time
@@ -28,7 +27,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -42,6 +40,7 @@ from bench.harness import (  # noqa: E402
     free_port,
     percentile,
     print_table,
+    raise_fd_limit,
     rss_mb,
     scenario,
     scratch_database,
@@ -189,15 +188,10 @@ async def reference_server(redis_url: str, channel: str) -> tuple[subprocess.Pop
     return process, f"ws://127.0.0.1:{port}/"
 
 
-def _raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 async def measure(context: Context, sockets: int, events: int) -> list[Result]:
     if not context.redis_url:
         raise RuntimeError("fan-out needs Redis: set NEXA_BENCH_REDIS_URL")
-    _raise_fd_limit()
+    raise_fd_limit()
     prefix = f"nexa:bench:{uuid.uuid4().hex[:8]}:"  # a shared Redis: other runs' events stay out
     channel = f"{prefix}events"
     redis = Redis.from_url(context.redis_url)
