@@ -158,7 +158,7 @@ async def jobs_scenario(context: Context) -> list[Result]:
     return [Result("jobs", f"{jobs:,} no-op jobs, {WORKER_PROCESSES} workers, best of {rounds}",
                    throughput=jobs / nexa, unit="jobs/s", reference=f"raw claim loop {jobs / raw:,.0f} jobs/s",
                    ratio=raw / nexa, target=">= 2,000 jobs/s, ratio >= 0.40",
-                   met=jobs / nexa >= 2000 and raw / nexa >= 0.4)]
+                   met=None if context.quick else jobs / nexa >= 2000 and raw / nexa >= 0.4)]
 
 
 async def main() -> None:
