@@ -34,8 +34,9 @@ AfterCommitHook = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "nexa_after_commit"
 _WRITE_OPTION = "nexa_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLSTATE classes of a lost server: 08 connection exception; 57P01-57P03 admin/crash shutdown, starting up.
-_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a server out of reach: 08 connection exception; 57P01-57P03 admin/crash shutdown, starting
+# up; 53300 too many connections (full for now: a retry later succeeds, so it is a 503 too, not a 500).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 class DatabaseUnavailable(ServiceUnavailable):

@@ -27,7 +27,7 @@ from nexa.auth.models import Availability
 from nexa.auth.scopes import grants
 from nexa.contacts.models import ContactInbox
 from nexa.inboxes.repository import InboxMemberRepository
-from nexa.kit.errors import NexaError
+from nexa.kit.errors import NexaError, ServiceUnavailable
 from nexa.realtime import presence
 from nexa.realtime.events import (
     account_channel,
@@ -53,6 +53,7 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009  # a client frame over MAX_CLIENT_FRAME_BYTES: a client bug, do not retry as is
     INTERNAL_ERROR = 1011  # reconnect with backoff
     SERVICE_RESTART = 1012  # the hub stopped (deploy): reconnect, refetch
+    TRY_AGAIN_LATER = 1013  # the database is out of reach: reconnect with backoff
     RESYNC = 4000  # events may have been missed (slow client or a bus gap): reconnect, refetch
     BAD_REQUEST = 4400  # missing or malformed account_id: do not retry
     UNAUTHENTICATED = 4401  # no or bad credentials: sign in again, do not retry
@@ -117,6 +118,10 @@ async def _run(websocket: WebSocket, identify: Callable[[WebSocket, Runtime], Aw
         peer = await identify(websocket, runtime)
     except Refused as refused:
         await websocket.close(refused.code, refused.reason)
+        return
+    except ServiceUnavailable as unavailable:
+        # After accept() an escaping error is only a dropped socket; a close code tells the client to retry.
+        await websocket.close(CloseCode.TRY_AGAIN_LATER, unavailable.message)
         return
     async with get_hub().connect(peer.channels) as subscription:
         if peer.user_id is not None:

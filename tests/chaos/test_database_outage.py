@@ -13,10 +13,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from websockets.asyncio.client import connect
 
 from nexa.app import create_app
+from nexa.auth.tokens import new_api_token
 from nexa.config import Settings
 from nexa.db.engine import Database, database_unreachable
+from nexa.realtime.ws import CloseCode
 from nexa.runtime import Runtime
 from nexa.devtools.fake_graph import FakeGraph
 from tests.chaos.helpers import (
@@ -24,6 +27,7 @@ from tests.chaos.helpers import (
 )
 from tests.fixtures.nexa_process import NexaProcess, free_port
 from tests.fixtures.tcp_proxy import TcpProxy
+from tests.realtime._server import close_code, serve
 
 
 OUTAGE_SECONDS = 2.0
@@ -43,6 +47,16 @@ async def test_a_database_that_refuses_connections_is_a_503_with_a_json_body(tmp
         assert response.json() == {"error": "The database is unavailable, please retry"}
     finally:
         await runtime.close()
+
+
+async def test_a_socket_opened_while_the_database_is_down_is_told_to_try_again_later(tmp_path: Path) -> None:
+    settings = Settings(env="test", data_dir=tmp_path, log_json=False, secret_key="test-secret-key-" + "x" * 32,
+                        database_url=f"postgresql+asyncpg://nexa@127.0.0.1:{free_port()}/nexa")
+    runtime = Runtime.build(settings)
+    async with serve(runtime) as server:
+        token = new_api_token().plaintext  # well formed, so checking it needs the database
+        async with connect(f"{server.ws}/ws?account_id=1&token={token}") as websocket:
+            assert await close_code(websocket) == CloseCode.TRY_AGAIN_LATER
 
 
 async def test_database_errors_that_are_not_an_outage_keep_their_meaning() -> None:
