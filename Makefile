@@ -23,7 +23,7 @@ run: install
 
 ## The whole suite: SQLite always; PostgreSQL and Redis too when NEXA_TEST_DATABASE_URL / NEXA_TEST_REDIS_URL are set.
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## Everything but the multi-process tests.
 test-fast: install
