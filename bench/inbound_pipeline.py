@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import wait_healthy  # noqa: E402
 from nexa.db import migrations  # noqa: E402
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
 
@@ -149,7 +150,7 @@ class Servers:
             if index:
                 command.append("--no-migrate")
             self.processes.append(subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL))
-            await _wait_healthy(f"http://127.0.0.1:{port}")
+            await wait_healthy(f"http://127.0.0.1:{port}")
         for _ in range(self.workers):
             self.processes.append(subprocess.Popen([sys.executable, "-m", "nexa.cli.main", "worker"], env=self.env,
                                                    stdout=subprocess.DEVNULL))
@@ -168,18 +169,6 @@ class Servers:
 
     def port(self, n: int) -> int:
         return self.ports[n % len(self.ports)]
-
-
-async def _wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(1200):  # up to 2 minutes: a loaded machine starts slowly
-            try:
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not become healthy")
 
 
 @asynccontextmanager
