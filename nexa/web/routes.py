@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from nexa.auth.dependencies import DbSession
@@ -25,6 +25,12 @@ router = APIRouter(include_in_schema=False)
 def pick_locale(requested: str | None, fallback: str) -> str:
     """The visitor's language when Nexa speaks it (pt, pt-PT and pt-BR all get pt-BR), else the inbox's."""
     return supported(requested) or supported(fallback) or fallback
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    # The address `nexa serve` prints and people type: the agent app (login first when signed out).
+    return RedirectResponse("/app", status_code=303)
 
 
 @router.get("/widget/sdk.js")

@@ -42,6 +42,11 @@ async def test_pages_redirect_to_login_and_come_back(client: httpx.AsyncClient, 
     assert page.headers["cache-control"] == "no-store"
 
 
+async def test_the_site_root_opens_the_agent_app(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 303 and response.headers["location"] == "/app"
+
+
 async def test_login_page_never_sends_users_to_another_site(client: httpx.AsyncClient) -> None:
     for evil in ("https://evil.example/app", "//evil.example/app", "/api/v1/profile"):
         page = await client.get("/app/login", params={"next": evil})
