@@ -14,7 +14,9 @@ def settings() -> Settings:
     return Settings(
         worker_queues="default:10,other:5",
         worker_poll_interval=0.05,
-        job_rescue_after_seconds=2.0,
+        # Long: on a loaded test machine a live worker's heartbeat can stall for seconds, and a short window
+        # would rescue (and rerun) its running jobs. Rescue tests set their own short window.
+        job_rescue_after_seconds=30.0,
         job_modules="tests.jobs.sample_jobs",
         log_json=False,
     )
