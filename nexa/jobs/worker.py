@@ -26,7 +26,7 @@ import asyncpg
 from sqlalchemy import Row
 
 from nexa.config import Settings
-from nexa.db.engine import Database
+from nexa.db.engine import Database, DatabaseUnavailable, database_unreachable
 from nexa.jobs import claim, enqueue, metrics
 from nexa.jobs.models import CANCELLED, COMPLETED, DISCARDED, RETRYABLE, SCHEDULED
 from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, get_job, load_job_modules
@@ -83,6 +83,7 @@ class Worker:
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
         self._started = False
+        self._database_lost = False
 
     async def start(self) -> None:
         """Import the job modules and begin claiming; returns at once, work goes on in tasks."""
@@ -170,8 +171,11 @@ class Worker:
                             self.database, queue, free, self.id, [(ack.job_id, ack.values) for ack in acks]
                         )
                     )
-                except Exception:
-                    logger.exception("claiming jobs failed", extra={"queue": queue})
+                    if self._database_lost:
+                        self._database_lost = False
+                        logger.warning("database is back: jobs resume")
+                except Exception as exc:
+                    self._log_failure("claiming jobs failed", exc, queue=queue)
                     if self._stopping:
                         # Unwritten outcomes are not lost: the reaper gives those jobs another run.
                         return
@@ -192,6 +196,16 @@ class Worker:
                 await asyncio.wait_for(wake.wait(), self._poll_interval)
             except TimeoutError:
                 pass
+
+    def _log_failure(self, message: str, exc: Exception, **extra: Any) -> None:
+        # An outage fails every poll of every queue and every maintenance pass: one line for it, not a
+        # traceback per poll.
+        if isinstance(exc, DatabaseUnavailable) or database_unreachable(exc):
+            if not self._database_lost:
+                self._database_lost = True
+                logger.warning("database unavailable: jobs paused until it is back", extra={"error": str(exc)})
+            return
+        logger.exception(message, extra=extra)
 
     def _release(self, queue: str, job_id: int) -> None:
         self._running[queue].pop(job_id, None)
@@ -306,8 +320,8 @@ class Worker:
                     next_metrics = now + _METRICS_INTERVAL
                     await metrics.refresh_queue_metrics(self.database)
                 await self._listen()
-            except Exception:
-                logger.exception("job maintenance failed")
+            except Exception as exc:
+                self._log_failure("job maintenance failed", exc)
             await asyncio.sleep(min(self._poll_interval, self._heartbeat_interval))
 
     async def _heartbeat(self) -> None:

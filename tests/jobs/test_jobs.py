@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from datetime import timedelta
 
 import pytest
@@ -280,3 +282,24 @@ async def test_many_deduplicated_enqueues_on_one_connection(db: Database) -> Non
         again = await enqueue(session, "tests.noop", {}, dedupe_key="generic-plan-11")
     assert len({job.id for job in jobs}) == 12
     assert again.id == jobs[-1].id
+
+
+async def test_a_database_outage_is_one_warning_not_a_traceback_per_poll(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A PostgreSQL URL on a port nobody listens on: a database that is down for the whole test.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = Database(f"postgresql+asyncpg://nexa@127.0.0.1:{port}/nexa")
+    worker = Worker(database, settings)
+    try:
+        with caplog.at_level(logging.WARNING, logger="nexa.jobs.worker"):
+            await worker.start()
+            await asyncio.sleep(20 * settings.worker_poll_interval)
+            await worker.stop(timeout=5)
+    finally:
+        await database.dispose()
+    messages = [record.getMessage() for record in caplog.records if record.name == "nexa.jobs.worker"]
+    assert messages.count("database unavailable: jobs paused until it is back") == 1, messages
+    assert not [m for m in messages if m in ("claiming jobs failed", "job maintenance failed")], messages
