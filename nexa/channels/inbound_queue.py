@@ -1,4 +1,4 @@
-"""Stored webhooks and the job that processes them in batches (see docs/decisions/0003-inbound-queue.md).
+"""Stored webhooks and the job that processes them in batches (why: docs/decisions/0006-*.md).
 
 The webhook request verifies the signature, checks the body parses and that some inbox takes it, and
 stores the raw body as one job row: that insert commits before the 2xx, so "2xx = durably stored" holds
