@@ -219,15 +219,7 @@ class NexaServers:
         return self
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes)
 
     def url(self, n: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[n % len(self.ports)]}"
@@ -247,6 +239,19 @@ class NexaServers:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """SIGTERM all, then wait for each; one that does not stop in time is killed."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 async def wait_healthy(url: str, seconds: float = 120) -> None:

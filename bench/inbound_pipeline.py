@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import wait_healthy  # noqa: E402
+from bench.harness import stop_processes, wait_healthy  # noqa: E402
 from nexa.db import migrations  # noqa: E402
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
 
@@ -156,13 +155,7 @@ class Servers:
                                                    stdout=subprocess.DEVNULL))
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self.processes, timeout=30)
 
     def url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.ports[n % len(self.ports)]}"
