@@ -19,7 +19,7 @@ from nexa.automation.triggers import current_depth
 from nexa.conversations import messages
 from nexa.conversations import service as conversations
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageType, Priority
-from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository, filter_attributes
+from nexa.conversations.repository import ConversationRepository, filter_attributes
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import NexaError, UnprocessableEntity
@@ -159,19 +159,24 @@ async def _run(session: AsyncSession, rule: AutomationRule, conversation: Conver
             additional_attributes={"automation_rule_id": rule.id},
         )
     elif name == "add_label":
-        current = await ConversationLabelRepository(session, conversation.account_id).titles(conversation.id)
-        await conversations.replace_labels(session, conversation, [*current, *map(str, params)])
+        await conversations.change_labels(
+            session, conversation, add=[str(p) for p in params], actor=conversations.AUTOMATION
+        )
     elif name == "assign_agent":
-        await conversations.assign_agent(session, conversation, _id_or_none(params[0]), inbox=inbox)
+        await conversations.assign_agent(
+            session, conversation, _id_or_none(params[0]), inbox=inbox, actor=conversations.AUTOMATION
+        )
     elif name == "assign_team":
-        await conversations.assign_team(session, conversation, _id_or_none(params[0]))
+        await conversations.assign_team(session, conversation, _id_or_none(params[0]), actor=conversations.AUTOMATION)
     elif name == "change_status":
         await conversations.change_status(
-            session, conversation, ConversationStatus(params[0]), actor=conversations.SYSTEM, inbox=inbox
+            session, conversation, ConversationStatus(params[0]), actor=conversations.AUTOMATION, inbox=inbox
         )
     elif name == "change_priority":
         priority = params[0] if params and params[0] not in (None, "nil") else None
-        await conversations.set_priority(session, conversation, Priority(priority) if priority else None)
+        await conversations.set_priority(
+            session, conversation, Priority(priority) if priority else None, actor=conversations.AUTOMATION
+        )
     elif name == "send_webhook_event":
         await enqueue(
             session, WEBHOOK_JOB, {"url": str(params[0]), "rule_id": rule.id, "conversation_id": conversation.id},

@@ -65,7 +65,7 @@ async def auto_assign(session: AsyncSession, runtime: Runtime, conversation: Con
     cursor = await (cursors.for_team(team.id) if team is not None else cursors.for_inbox(inbox.id))
     after = cursor.last_user_id or 0
     chosen = next((user_id for user_id in candidates if user_id > after), candidates[0])
-    await conversations.assign_agent(session, conversation, chosen, inbox=inbox)
+    await conversations.assign_agent(session, conversation, chosen, inbox=inbox, actor=conversations.SYSTEM)
     cursor.last_user_id = chosen
     await session.flush()
     return chosen

@@ -16,6 +16,7 @@ from nexa.bot.repository import QueueRepository, recent_messages
 from nexa.bot.schemas import BotConfig
 from nexa.bot.texts import text
 from nexa.contacts.models import Contact, LeadStatus
+from nexa.conversations import activity
 from nexa.conversations import service as conversations
 from nexa.conversations.messages import Sender, create_message
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageType, SenderType
@@ -37,6 +38,16 @@ class HandoffReason(enum.StrEnum):
     unanswered = "unanswered"
     negative_sentiment = "negative_sentiment"
     rule = "rule"
+
+
+# The reason as the activity line says it (translated in nexa/conversations/activity.py).
+_REASON_TEXTS = {
+    HandoffReason.qualified: "qualified lead",
+    HandoffReason.human_request: "the customer asked for a person",
+    HandoffReason.unanswered: "the bot could not answer",
+    HandoffReason.negative_sentiment: "the customer seemed unhappy",
+    HandoffReason.rule: "a bot rule",
+}
 
 
 async def hand_off(
@@ -74,9 +85,9 @@ async def hand_off(
     state.pending_field = None
     contact.lead_status = LeadStatus.in_service
     contact.custom_attributes = {**contact.custom_attributes, "lead_status": LeadStatus.in_service.value}
-    await create_message(
-        session, conversation, inbox=inbox, message_type=MessageType.activity, sender=Sender(),
-        content=f"Bot handed the conversation to a human: {reason.value}",
+    await activity.write(
+        session, conversation, "The bot handed the conversation to a human: {reason}",
+        reason=activity.Msgid(_REASON_TEXTS[reason]),
     )
     await _notify_agents(session, conversation, inbox, reason, score.score)
     await enqueue_assignment(session, conversation)

@@ -62,7 +62,7 @@ from nexa.conversations.schemas import (
 )
 from nexa.conversations.serializers import attachment_out, conversation_out, conversations_out, messages_out
 from nexa.inboxes.models import ChannelType, Inbox
-from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
+from nexa.inboxes.repository import InboxRepository
 from nexa.kit.clock import from_unix, to_unix
 from nexa.kit.errors import NexaError, NotFound, UnprocessableEntity
 from nexa.kit.filters import FilterRequest
@@ -94,11 +94,7 @@ def _actor(ctx: AccountContext) -> service.Actor:
 
 
 async def _visible(session: AsyncSession, ctx: AccountContext, statement: Select[tuple[Conversation]]) -> Select[tuple[Conversation]]:
-    """Agents work the inboxes they are members of; administrators and bots see the whole account."""
-    if ctx.is_admin or ctx.user is None:
-        return statement
-    inbox_ids = await InboxMemberRepository(session, ctx.account_id).inbox_ids_of_user(ctx.user.id)
-    return statement.where(Conversation.inbox_id.in_(inbox_ids))
+    return await service.visible_to(session, statement, ctx.account_id, agent_id=service.agent_id_of(ctx))
 
 
 async def _conversation(session: AsyncSession, ctx: AccountContext, display_id: int) -> Conversation:
@@ -266,7 +262,7 @@ async def update_conversation(
     """Only `priority` may change here (as in Chatwoot)."""
     conversation = await _conversation(session, ctx, conversation_id)
     if "priority" in body.model_fields_set:
-        await service.set_priority(session, conversation, body.priority)
+        await service.set_priority(session, conversation, body.priority, actor=_actor(ctx))
     return await conversation_out(session, conversation)
 
 
@@ -295,7 +291,9 @@ async def toggle_status(
 @router.post("/conversations/{conversation_id}/toggle_priority", status_code=200, response_class=Response)
 async def toggle_priority(conversation_id: int, body: TogglePriority, ctx: BotOrMemberWrite, session: DbSession) -> Response:
     """Sets the priority; omit it or send null to clear it."""
-    await service.set_priority(session, await _conversation(session, ctx, conversation_id), body.priority)
+    await service.set_priority(
+        session, await _conversation(session, ctx, conversation_id), body.priority, actor=_actor(ctx)
+    )
     return Response(status_code=200)
 
 
@@ -323,11 +321,11 @@ async def create_assignment(
                            outgoing_url=bot.outgoing_url, bot_type=bot.bot_type)
     if "assignee_id" in sent:
         membership = await service.assign_agent(
-            session, conversation, body.assignee_id, inbox=await _inbox(session, conversation)
+            session, conversation, body.assignee_id, inbox=await _inbox(session, conversation), actor=_actor(ctx)
         )
         return agent_out(membership) if membership else None
     if "team_id" in sent:
-        team = await service.assign_team(session, conversation, body.team_id)
+        team = await service.assign_team(session, conversation, body.team_id, actor=_actor(ctx))
         return team_out(team, is_member=False) if team else None
     return None
 
@@ -344,7 +342,7 @@ async def replace_conversation_labels(
 ) -> LabelTitlesOut:
     """Makes the conversation's labels exactly `labels`."""
     conversation = await _conversation(session, ctx, conversation_id)
-    return LabelTitlesOut(payload=await service.replace_labels(session, conversation, body.labels))
+    return LabelTitlesOut(payload=await service.replace_labels(session, conversation, body.labels, actor=_actor(ctx)))
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessageList)

@@ -109,7 +109,10 @@ async def _emit(session: AsyncSession, name: EventName, message: Message, conver
             channels.append(contact_channel(contact_inbox.pubsub_token))
     publish(session, Event(name, data, account_id=message.account_id, channels=channels))
     record_webhook_event(session, name, message.account_id, conversation_id=conversation.id, message_id=message.id)
-    record_automation_trigger(session, name, message.account_id, conversation.id, message_id=message.id)
+    if message.message_type != MessageType.activity:
+        # Rules do not react to activity lines (Chatwoot's ignore_message_created_event?): a rule's own
+        # change would otherwise trigger a rule evaluation for the line it writes.
+        record_automation_trigger(session, name, message.account_id, conversation.id, message_id=message.id)
 
 
 def _initial_status(message_type: MessageType, private: bool) -> MessageStatus:

@@ -6,10 +6,12 @@ realtime events hang off it, and so will handoff and auto-assignment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics import service as analytics
@@ -19,12 +21,14 @@ from nexa.auth.models import AccountUser
 from nexa.auth.repository import MembershipRepository
 from nexa.auth.service import enqueue_queue_assignment
 from nexa.contacts.models import Contact, ContactInbox
+from nexa.conversations import activity
 from nexa.conversations.models import Conversation, ConversationStatus, Priority
 from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import NotFound, UnprocessableEntity, ValidationFailed
+from nexa.labels.repository import normalize_title
 from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
@@ -33,20 +37,30 @@ from nexa.tenancy.service import next_conversation_display_id
 from nexa.webhooks.outbox import record_event as record_webhook_event
 from nexa.automation.triggers import record_trigger as record_automation_trigger
 
+if TYPE_CHECKING:
+    from nexa.auth.dependencies import AccountContext
+
 
 @dataclass(frozen=True)
 class Actor:
-    """Who causes a change: a member user, an agent bot, or nobody (the contact, the system)."""
+    """Who causes a change: a member user, an agent bot, an automation rule, or nobody (the contact, the
+    system). Activity lines name them."""
 
     user_id: int | None = None
     agent_bot_id: int | None = None
+    automation: bool = False
 
     @property
     def is_human(self) -> bool:
         return self.user_id is not None
 
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None and self.agent_bot_id is None and not self.automation
+
 
 SYSTEM = Actor()
+AUTOMATION = Actor(automation=True)
 
 
 def _emit(session: AsyncSession, name: EventName, conversation: Conversation, data: dict[str, Any]) -> None:
@@ -63,6 +77,21 @@ def _emit(session: AsyncSession, name: EventName, conversation: Conversation, da
     publish(session, Event(name, payload, account_id=conversation.account_id, channels=channels))
     record_webhook_event(session, name, conversation.account_id, conversation_id=conversation.id, data=data)
     record_automation_trigger(session, name, conversation.account_id, conversation.id, status=conversation.status.value)
+
+
+def agent_id_of(ctx: AccountContext) -> int | None:
+    """The user whose inboxes bound what a request may see: agents; None for administrators and bots."""
+    return None if ctx.is_admin or ctx.user is None else ctx.user.id
+
+
+async def visible_to(
+    session: AsyncSession, statement: Select[tuple[Conversation]], account_id: int, *, agent_id: int | None
+) -> Select[tuple[Conversation]]:
+    """Agents work the inboxes they are members of; administrators and bots see the whole account."""
+    if agent_id is None:
+        return statement
+    inbox_ids = await InboxMemberRepository(session, account_id).inbox_ids_of_user(agent_id)
+    return statement.where(Conversation.inbox_id.in_(inbox_ids))
 
 
 def initial_status(inbox: Inbox) -> ConversationStatus:
@@ -84,12 +113,11 @@ async def create_conversation(
     custom_attributes: dict[str, Any] | None = None,
 ) -> Conversation:
     if assignee_id is not None:
-        await _assignable_membership(session, inbox, assignee_id)
+        await assignable_membership(session, inbox.account_id, [inbox.id], assignee_id)
     if team_id is not None:
         await TeamRepository(session, inbox.account_id).get_or_404(team_id)
     chosen = status or initial_status(inbox)
-    if chosen == ConversationStatus.snoozed and snoozed_until is None:
-        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+    require_snooze_time(chosen, snoozed_until)
     conversation = Conversation(
         account_id=inbox.account_id,
         display_id=await next_conversation_display_id(session, inbox.account_id),
@@ -128,6 +156,11 @@ async def find_or_reopen_conversation(
     return await create_conversation(session, inbox=inbox, contact=contact, contact_inbox=contact_inbox)
 
 
+def require_snooze_time(status: ConversationStatus | None, snoozed_until: datetime | None) -> None:
+    if status == ConversationStatus.snoozed and snoozed_until is None:
+        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+
+
 def next_toggle_status(current: ConversationStatus, requested: ConversationStatus | None) -> ConversationStatus:
     """Chatwoot's toggle: without a status, open <-> resolved, and pending or snoozed become open."""
     if requested is not None:
@@ -146,11 +179,10 @@ async def change_status(
 ) -> bool:
     """Move the conversation to `status`; False when nothing changed.
 
-    Records the reporting events of the transition, self-assigns a human who opens an unassigned
-    conversation, and announces the change.
+    Records the reporting events of the transition, writes its activity line, self-assigns a human who
+    opens an unassigned conversation, and announces the change.
     """
-    if status == ConversationStatus.snoozed and snoozed_until is None:
-        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+    require_snooze_time(status, snoozed_until)
     previous = conversation.status
     until = snoozed_until if status == ConversationStatus.snoozed else None
     if previous == status and conversation.snoozed_until == until:
@@ -161,8 +193,9 @@ async def change_status(
     await _record_transition(session, conversation, previous, status, inbox=inbox, now=now)
     if status == ConversationStatus.resolved:
         conversation.waiting_since = None
+    await activity.status_changed(session, conversation, previous, actor)
     if status == ConversationStatus.open and actor.is_human and conversation.assignee_id is None:
-        await _set_assignee(session, conversation, actor.user_id)
+        await _set_assignee(session, conversation, actor.user_id, actor=actor)
     await session.flush()
     _emit(
         session,
@@ -216,31 +249,41 @@ async def toggle_status(
     return conversation
 
 
-async def _assignable_membership(session: AsyncSession, inbox: Inbox, user_id: int) -> AccountUser:
-    memberships = await memberships_of(MembershipRepository(session, inbox.account_id), [user_id])
+async def assignable_membership(
+    session: AsyncSession, account_id: int, inbox_ids: Iterable[int], user_id: int
+) -> AccountUser:
+    """The membership of a user who may be assigned conversations of every one of `inbox_ids`."""
+    memberships = await memberships_of(MembershipRepository(session, account_id), [user_id])
     if not memberships:
         raise NotFound()  # not a user of this account: as unknown as any other account's id
-    if user_id not in await InboxMemberRepository(session, inbox.account_id).assignable_user_ids(inbox.id):
-        raise ValidationFailed("Assignee is not a member of this inbox", ["assignee_id"])
+    members = InboxMemberRepository(session, account_id)
+    for inbox_id in sorted(set(inbox_ids)):
+        if user_id not in await members.assignable_user_ids(inbox_id):
+            raise ValidationFailed("Assignee is not a member of this inbox", ["assignee_id"])
     return memberships[0]
 
 
-async def _set_assignee(session: AsyncSession, conversation: Conversation, user_id: int | None) -> None:
+async def _set_assignee(session: AsyncSession, conversation: Conversation, user_id: int | None, *, actor: Actor) -> None:
     if conversation.assignee_id == user_id and (user_id is None or conversation.assignee_agent_bot_id is None):
         return
+    previous = conversation.assignee_id
     conversation.assignee_id = user_id
     if user_id is not None:
         conversation.assignee_agent_bot_id = None  # a human assignee replaces a bot one (Chatwoot)
     await session.flush()
+    if user_id != previous:
+        await activity.assignee_changed(session, conversation, actor)
     _emit(session, EventName.ASSIGNEE_CHANGED, conversation, {"assignee_id": user_id})
 
 
 async def assign_agent(
-    session: AsyncSession, conversation: Conversation, user_id: int | None, *, inbox: Inbox
+    session: AsyncSession, conversation: Conversation, user_id: int | None, *, inbox: Inbox, actor: Actor
 ) -> AccountUser | None:
     """Assign to an agent of the inbox (or an administrator); None unassigns."""
-    membership = await _assignable_membership(session, inbox, user_id) if user_id is not None else None
-    await _set_assignee(session, conversation, user_id)
+    membership = (
+        await assignable_membership(session, inbox.account_id, [inbox.id], user_id) if user_id is not None else None
+    )
+    await _set_assignee(session, conversation, user_id, actor=actor)
     return membership
 
 
@@ -253,10 +296,19 @@ async def assign_agent_bot(session: AsyncSession, conversation: Conversation, ag
     return bot
 
 
-async def assign_team(session: AsyncSession, conversation: Conversation, team_id: int | None) -> Team | None:
-    team = await TeamRepository(session, conversation.account_id).get_or_404(team_id) if team_id is not None else None
+async def assign_team(
+    session: AsyncSession, conversation: Conversation, team_id: int | None, *, actor: Actor
+) -> Team | None:
+    teams = TeamRepository(session, conversation.account_id)
+    team = await teams.get_or_404(team_id) if team_id is not None else None
+    previous = conversation.team_id
     conversation.team_id = team_id
     await session.flush()
+    if team_id != previous:
+        before = await teams.get(previous) if previous is not None else None
+        await activity.team_changed(
+            session, conversation, actor, previous=before.name if before else None, current=team.name if team else None
+        )
     _emit(session, EventName.TEAM_CHANGED, conversation, {"team_id": team_id})
     if team is not None and conversation.status == ConversationStatus.open and conversation.assignee_id is None:
         # A waiting conversation routed to a team goes to one of its online members (nexa/bot/assignment.py).
@@ -264,12 +316,15 @@ async def assign_team(session: AsyncSession, conversation: Conversation, team_id
     return team
 
 
-async def set_priority(session: AsyncSession, conversation: Conversation, priority: Priority | None) -> None:
+async def set_priority(
+    session: AsyncSession, conversation: Conversation, priority: Priority | None, *, actor: Actor
+) -> None:
     if conversation.priority == priority:
         return
     previous = conversation.priority
     conversation.priority = priority
     await session.flush()
+    await activity.priority_changed(session, conversation, actor, previous)
     _emit_updated(session, conversation, "priority", previous, priority)
 
 
@@ -280,13 +335,28 @@ async def replace_custom_attributes(session: AsyncSession, conversation: Convers
     _emit_updated(session, conversation, "custom_attributes", previous, conversation.custom_attributes)
 
 
-async def replace_labels(session: AsyncSession, conversation: Conversation, titles: list[str]) -> list[str]:
+async def replace_labels(
+    session: AsyncSession, conversation: Conversation, titles: list[str], *, actor: Actor
+) -> list[str]:
+    """Make the conversation's labels exactly `titles` (the one place they change)."""
     repository = ConversationLabelRepository(session, conversation.account_id)
     previous = await repository.titles(conversation.id)
     labels = await repository.replace(conversation.id, titles)
     if labels != previous:
+        await activity.labels_changed(session, conversation, actor, previous, labels)
         _emit_updated(session, conversation, "label_list", previous, labels)
     return labels
+
+
+async def change_labels(
+    session: AsyncSession, conversation: Conversation, *, add: Sequence[str] = (), remove: Sequence[str] = (),
+    actor: Actor,
+) -> list[str]:
+    """Add and remove some labels, keeping the others (automation's add_label, bulk actions)."""
+    current = await ConversationLabelRepository(session, conversation.account_id).titles(conversation.id)
+    dropped = {normalize_title(title) for title in remove}
+    wanted = [title for title in [*current, *add] if normalize_title(title) not in dropped]
+    return await replace_labels(session, conversation, wanted, actor=actor)
 
 
 def _emit_updated(session: AsyncSession, conversation: Conversation, field: str, previous: Any, current: Any) -> None:
@@ -319,7 +389,7 @@ async def unassign_member(session: AsyncSession, account_id: int, user_id: int) 
         Conversation.assignee_id == user_id, Conversation.status != ConversationStatus.resolved
     )
     for conversation in await repository.list(statement):
-        await _set_assignee(session, conversation, None)
+        await _set_assignee(session, conversation, None, actor=SYSTEM)
 
 
 async def set_muted(session: AsyncSession, conversation: Conversation, muted: bool) -> None:

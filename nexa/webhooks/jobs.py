@@ -25,6 +25,7 @@ from nexa.agent_bots.models import AgentBot
 from nexa.auth import audit
 from nexa.auth.models import User
 from nexa.contacts.models import Contact, ContactInbox
+from nexa.conversations import activity
 from nexa.conversations import messages as conversation_messages
 from nexa.conversations import service as conversations
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageStatus, MessageType
@@ -469,7 +470,4 @@ async def _hand_off_from_bot(session: AsyncSession, delivery: WebhookDelivery) -
     await conversations.change_status(
         session, conversation, ConversationStatus.open, actor=conversations.SYSTEM, inbox=inbox
     )
-    await conversation_messages.create_message(
-        session, conversation, inbox=inbox, message_type=MessageType.activity, content=BOT_HANDOFF_NOTE,
-        sender=conversation_messages.Sender(),
-    )
+    await activity.write(session, conversation, BOT_HANDOFF_NOTE)

@@ -126,4 +126,5 @@ async def test_a_bot_that_cannot_be_reached_hands_the_conversation_to_the_team(
 
     await eventually(handed_off)
     messages = (await client.get(f"{url}/messages", headers=admin.headers)).json()["payload"]
-    assert [m["content"] for m in messages if m["message_type"] == 2] == ["The bot did not answer: handed to the team"]
+    lines = [m["content"] for m in messages if m["message_type"] == 2]
+    assert lines == ["O bot não respondeu: conversa passada para a equipe"]  # in the account's language, pt-BR

@@ -64,7 +64,8 @@ async def test_a_hot_lead_is_qualified_with_buttons_and_handed_off_with_everythi
     messages = await maria.messages()
     [note] = [m for m in messages if m["private"]]
     assert "Lead score" in note["content"] and "budget: over_5k" in note["content"] and "Customer: agora" in note["content"]
-    assert any(m["message_type"] == 2 and "qualified" in m["content"] for m in messages)
+    handoff = "O bot passou a conversa para um atendente: lead qualificado"  # in the account's language
+    assert any(m["message_type"] == 2 and m["content"] == handoff for m in messages)
     async with runtime.db.session(write=False) as session:
         events = (await session.scalars(select(ReportingEvent.name).where(ReportingEvent.name == ReportingEventName.conversation_bot_handoff))).all()
     assert len(events) == 1
