@@ -55,6 +55,7 @@ from nexa.labels.endpoints import router as labels_router
 from nexa.teams.endpoints import router as teams_router
 from nexa.webhooks.endpoints import router as webhooks_router
 from nexa.agent_bots.endpoints import router as agent_bots_router
+from nexa.bulk_actions.endpoints import router as bulk_actions_router
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ ROUTERS = (
     contacts_router,
     contact_actions_router,
     conversations_router,
+    bulk_actions_router,
     media_router,
     media_public_router,
     labels_router,

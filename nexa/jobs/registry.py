@@ -27,6 +27,7 @@ JOB_MODULES: list[str] = [
     "nexa.webhooks.jobs",
     "nexa.knowledge.jobs",
     "nexa.automation.jobs",
+    "nexa.bulk_actions.jobs",
 ]
 
 

@@ -10,8 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from nexa.auth.models import Role
-from nexa.conversations import activity
-from nexa.conversations import service
+from nexa.conversations import activity, service
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageType, Priority
 from nexa.inboxes.models import Inbox
 from nexa.jobs.models import Job

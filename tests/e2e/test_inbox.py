@@ -157,6 +157,8 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             await page.locator(".msg--note .msg__body", has_text="plano anual").wait_for()
             await page.keyboard.press("Alt+r")  # the resolve shortcut
             await page.locator('[data-action="reopen"]').wait_for()
+            # The server's activity line arrives live, in the account's language (pt-BR) whatever the UI's.
+            await page.locator(".msg--activity", has_text="Conversa marcada como resolvida por").wait_for()
             # The list follows: a resolved conversation leaves the open queue, the count too.
             await item.wait_for(state="detached")
             await page.locator('[data-count="unassigned_count"]', has_text="0").wait_for()

@@ -179,21 +179,24 @@ function updateBulk() {
   bulkBar.querySelector(".list__bulk-count").textContent = t("%(count)s selected", { count: state.selected.size });
 }
 
-async function bulk(action) {
-  const ids = [...state.selected];
-  const results = await Promise.allSettled(ids.map(action));
-  const failed = results.filter((r) => r.status === "rejected");
-  if (failed.length) toast(failed[0].reason.message, "error");
+// One request for the whole selection: the server checks it all (a refusal changes nothing) and changes the
+// conversations in a job; the list follows through the live events each change sends.
+async function bulk(fields) {
+  try {
+    await api.post(accountPath("/bulk_actions"), { type: "Conversation", ids: [...state.selected], fields });
+  } catch (error) {
+    toast(error.message, "error");
+    return;
+  }
   state.selected.clear();
-  await reload();
+  render(); // unchecks the items and hides the bar
 }
 
-bulkBar.querySelector('[data-bulk="resolve"]').addEventListener("click", () =>
-  bulk((id) => api.post(accountPath(`/conversations/${id}/toggle_status`), { status: "resolved" })));
+bulkBar.querySelector('[data-bulk="resolve"]').addEventListener("click", () => bulk({ status: "resolved" }));
 bulkBar.querySelector('[data-bulk="assign"]').addEventListener("change", (event) => {
   const assignee = Number(event.target.value);
   event.target.value = "";
-  if (assignee) bulk((id) => api.post(accountPath(`/conversations/${id}/assignments`), { assignee_id: assignee }));
+  if (assignee) bulk({ assignee_id: assignee });
 });
 
 // --- tabs, filters, search ----------------------------------------------------------------------------------

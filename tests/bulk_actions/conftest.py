@@ -1,0 +1,1 @@
+from tests.channels.outbound.harness import settings, worker  # noqa: F401
