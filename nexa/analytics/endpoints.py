@@ -23,9 +23,9 @@ from nexa.analytics.schemas import (
     TimeseriesPoint,
 )
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
-from nexa.realtime.presence import account_availability
 from nexa.kit.clock import from_unix, utcnow
 from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.realtime.presence import account_availability
 
 router = APIRouter(prefix="/api/v2/accounts/{account_id}", tags=["reports"])
 
@@ -83,8 +83,9 @@ async def summary(
 ) -> Summary:
     """Totals of the window and of the window of equal length before it (`previous`)."""
     scope, start, end = window.scope, window.start, window.end
-    current = await reports.summary_values(session, scope, start, end, business_hours=business_hours)
-    previous = await reports.summary_values(session, scope, start - (end - start), start, business_hours=business_hours)
+    current, previous = await reports.summaries(
+        session, scope, [(start, end), (start - (end - start), start)], business_hours=business_hours
+    )
     return Summary(**current.model_dump(), previous=previous)
 
 

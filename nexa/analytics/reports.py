@@ -1,18 +1,20 @@
 """Chatwoot's reports (v2): summary, bot summary and timeseries.
 
-Every number is one aggregate query bounded by account and time on an indexed `created_at`
-(conversations, messages, reporting_events); nothing is computed row by row in Python. Averages come
+Every number is one aggregate bounded by account and time on an indexed `created_at` (conversations,
+messages, reporting_events), and a summary sends all of its aggregates as one statement; nothing is
+computed row by row in Python. Averages come
 from reporting events (first_response, conversation_resolved, reply_time), so bot time is already
 excluded where Chatwoot excludes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics.models import ReportingEvent, ReportingEventName
@@ -126,35 +128,46 @@ def _averaged(metric: Metric) -> bool:
     return metric in _EVENT_METRICS and _EVENT_METRICS[metric][1]
 
 
-async def _aggregate(
-    session: AsyncSession, metric: Metric, scope: Scope, since: datetime, until: datetime, business_hours: bool
-) -> float | int | None:
+def _aggregate(metric: Metric, scope: Scope, since: datetime, until: datetime, business_hours: bool) -> ScalarSelect[Any]:
+    """One figure as a scalar subquery, so that a whole report is one statement (one round trip)."""
     rows, time = _source(metric, scope, business_hours)
     rows = rows.where(time >= since, time < until).subquery()
     # count(*), not count(v): counted rows' v is their never-null id, and without it the message and
     # conversation counts are index-only scans (see migration 0004).
     aggregate = func.avg(rows.c.v) if _averaged(metric) else func.count()
-    result = await session.scalar(select(aggregate).select_from(rows))
-    if _averaged(metric):
-        return float(result) if result is not None else None
-    return int(result or 0)
+    return select(aggregate).select_from(rows).scalar_subquery()
 
 
-async def summary_values(
-    session: AsyncSession, scope: Scope, since: datetime, until: datetime, *, business_hours: bool
-) -> SummaryValues:
-    values = {
-        name: await _aggregate(session, name, scope, since, until, business_hours)  # type: ignore[arg-type]
-        for name in SummaryValues.model_fields
-    }
-    return SummaryValues(**values)
+async def _figures(
+    session: AsyncSession, metrics: Sequence[Metric], scope: Scope, periods: Sequence[tuple[datetime, datetime]],
+    business_hours: bool,
+) -> list[dict[str, float | int | None]]:
+    """`metrics` over each period, all in one statement: figures by metric, one dict per period."""
+    columns = [
+        _aggregate(metric, scope, since, until, business_hours) for since, until in periods for metric in metrics
+    ]
+    row = (await session.execute(select(*columns))).one()
+    figures = []
+    for index in range(len(periods)):
+        values = row[index * len(metrics):(index + 1) * len(metrics)]
+        figures.append({
+            metric: (float(value) if value is not None else None) if _averaged(metric) else int(value or 0)
+            for metric, value in zip(metrics, values, strict=True)
+        })
+    return figures
+
+
+async def summaries(
+    session: AsyncSession, scope: Scope, periods: Sequence[tuple[datetime, datetime]], *, business_hours: bool
+) -> list[SummaryValues]:
+    """The summary figures of each period (e.g. this month and the one before), in one statement."""
+    metrics: list[Metric] = list(SummaryValues.model_fields)  # type: ignore[arg-type]
+    return [SummaryValues(**values) for values in await _figures(session, metrics, scope, periods, business_hours)]
 
 
 async def bot_summary(session: AsyncSession, scope: Scope, since: datetime, until: datetime) -> BotSummary:
-    return BotSummary(
-        bot_resolutions_count=int(await _aggregate(session, "bot_resolutions_count", scope, since, until, False) or 0),
-        bot_handoffs_count=int(await _aggregate(session, "bot_handoffs_count", scope, since, until, False) or 0),
-    )
+    (values,) = await _figures(session, ["bot_resolutions_count", "bot_handoffs_count"], scope, [(since, until)], False)
+    return BotSummary(**values)
 
 
 async def timeseries(

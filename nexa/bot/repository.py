@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
 from nexa.bot.rules.models import BotRule
 from nexa.conversations.models import Conversation, ConversationStatus, Message
-from nexa.conversations.repository import MessageRepository
+from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
 from nexa.tenancy.repository import AccountRepository
 
 
@@ -73,8 +73,7 @@ class QueueRepository(AccountRepository[Conversation]):
         return self.select().where(Conversation.status == ConversationStatus.open, Conversation.assignee_id.is_(None))
 
     async def waiting(self, limit: int) -> Sequence[Conversation]:
-        oldest_first = Conversation.waiting_since.asc().nulls_last(), Conversation.id
-        return await self.list(self._waiting().order_by(*oldest_first).limit(limit))
+        return await self.list(self._waiting().order_by(*QUEUE_ORDER).limit(limit))
 
     async def position(self, conversation: Conversation) -> int:
         """1 for the next conversation to be picked up in its queue: its team's when it has one, else its inbox's."""

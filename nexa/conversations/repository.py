@@ -1,10 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from nexa.auth.models import AccountUser, User
 from nexa.contacts.models import Contact
 from nexa.conversations.models import (
     PRIORITY_RANK,
@@ -19,13 +25,35 @@ from nexa.conversations.models import (
     Priority,
 )
 from nexa.db.dialect import json_text
+from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.errors import NotFound
 from nexa.kit.filters import Attribute, FilterCondition, build_where
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
 from nexa.labels.repository import TaggingRepository
+from nexa.teams.models import Team
 from nexa.tenancy.repository import AccountRepository, MemberSetRepository
 
 _PRIORITY_ORDER = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Conversation.priority)
+# The assignment queue (nexa/bot/assignment.py): open and unassigned, longest waiting first.
+QUEUE_ORDER = (Conversation.waiting_since.asc().nulls_last(), Conversation.id.asc())
+
+
+def in_queue(conversation: Conversation) -> bool:
+    return conversation.status == ConversationStatus.open and conversation.assignee_id is None
+
+
+@dataclass(frozen=True)
+class ListedDetails:
+    """What a listed conversation shows besides its own columns (ConversationRepository.details)."""
+
+    contact: Contact
+    channel_type: ChannelType
+    assignee: AccountUser | None  # its user loaded
+    team: Team | None
+    last_message: Message | None  # latest customer-visible message, attachments loaded
+    unread_count: int
+    last_incoming_at: datetime | None  # only for channels with a service window: the contact's latest message to the inbox
+    queue_position: int | None  # 1 = next to be assigned in the account; only while open and unassigned
 
 
 class ConversationRepository(AccountRepository[Conversation]):
@@ -65,6 +93,115 @@ class ConversationRepository(AccountRepository[Conversation]):
             "unassigned_count": int(total) - int(assigned_count),
             "all_count": int(total),
         }
+
+    async def details(
+        self, conversations: Sequence[Conversation], window_channels: Collection[ChannelType]
+    ) -> dict[int, ListedDetails]:
+        """Everything a page of conversations shows, by conversation id, in one statement (plus one for the
+        attachments of the last messages that have any): contact, channel, assignee, team, last message,
+        unread count, the customer's last message time where the channel has a reply window, and the
+        position in the account's assignment queue (one window function, joined only when the page holds
+        a waiting conversation)."""
+        if not conversations:
+            return {}
+        statement = _details_statement(frozenset(window_channels), any(in_queue(c) for c in conversations))
+        parameters = {"account_id": self.account_id, "conversation_ids": [c.id for c in conversations]}
+        rows = (await self.session.execute(statement, parameters)).all()
+        with_files = [row.last_message for row in rows if row.last_message is not None and row.has_files]
+        attachments: dict[int, list[Attachment]] = {}
+        if with_files:
+            found = await self.session.scalars(
+                select(Attachment)
+                .where(Attachment.account_id == self.account_id, Attachment.message_id.in_([m.id for m in with_files]))
+                .order_by(Attachment.id)
+            )
+            for attachment in found:
+                attachments.setdefault(attachment.message_id, []).append(attachment)
+        result = {}
+        for row in rows:
+            if row.last_message is not None:
+                set_committed_value(row.last_message, "attachments", attachments.get(row.last_message.id, []))
+            result[row.id] = ListedDetails(
+                contact=row.Contact, channel_type=row.channel_type, assignee=row.assignee, team=row.Team,
+                last_message=row.last_message, unread_count=int(row.unread or 0), last_incoming_at=row.last_incoming_at,
+                queue_position=row.position,
+            )
+        return result
+
+
+@cache
+def _details_statement(window_channels: frozenset[ChannelType], queued: bool) -> Select[Any]:
+    """ConversationRepository.details' statement, built once per shape (building it costs more than running it);
+    binds `account_id` and `conversation_ids`."""
+    account_id = bindparam("account_id")
+    last = aliased(Message, name="last_message")
+    assignee = aliased(AccountUser, name="assignee")
+    assignee_user = aliased(User, name="assignee_user")
+    latest_id = (
+        select(func.max(Message.id))
+        .where(
+            Message.conversation_id == Conversation.id, Message.message_type != MessageType.activity,
+            Message.private.is_(False),
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    unread = (
+        select(func.count())
+        .where(
+            Message.conversation_id == Conversation.id, Message.message_type == MessageType.incoming,
+            or_(Conversation.agent_last_seen_at.is_(None), Message.created_at > Conversation.agent_last_seen_at),
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    # The same rule as nexa.channels.outbound.service_window_closes_at: any conversation of the contact in
+    # the inbox counts (ix_conversations_contact, ix_messages_conversation_id).
+    others = aliased(Conversation, name="others")
+    last_incoming = (
+        select(func.max(Message.created_at))
+        .join(others, others.id == Message.conversation_id)
+        .where(
+            others.contact_id == Conversation.contact_id, others.inbox_id == Conversation.inbox_id,
+            Message.message_type == MessageType.incoming,
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    statement = (
+        select(
+            Conversation.id, Contact, Inbox.channel_type, assignee, Team, last,
+            exists().where(Attachment.message_id == last.id).correlate(last).label("has_files"),
+            unread.label("unread"),
+            case((Inbox.channel_type.in_(sorted(window_channels)), last_incoming), else_=None).label("last_incoming_at")
+            if window_channels else literal(None).label("last_incoming_at"),
+        )
+        .join(Contact, (Contact.id == Conversation.contact_id) & (Contact.account_id == Conversation.account_id))
+        .join(Inbox, (Inbox.id == Conversation.inbox_id) & (Inbox.account_id == Conversation.account_id))
+        .outerjoin(
+            assignee, (assignee.user_id == Conversation.assignee_id) & (assignee.account_id == Conversation.account_id)
+        )
+        .outerjoin(assignee_user, assignee_user.id == assignee.user_id)
+        .outerjoin(Team, (Team.id == Conversation.team_id) & (Team.account_id == Conversation.account_id))
+        .outerjoin(last, last.id == latest_id)
+        .options(contains_eager(assignee.user.of_type(assignee_user)))
+        .where(Conversation.account_id == account_id, Conversation.id.in_(bindparam("conversation_ids", expanding=True)))
+    )
+    if not queued:
+        return statement.add_columns(literal(None).label("position"))
+    # Every waiting conversation of the account is ranked once (ix_conversations_account_assignee_status
+    # finds them) and the page's rows pick their rank. MATERIALIZED: inlined, PostgreSQL re-ranked the
+    # whole queue for each row of the page.
+    queue = (
+        select(Conversation.id, func.row_number().over(order_by=QUEUE_ORDER).label("position"))
+        .where(
+            Conversation.account_id == account_id, Conversation.status == ConversationStatus.open,
+            Conversation.assignee_id.is_(None),
+        )
+        .cte("queue")
+        .prefix_with("MATERIALIZED")
+    )
+    return statement.add_columns(queue.c.position).outerjoin(queue, queue.c.id == Conversation.id)
 
 
 def filter_attributes(account_id: int) -> dict[str, Attribute]:
@@ -247,40 +384,3 @@ class MessageRepository(AccountRepository[Message]):
             statement = statement.where(Message.id < before)
         newest_first = await self.list(statement.order_by(Message.id.desc()).limit(MESSAGES_PAGE))
         return list(reversed(newest_first))
-
-    async def last_chat_messages(self, conversation_ids: Iterable[int]) -> dict[int, Message]:
-        """Each conversation's latest customer-visible message (not activity, not private), in two queries."""
-        ids = list(conversation_ids)
-        if not ids:
-            return {}
-        latest = (
-            select(func.max(Message.id))
-            .where(
-                Message.account_id == self.account_id,
-                Message.conversation_id.in_(ids),
-                Message.message_type != MessageType.activity,
-                Message.private.is_(False),
-            )
-            .group_by(Message.conversation_id)
-        )
-        statement = self.select().where(Message.id.in_(latest)).options(selectinload(Message.attachments))
-        return {m.conversation_id: m for m in await self.list(statement)}
-
-    async def unread_counts(self, conversations: Sequence[Conversation]) -> dict[int, int]:
-        """Incoming messages an agent has not seen yet, per conversation, in one query."""
-        if not conversations:
-            return {}
-        seen = or_(
-            *(
-                and_(Message.conversation_id == c.id, Message.created_at > c.agent_last_seen_at)
-                if c.agent_last_seen_at is not None
-                else Message.conversation_id == c.id
-                for c in conversations
-            )
-        )
-        statement = (
-            select(Message.conversation_id, func.count())
-            .where(Message.account_id == self.account_id, Message.message_type == MessageType.incoming, seen)
-            .group_by(Message.conversation_id)
-        )
-        return {conversation_id: int(count) for conversation_id, count in await self.session.execute(statement)}

@@ -88,7 +88,16 @@ class ConversationOut(BaseModel):
     status: str
     priority: str | None
     muted: bool
-    can_reply: bool
+    can_reply: bool = Field(
+        description="False while only templates may be sent: a WhatsApp Cloud customer's last message is over 24 h old"
+    )
+    reply_window_closes_at: int | None = Field(
+        None, description="Nexa: when free-form replies stop being allowed (unix); null when the channel has no such window"
+    )
+    queue_position: int | None = Field(
+        None, description="Nexa: 1 = the next open unassigned conversation the account's assignment queue hands out; "
+        "null when assigned or not open",
+    )
     additional_attributes: dict[str, Any]
     custom_attributes: dict[str, Any]
     snoozed_until: int | None

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.models import AccountUser, User
 from nexa.auth.repository import MembershipRepository
 from nexa.auth.serializers import availability_status
+from nexa.channels.registry import adapter_for
 from nexa.contacts.models import Contact
 from nexa.contacts.repository import ContactRepository
 from nexa.contacts.serializers import contact_out
 from nexa.conversations.models import MESSAGE_TYPE_NUMBER, Attachment, Conversation, Message, SenderType
-from nexa.conversations.repository import ConversationLabelRepository, MessageRepository
+from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository, ListedDetails
 from nexa.conversations.schemas import AttachmentOut, ConversationMeta, ConversationOut, MessageOut, SenderOut
-from nexa.inboxes.repository import AgentBotRepository, InboxRepository
+from nexa.inboxes.models import ChannelType
+from nexa.inboxes.repository import AgentBotRepository
 from nexa.inboxes.serializers import CHATWOOT_CHANNEL_CLASS
-from nexa.kit.clock import to_unix
+from nexa.kit.clock import to_unix, utcnow
 from nexa.kit.storage import signed_media_url
 from nexa.runtime import current_runtime
 from nexa.teams.agents import agent_out, memberships_of
-from nexa.teams.repository import TeamRepository
 from nexa.teams.serializers import team_out
 
 SenderKey = tuple[SenderType, int]
@@ -122,46 +124,75 @@ async def messages_out(session: AsyncSession, conversation: Conversation, messag
 async def conversations_out(
     session: AsyncSession, account_id: int, conversations: Sequence[Conversation]
 ) -> list[ConversationOut]:
-    """A page of conversations: contacts, assignees, teams, inboxes, labels, last messages and unread
-    counts are each fetched once for the whole page."""
+    """A page of conversations in a fixed number of queries whatever its size: the page's details
+    (ConversationRepository.details), its labels and, rarely, senders of last messages that are neither
+    the conversation's contact nor its assignee."""
     if not conversations:
         return []
-    contacts = await ContactRepository(session, account_id).by_ids(c.contact_id for c in conversations)
-    inboxes = await InboxRepository(session, account_id).by_ids(c.inbox_id for c in conversations)
-    assignees = {
-        m.user_id: m
-        for m in await memberships_of(
-            MembershipRepository(session, account_id), [c.assignee_id for c in conversations if c.assignee_id]
-        )
-    }
-    teams = await TeamRepository(session, account_id).by_ids(c.team_id for c in conversations if c.team_id)
+    windows = reply_windows()
+    details = await ConversationRepository(session, account_id).details(conversations, windows.keys())
     labels = await ConversationLabelRepository(session, account_id).titles_by_owner(c.id for c in conversations)
-    messages = MessageRepository(session, account_id)
-    last_messages = await messages.last_chat_messages(c.id for c in conversations)
-    unread = await messages.unread_counts(conversations)
-    senders = await load_senders(session, account_id, list(last_messages.values()))
+    senders = await _last_message_senders(session, account_id, details.values())
+    now = utcnow()
     result = []
     for conversation in conversations:
-        last = last_messages.get(conversation.id)
-        last_out = message_out(last, conversation.display_id, senders) if last else None
-        assignee = assignees.get(conversation.assignee_id) if conversation.assignee_id else None
-        team = teams.get(conversation.team_id) if conversation.team_id else None
+        found = details[conversation.id]
+        last = found.last_message
+        window = windows.get(found.channel_type)
+        closes_at = None if window is None else (found.last_incoming_at + window if found.last_incoming_at else _NEVER)
         result.append(
             _conversation_out(
                 conversation,
                 meta=ConversationMeta(
-                    sender=contact_out(contacts[conversation.contact_id]),
-                    channel=CHATWOOT_CHANNEL_CLASS[inboxes[conversation.inbox_id].channel_type],
-                    assignee=agent_out(assignee) if assignee else None,
+                    sender=contact_out(found.contact),
+                    channel=CHATWOOT_CHANNEL_CLASS[found.channel_type],
+                    assignee=agent_out(found.assignee) if found.assignee else None,
                     assignee_type=_assignee_type(conversation),
-                    team=team_out(team, is_member=False) if team else None,
+                    team=team_out(found.team, is_member=False) if found.team else None,
                 ),
                 labels=labels.get(conversation.id, []),
-                last_message=last_out,
-                unread_count=unread.get(conversation.id, 0),
+                last_message=message_out(last, conversation.display_id, senders) if last else None,
+                unread_count=found.unread_count,
+                can_reply=closes_at is None or closes_at > now,
+                reply_window_closes_at=to_unix(closes_at),
+                queue_position=found.queue_position,
             )
         )
     return result
+
+
+# A customer who never wrote has a window that closed long ago (as nexa.channels.outbound sees it).
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def reply_windows() -> dict[ChannelType, timedelta]:
+    """Channels that allow free-form replies only for a while after the customer's last message (WhatsApp
+    Cloud: 24 hours), with that while."""
+    windows = {}
+    for channel_type in ChannelType:
+        adapter = adapter_for(channel_type)
+        if adapter is not None and adapter.capabilities.service_window is not None:
+            windows[channel_type] = adapter.capabilities.service_window
+    return windows
+
+
+async def _last_message_senders(
+    session: AsyncSession, account_id: int, details: Iterable[ListedDetails]
+) -> dict[SenderKey, SenderOut]:
+    """Senders of the last messages: the contact and the assignee are already loaded; others are fetched."""
+    senders: dict[SenderKey, SenderOut] = {}
+    others = []
+    for found in details:
+        message = found.last_message
+        if message is None or message.sender_type is None or message.sender_id is None:
+            continue
+        if message.sender_type == SenderType.contact and message.sender_id == found.contact.id:
+            senders[(SenderType.contact, message.sender_id)] = contact_sender(found.contact)
+        elif message.sender_type == SenderType.user and found.assignee and message.sender_id == found.assignee.user_id:
+            senders[(SenderType.user, message.sender_id)] = user_sender(found.assignee.user, found.assignee)
+        else:
+            others.append(message)
+    return {**senders, **await load_senders(session, account_id, others)}
 
 
 async def conversation_out(session: AsyncSession, conversation: Conversation) -> ConversationOut:
@@ -175,7 +206,8 @@ def _assignee_type(conversation: Conversation) -> str | None:
 
 
 def _conversation_out(
-    conversation: Conversation, *, meta: ConversationMeta, labels: list[str], last_message: MessageOut | None, unread_count: int
+    conversation: Conversation, *, meta: ConversationMeta, labels: list[str], last_message: MessageOut | None,
+    unread_count: int, can_reply: bool, reply_window_closes_at: int | None, queue_position: int | None,
 ) -> ConversationOut:
     last_activity = to_unix(conversation.last_activity_at) or 0
     return ConversationOut(
@@ -190,7 +222,9 @@ def _conversation_out(
         status=conversation.status.value,
         priority=conversation.priority.value if conversation.priority else None,
         muted=conversation.muted,
-        can_reply=True,
+        can_reply=can_reply,
+        reply_window_closes_at=reply_window_closes_at,
+        queue_position=queue_position,
         additional_attributes=conversation.additional_attributes,
         custom_attributes=conversation.custom_attributes,
         snoozed_until=to_unix(conversation.snoozed_until),

@@ -125,7 +125,10 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             item = page.locator(".item", has_text="Maria")
             await item.wait_for()
             await page.locator('[data-count="unassigned_count"]', has_text="1").wait_for()
+            await item.locator(".chip", has_text="Queue #1").wait_for()  # the server's queue_position
             await item.locator(".item__main").click()
+            # The reply window (the server's reply_window_closes_at) is open: its time left shows.
+            await page.locator(".composer__window", has_text="Reply window closes in").wait_for()
             customer_message = page.locator(".msg--in .msg__body", has_text="onerror")
             await customer_message.wait_for()
             assert await customer_message.inner_text() == XSS  # shown as text, not markup

@@ -9,9 +9,6 @@ const INCOMING = 0;
 const OUTGOING = 1;
 const ACTIVITY = 2;
 const TEMPLATE = 3;
-// Free-form replies are allowed this long after the customer's last message (WhatsApp Cloud's service
-// window; nexa/channels/whatsapp_cloud/adapter.py). Other channels have none. The server checks it again.
-const SERVICE_WINDOW_SECONDS = { whatsapp_cloud: 24 * 3600 };
 const TYPING_IDLE_MS = 3000;
 const EMOJI = ["😀", "😂", "😊", "😍", "🙏", "👍", "👏", "🎉", "✅", "❤️", "🔥", "🤔", "😅", "😉", "🙌", "👋",
   "📦", "🚚", "💳", "📅", "⏰", "📍", "📞", "💬", "⭐", "😢", "😮", "👌", "🤝", "💰", "🛒", "🎁"];
@@ -124,6 +121,7 @@ export class ConversationView {
     if (data.message_type === INCOMING) {
       this.setCustomerTyping(false);
       api.post(`${this.url}/update_last_seen`).catch(() => {});
+      this.reloadHeader(); // the customer wrote: the reply window opens again (can_reply)
     }
   }
 
@@ -329,13 +327,13 @@ export class ConversationView {
     return h("article", { class: `msg msg--${kind}${reactions?.length ? " msg--has-reactions" : ""}`, dataset: { id: message.id } }, children);
   }
 
-  /** Seconds left in the service window: null when the channel has none, <= 0 when it has closed. */
+  /** Seconds left in the service window (WhatsApp's 24 hours), as the server computes it (`can_reply`,
+   * `reply_window_closes_at`): null when the channel has none, <= 0 when it has closed. */
   windowLeft() {
-    const windowSeconds = SERVICE_WINDOW_SECONDS[this.inbox?.provider];
-    if (!windowSeconds) return null;
-    const lastIncoming = [...this.messages].reverse().find((m) => m.message_type === INCOMING);
-    if (!lastIncoming) return 0;
-    return lastIncoming.created_at + windowSeconds - Date.now() / 1000;
+    const conversation = this.conversation;
+    if (!conversation || conversation.reply_window_closes_at == null) return null;
+    if (!conversation.can_reply) return 0;
+    return conversation.reply_window_closes_at - Date.now() / 1000;
   }
 
   showWindow() {

@@ -119,19 +119,14 @@ function showCounts(meta) {
 }
 
 function render() {
-  // Queue position: unassigned open conversations in the order they started waiting (the queue's order).
-  const queue = state.conversations
-    .filter((c) => c.status === "open" && !c.meta.assignee && c.waiting_since)
-    .sort((a, b) => a.waiting_since - b.waiting_since);
-  const positions = new Map(queue.map((c, index) => [c.id, index + 1]));
-  clear(itemsList).append(...state.conversations.map((c) => item(c, positions.get(c.id))));
+  clear(itemsList).append(...state.conversations.map(item));
   empty.hidden = state.conversations.length > 0;
   updateBulk();
   // A tall screen shows the whole first page without scrolling: fetch more until it can scroll.
   if (state.hasMore && !state.loading && itemsList.scrollHeight <= itemsList.clientHeight) setTimeout(loadMore);
 }
 
-function item(conversation, queuePosition) {
+function item(conversation) {
   const contact = conversation.meta.sender;
   const last = conversation.last_non_activity_message;
   const now = Date.now() / 1000;
@@ -141,7 +136,10 @@ function item(conversation, queuePosition) {
     tags.push(h("span", { class: "chip chip--waiting", title: t("Waiting since %(time)s", { time: formatDateTime(conversation.waiting_since) }) },
       t("Waiting %(time)s", { time: formatDuration(now - conversation.waiting_since) })));
   }
-  if (queuePosition) tags.push(h("span", { class: "chip" }, t("Queue #%(position)s", { position: queuePosition })));
+  // The account's assignment queue, ranked by the server (not only among the rows loaded here).
+  if (conversation.queue_position) {
+    tags.push(h("span", { class: "chip" }, t("Queue #%(position)s", { position: conversation.queue_position })));
+  }
   if (conversation.priority) tags.push(h("span", { class: `chip chip--${conversation.priority}` }, t(capitalize(conversation.priority))));
   if (conversation.status === "pending") tags.push(h("span", { class: "chip" }, t("Bot")));
   if (conversation.meta.assignee) tags.push(h("span", { class: "chip" }, conversation.meta.assignee.available_name || conversation.meta.assignee.name));
