@@ -50,6 +50,7 @@ class ListedDetails:
     channel_type: ChannelType
     assignee: AccountUser | None  # its user loaded
     team: Team | None
+    labels: list[str]  # by title
     last_message: Message | None  # latest customer-visible message, attachments loaded
     unread_count: int
     last_incoming_at: datetime | None  # only for channels with a service window: the contact's latest message to the inbox
@@ -98,10 +99,10 @@ class ConversationRepository(AccountRepository[Conversation]):
         self, conversations: Sequence[Conversation], window_channels: Collection[ChannelType]
     ) -> dict[int, ListedDetails]:
         """Everything a page of conversations shows, by conversation id, in one statement (plus one for the
-        attachments of the last messages that have any): contact, channel, assignee, team, last message,
-        unread count, the customer's last message time where the channel has a reply window, and the
-        position in the account's assignment queue (one window function, joined only when the page holds
-        a waiting conversation)."""
+        attachments of the last messages that have any): contact, channel, assignee, team, labels, last
+        message, unread count, the customer's last message time where the channel has a reply window, and
+        the position in the account's assignment queue (one window function, joined only when the page
+        holds a waiting conversation)."""
         if not conversations:
             return {}
         statement = _details_statement(frozenset(window_channels), any(in_queue(c) for c in conversations))
@@ -123,10 +124,14 @@ class ConversationRepository(AccountRepository[Conversation]):
                 set_committed_value(row.last_message, "attachments", attachments.get(row.last_message.id, []))
             result[row.id] = ListedDetails(
                 contact=row.Contact, channel_type=row.channel_type, assignee=row.assignee, team=row.Team,
-                last_message=row.last_message, unread_count=int(row.unread or 0), last_incoming_at=row.last_incoming_at,
+                labels=sorted(row.labels.split(_LABEL_SEPARATOR)) if row.labels else [], last_message=row.last_message, unread_count=int(row.unread or 0), last_incoming_at=row.last_incoming_at,
                 queue_position=row.position,
             )
         return result
+
+
+# Joins a conversation's label titles in one column (string_agg / group_concat); titles are typed text.
+_LABEL_SEPARATOR = "\x1f"
 
 
 @cache
@@ -168,9 +173,15 @@ def _details_statement(window_channels: frozenset[ChannelType], queued: bool) ->
         .correlate(Conversation)
         .scalar_subquery()
     )
+    labels = (
+        select(func.aggregate_strings(ConversationLabel.title, _LABEL_SEPARATOR))
+        .where(ConversationLabel.conversation_id == Conversation.id)  # uq_conversation_labels_conversation_id_title
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
     statement = (
         select(
-            Conversation.id, Contact, Inbox.channel_type, assignee, Team, last,
+            Conversation.id, Contact, Inbox.channel_type, assignee, Team, labels.label("labels"), last,
             exists().where(Attachment.message_id == last.id).correlate(last).label("has_files"),
             unread.label("unread"),
             case((Inbox.channel_type.in_(sorted(window_channels)), last_incoming), else_=None).label("last_incoming_at")

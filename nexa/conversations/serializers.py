@@ -15,7 +15,7 @@ from nexa.contacts.models import Contact
 from nexa.contacts.repository import ContactRepository
 from nexa.contacts.serializers import contact_out
 from nexa.conversations.models import MESSAGE_TYPE_NUMBER, Attachment, Conversation, Message, SenderType
-from nexa.conversations.repository import ConversationLabelRepository, ConversationRepository, ListedDetails
+from nexa.conversations.repository import ConversationRepository, ListedDetails
 from nexa.conversations.schemas import AttachmentOut, ConversationMeta, ConversationOut, MessageOut, SenderOut
 from nexa.inboxes.models import ChannelType
 from nexa.inboxes.repository import AgentBotRepository
@@ -125,13 +125,12 @@ async def conversations_out(
     session: AsyncSession, account_id: int, conversations: Sequence[Conversation]
 ) -> list[ConversationOut]:
     """A page of conversations in a fixed number of queries whatever its size: the page's details
-    (ConversationRepository.details), its labels and, rarely, senders of last messages that are neither
-    the conversation's contact nor its assignee."""
+    (ConversationRepository.details) and, rarely, senders of last messages that are neither the
+    conversation's contact nor its assignee."""
     if not conversations:
         return []
     windows = reply_windows()
     details = await ConversationRepository(session, account_id).details(conversations, windows.keys())
-    labels = await ConversationLabelRepository(session, account_id).titles_by_owner(c.id for c in conversations)
     senders = await _last_message_senders(session, account_id, details.values())
     now = utcnow()
     result = []
@@ -150,7 +149,7 @@ async def conversations_out(
                     assignee_type=_assignee_type(conversation),
                     team=team_out(found.team, is_member=False) if found.team else None,
                 ),
-                labels=labels.get(conversation.id, []),
+                labels=found.labels,
                 last_message=message_out(last, conversation.display_id, senders) if last else None,
                 unread_count=found.unread_count,
                 can_reply=closes_at is None or closes_at > now,
