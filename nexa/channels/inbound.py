@@ -10,10 +10,11 @@ in the same transaction and runs in jobs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Select, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from nexa.channels.base import (
     ChannelStatus,
@@ -31,19 +32,20 @@ from nexa.contacts.repository import ContactInboxRepository, ContactRepository
 from nexa.contacts.schemas import ContactFields
 from nexa.conversations import messages
 from nexa.conversations import service as conversations
-from nexa.conversations.messages import NewAttachment, Sender
+from nexa.conversations.messages import NewAttachment, NewMessage, Sender
 from nexa.conversations.models import Conversation, Message, MessageStatus, MessageType, SenderType
-from nexa.conversations.repository import MessageRepository
+from nexa.conversations.repository import ConversationRepository, MessageRepository
 from nexa.inboxes.models import Inbox
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import ValidationFailed
 
 FETCH_MEDIA_JOB = "channels.fetch_media"
+RowT = TypeVar("RowT")
 
 
 @dataclass
 class Received:
-    """What one webhook did, for the response log and the tests."""
+    """What one batch of events did, for the logs and the tests."""
 
     created: list[Message] = field(default_factory=list)
     duplicates: int = 0
@@ -52,24 +54,102 @@ class Received:
     changes_applied: int = 0
 
 
+@dataclass
+class _Known:
+    """The rows a batch's events refer to, loaded with a few queries up front instead of several per event.
+
+    Kept up to date as the batch adds rows, so a customer's second message in the batch finds the
+    conversation the first one opened. Holding the rows here also keeps them in the session's identity
+    map (which only holds weak references), so `session.get` answers without a query.
+    """
+
+    messages: dict[str, Message]  # by provider id: duplicates, quoted messages, receipts' and edits' targets
+    contact_inboxes: dict[str, ContactInbox]  # by the customer's address in the inbox
+    contacts: dict[int, Contact]
+    latest_conversations: dict[int, Conversation | None]  # by contact inbox id
+    conversations: list[Conversation]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, inbox: Inbox, events: list[InboundEvent]) -> _Known:
+        provider_ids: set[str] = set()
+        addresses: set[str] = set()
+        for event in events:
+            if isinstance(event, InboundMessage):
+                addresses.add(event.customer.source_id)
+                reply_to = event.content_attributes.get("in_reply_to_external_id")
+                if reply_to:
+                    provider_ids.add(str(reply_to))
+            if isinstance(event, (InboundMessage, StatusUpdate, MessageChanged)):
+                provider_ids.add(event.source_id)
+        account_id = inbox.account_id
+        found = await _rows_in(session, MessageRepository(session, account_id).select().where(
+            Message.inbox_id == inbox.id), Message.source_id, provider_ids)
+        addressed = await _rows_in(session, ContactInboxRepository(session, account_id).select().where(
+            ContactInbox.inbox_id == inbox.id), ContactInbox.source_id, addresses)
+        people = await _rows_in(session, ContactRepository(session, account_id).select(), Contact.id,
+                                {row.contact_id for row in addressed})
+        conversations_of = ConversationRepository(session, account_id).select()
+        newer = aliased(Conversation)
+        latest = await _rows_in(session, conversations_of.where(~exists().where(
+            newer.contact_inbox_id == Conversation.contact_inbox_id, newer.id > Conversation.id
+        )), Conversation.contact_inbox_id, {row.id for row in addressed})
+        targets = await _rows_in(session, conversations_of, Conversation.id, {m.conversation_id for m in found})
+        latest_conversations: dict[int, Conversation | None] = {row.id: None for row in addressed}
+        latest_conversations.update({c.contact_inbox_id: c for c in latest if c.contact_inbox_id is not None})
+        return cls(
+            messages={m.source_id: m for m in found if m.source_id is not None},
+            contact_inboxes={row.source_id: row for row in addressed},
+            contacts={contact.id: contact for contact in people},
+            latest_conversations=latest_conversations,
+            conversations=[*latest, *targets],
+        )
+
+
+_IN_CHUNK = 500  # values per IN list, well under the drivers' bound parameter limits
+
+
+async def _rows_in(
+    session: AsyncSession, statement: Select[tuple[RowT]], column: ColumnElement[Any], values: set[Any]
+) -> list[RowT]:
+    """The rows of `statement` whose `column` is one of `values`."""
+    ordered = sorted(values)
+    rows: list[RowT] = []
+    for start in range(0, len(ordered), _IN_CHUNK):
+        rows.extend((await session.scalars(statement.where(column.in_(ordered[start:start + _IN_CHUNK])))).all())
+    return rows
+
+
 async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent]) -> Received:
+    """Store a batch of one inbox's events, in order.
+
+    Consecutive customer messages are stored together (one INSERT, see `messages.create_messages`); any
+    other event first stores the messages before it, so a receipt or an edit finds its message.
+    """
     received = Received()
+    known = await _Known.load(session, inbox, events)
+    drafts: list[NewMessage] = []
     for event in events:
         if isinstance(event, InboundMessage):
-            message = await _store_message(session, inbox, event)
-            if message is None:
+            reply_to = event.content_attributes.get("in_reply_to_external_id")
+            if reply_to and any(draft.source_id == str(reply_to) for draft in drafts):
+                await _store(session, inbox, drafts, known, received)  # the quoted message needs its id
+            draft = await _draft(session, inbox, event, known, drafts)
+            if draft is None:
                 received.duplicates += 1
             else:
-                received.created.append(message)
-        elif isinstance(event, StatusUpdate):
-            if await _apply_receipt(session, inbox, event):
+                drafts.append(draft)
+            continue
+        await _store(session, inbox, drafts, known, received)
+        if isinstance(event, StatusUpdate):
+            if await _apply_receipt(session, inbox, event, known):
                 received.receipts_applied += 1
             else:
                 received.receipts_kept += 1
         elif isinstance(event, MessageChanged):
-            received.changes_applied += await _apply_change(session, inbox, event)
+            received.changes_applied += await _apply_change(session, event, known)
         elif isinstance(event, ChannelStatus):
             _keep_channel_status(inbox, event)
+    await _store(session, inbox, drafts, known, received)
     return received
 
 
@@ -79,57 +159,75 @@ def _keep_channel_status(inbox: Inbox, event: ChannelStatus) -> None:
     inbox.channel_config = {**inbox.channel_config, "channel_status": {**current, **event.values}}
 
 
-async def _store_message(session: AsyncSession, inbox: Inbox, event: InboundMessage) -> Message | None:
-    repository = MessageRepository(session, inbox.account_id)
-    if await repository.get_by_source_id(inbox.id, event.source_id) is not None:
+async def _draft(
+    session: AsyncSession, inbox: Inbox, event: InboundMessage, known: _Known, drafts: list[NewMessage]
+) -> NewMessage | None:
+    """The message to store for this event; None when the provider already delivered it.
+
+    Duplicates are told by the provider id, among stored messages and this batch's own. A batch holds
+    every stored webhook of one customer shard (inbound_queue), so no other transaction stores the same
+    customer's messages meanwhile; the unique index on (inbox, provider id) remains the last word.
+    """
+    if event.source_id in known.messages or any(draft.source_id == event.source_id for draft in drafts):
         return None
-    contact, contact_inbox = await _find_or_create_customer(session, inbox, event.customer)
+    contact, contact_inbox = await _find_or_create_customer(session, inbox, event.customer, known)
+    if contact_inbox.id not in known.latest_conversations:
+        known.latest_conversations[contact_inbox.id] = await ConversationRepository(
+            session, inbox.account_id
+        ).latest_for_contact_inbox(contact_inbox.id)
     conversation = await conversations.find_or_reopen_conversation(
-        session, inbox=inbox, contact=contact, contact_inbox=contact_inbox
+        session, inbox=inbox, contact=contact, contact_inbox=contact_inbox,
+        latest=known.latest_conversations[contact_inbox.id],
     )
+    known.latest_conversations[contact_inbox.id] = conversation
     if event.referral:
         conversation.additional_attributes = {**conversation.additional_attributes, "referral": dict(event.referral)}
     attributes = dict(event.content_attributes)
-    reply_to = attributes.get("in_reply_to_external_id")
-    if reply_to:
-        quoted = await repository.get_by_source_id(inbox.id, str(reply_to))
-        if quoted is not None:
-            attributes["in_reply_to"] = quoted.id
-    try:
-        # A savepoint: the same provider id racing in from a concurrent retry loses here, not the batch.
-        async with session.begin_nested():
-            message = await messages.create_message(
-                session,
-                conversation,
-                inbox=inbox,
-                message_type=MessageType.outgoing if event.from_business else MessageType.incoming,
-                content=event.content,
-                content_type=event.content_type,
-                content_attributes=attributes,
-                sender=Sender() if event.from_business else Sender(SenderType.contact, contact.id),
-                source_id=event.source_id,
-                status=MessageStatus.sent if event.from_business else None,
-                attachments=[_attachment(media) for media in event.attachments],
-            )
-    except IntegrityError:
-        if await repository.get_by_source_id(inbox.id, event.source_id) is None:
-            raise
-        return None
-    if event.attachments:
-        await _enqueue_media_fetches(session, inbox, message)
-    return message
+    quoted = known.messages.get(str(attributes.get("in_reply_to_external_id") or ""))
+    if quoted is not None:
+        attributes["in_reply_to"] = quoted.id
+    return NewMessage(
+        conversation,
+        inbox,
+        MessageType.outgoing if event.from_business else MessageType.incoming,
+        event.content,
+        Sender() if event.from_business else Sender(SenderType.contact, contact.id),
+        content_type=event.content_type,
+        content_attributes=attributes,
+        source_id=event.source_id,
+        status=MessageStatus.sent if event.from_business else None,
+        attachments=[_attachment(media) for media in event.attachments],
+    )
+
+
+async def _store(
+    session: AsyncSession, inbox: Inbox, drafts: list[NewMessage], known: _Known, received: Received
+) -> None:
+    """Store the drafts so far (and empty the list)."""
+    if not drafts:
+        return
+    stored = await messages.create_messages(session, drafts)
+    for draft, message in zip(drafts, stored, strict=True):
+        known.messages[str(message.source_id)] = message
+        if draft.attachments:
+            await _enqueue_media_fetches(session, inbox, message)
+    received.created.extend(stored)
+    drafts.clear()
 
 
 async def _find_or_create_customer(
-    session: AsyncSession, inbox: Inbox, customer: Customer
+    session: AsyncSession, inbox: Inbox, customer: Customer, known: _Known
 ) -> tuple[Contact, ContactInbox]:
-    existing = await ContactInboxRepository(session, inbox.account_id).get_by_source(inbox.id, customer.source_id)
+    existing = known.contact_inboxes.get(customer.source_id)
     if existing is not None:
-        contact = await session.get(Contact, existing.contact_id)
+        contact = known.contacts.get(existing.contact_id) or await session.get(Contact, existing.contact_id)
         assert contact is not None
         return contact, existing
     contact = await _contact_for(session, inbox, customer)
-    return contact, await contacts.find_or_create_contact_inbox(session, contact, inbox, customer.source_id)
+    contact_inbox = await contacts.find_or_create_contact_inbox(session, contact, inbox, customer.source_id)
+    known.contact_inboxes[customer.source_id] = contact_inbox
+    known.contacts[contact.id] = contact
+    return contact, contact_inbox
 
 
 async def _contact_for(session: AsyncSession, inbox: Inbox, customer: Customer) -> Contact:
@@ -181,10 +279,10 @@ async def _enqueue_media_fetches(session: AsyncSession, inbox: Inbox, message: M
             )
 
 
-async def _apply_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate) -> bool:
+async def _apply_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, known: _Known) -> bool:
     """Apply a receipt to its message, or keep it until the message's provider id is known."""
     error = _error_text(event)
-    message = await MessageRepository(session, inbox.account_id).get_by_source_id(inbox.id, event.source_id)
+    message = known.messages.get(event.source_id)
     if message is None:
         await _keep_early_receipt(session, inbox, event, error)
         return False
@@ -230,8 +328,8 @@ async def apply_early_receipts(session: AsyncSession, message: Message, conversa
         await session.execute(delete(EarlyReceipt).where(EarlyReceipt.id.in_([r.id for r in waiting])))
 
 
-async def _apply_change(session: AsyncSession, inbox: Inbox, event: MessageChanged) -> int:
-    message = await MessageRepository(session, inbox.account_id).get_by_source_id(inbox.id, event.source_id)
+async def _apply_change(session: AsyncSession, event: MessageChanged, known: _Known) -> int:
+    message = known.messages.get(event.source_id)
     if message is None:
         return 0
     conversation = await session.get(Conversation, message.conversation_id)

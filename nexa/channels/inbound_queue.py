@@ -132,16 +132,17 @@ async def _process(session: AsyncSession, account_id: int | None, inbox_id: int,
         return
     # One look per batch at whether anything consumes this account's events (no outbox rows if nothing does).
     await account_facts.refresh_all(session, account_id)
-    targets: dict[int, Inbox | None] = {inbox.id: inbox}
+    # Every body's events, grouped by the inbox they belong to, in arrival order: each inbox's batch is
+    # then stored with a few statements (inbound.receive), not a few per message.
+    batches: dict[int, list[InboundEvent]] = {}
     for body in bodies:
-        events = adapter.parse(body.encode())
         try:
-            routed = await route(session, inbox, adapter, events)
+            routed = await route(session, inbox, adapter, adapter.parse(body.encode()))
         except WebhookRejected:
             continue  # the sibling inbox it was meant for is gone: logged by route
         for target_id, target_events in routed.items():
-            if target_id not in targets:
-                targets[target_id] = await repository.get(target_id)
-            target = targets[target_id]
-            if target is not None:
-                await inbound.receive(session, target, target_events)
+            batches.setdefault(target_id, []).extend(target_events)
+    for target_id, events in batches.items():
+        target = inbox if target_id == inbox.id else await repository.get(target_id)
+        if target is not None:
+            await inbound.receive(session, target, events)

@@ -26,7 +26,8 @@ from nexa.conversations.models import (
     SenderType,
 )
 from nexa.inboxes.models import ChannelType, Inbox
-from nexa.jobs.enqueue import enqueue
+from nexa.jobs.enqueue import add_job
+from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
 from nexa.realtime import (
     Event,
@@ -122,6 +123,25 @@ def _initial_status(message_type: MessageType, private: bool) -> MessageStatus:
     return MessageStatus.sent
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store in `conversation` (see `create_message` for what storing it does)."""
+
+    conversation: Conversation
+    inbox: Inbox
+    message_type: MessageType
+    content: str | None
+    sender: Sender
+    private: bool = False
+    content_type: ContentType = ContentType.text
+    content_attributes: dict[str, Any] | None = None
+    additional_attributes: dict[str, Any] | None = None
+    source_id: str | None = None
+    echo_id: str | None = None
+    status: MessageStatus | None = None
+    attachments: Sequence[NewAttachment] = ()
+
+
 async def create_message(
     session: AsyncSession,
     conversation: Conversation,
@@ -145,57 +165,90 @@ async def create_message(
     - incoming: starts waiting_since, reopens a resolved or snoozed conversation (pending with a bot);
     - the first human non-private reply sets first_reply_created_at (first_response event); every human
       reply while the customer waits records reply_time and clears waiting_since;
-    - private notes change none of that; bots may only speak to the customer while the conversation is pending.
+    - private notes change none of that; bots may only speak to the customer while the conversation is pending;
+    - a customer-visible reply in a provider inbox gets its delivery job, a customer message in a bot's
+      conversation the bot's turn.
     """
-    private = private and message_type == MessageType.outgoing
-    customer_visible = message_type in (MessageType.outgoing, MessageType.template) and not private
-    if customer_visible and sender.type in _BOTS and conversation.status != ConversationStatus.pending:
-        raise UnprocessableEntity("Bots can only reply to the customer while the conversation is pending")
-    message = Message(
-        account_id=conversation.account_id,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        message_type=message_type,
-        content=content,
-        content_type=content_type,
-        content_attributes=content_attributes or {},
-        additional_attributes=additional_attributes or {},
-        private=private,
-        status=status or _initial_status(message_type, private),
-        source_id=source_id,
-        echo_id=echo_id,
-        sender_type=sender.type,
-        sender_id=sender.id,
-    )
-    session.add(message)
-    await session.flush()
-    for attachment in attachments:
-        session.add(Attachment(account_id=conversation.account_id, message_id=message.id, **attachment.__dict__))
-    now = message.created_at
-    if message_type != MessageType.activity:
-        conversation.last_activity_at = now
-    if message_type == MessageType.incoming:
-        await _on_customer_message(session, conversation, inbox, now)
-    elif customer_visible:
-        await _on_reply(session, conversation, inbox, sender, now)
-    await session.flush()
-    if message.status == MessageStatus.pending and delivered_by_provider(inbox):
-        await _enqueue_delivery(session, message)
-    if message_type == MessageType.incoming and inbox.bot_enabled and conversation.status == ConversationStatus.pending:
-        await enqueue(
-            session, BOT_TURN_JOB, {"message_id": message.id}, queue="bot", account_id=message.account_id,
-            concurrency_key=f"bot:{conversation.id}", dedupe_key=f"bot-turn:{message.id}",
-        )
-    await _emit(session, EventName.MESSAGE_CREATED, message, conversation)
+    (message,) = await create_messages(session, [NewMessage(
+        conversation, inbox, message_type, content, sender, private=private, content_type=content_type,
+        content_attributes=content_attributes, additional_attributes=additional_attributes, source_id=source_id,
+        echo_id=echo_id, status=status, attachments=attachments,
+    )])
     return message
 
 
-async def _enqueue_delivery(session: AsyncSession, message: Message) -> None:
-    # One job per message; the conversation key sends a conversation's replies one at a time, in order.
-    await enqueue(
-        session, DELIVERY_JOB, {"message_id": message.id}, queue="deliveries", account_id=message.account_id,
-        concurrency_key=f"conversation:{message.conversation_id}", dedupe_key=f"deliver:{message.id}",
+async def create_messages(session: AsyncSession, drafts: Sequence[NewMessage]) -> list[Message]:
+    """`create_message` for many messages, in order: one INSERT for all their rows, one for their jobs.
+
+    The inbound pipeline stores a batch of webhooks' messages with it; each message's effects apply in
+    turn, so several messages of one conversation see each other's.
+    """
+    stored: list[Message] = []
+    for draft in drafts:
+        message = _new_row(draft)
+        session.add(message)
+        stored.append(message)
+        await _apply_to_conversation(session, draft, message)
+    await session.flush()
+    for draft, message in zip(drafts, stored, strict=True):
+        for attachment in draft.attachments:
+            session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
+        _enqueue_follow_up_jobs(session, draft, message)
+        await _emit(session, EventName.MESSAGE_CREATED, message, draft.conversation)
+    await session.flush()
+    return stored
+
+
+def _new_row(draft: NewMessage) -> Message:
+    conversation = draft.conversation
+    private = draft.private and draft.message_type == MessageType.outgoing
+    customer_visible = draft.message_type in (MessageType.outgoing, MessageType.template) and not private
+    if customer_visible and draft.sender.type in _BOTS and conversation.status != ConversationStatus.pending:
+        raise UnprocessableEntity("Bots can only reply to the customer while the conversation is pending")
+    return Message(
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        message_type=draft.message_type,
+        content=draft.content,
+        content_type=draft.content_type,
+        content_attributes=draft.content_attributes or {},
+        additional_attributes=draft.additional_attributes or {},
+        private=private,
+        status=draft.status or _initial_status(draft.message_type, private),
+        source_id=draft.source_id,
+        echo_id=draft.echo_id,
+        sender_type=draft.sender.type,
+        sender_id=draft.sender.id,
+        # Set here, not at flush: the conversation's times below are this message's time.
+        created_at=utcnow(),
     )
+
+
+async def _apply_to_conversation(session: AsyncSession, draft: NewMessage, message: Message) -> None:
+    conversation, now = draft.conversation, message.created_at
+    if message.message_type != MessageType.activity:
+        conversation.last_activity_at = now
+    if message.message_type == MessageType.incoming:
+        await _on_customer_message(session, conversation, draft.inbox, now)
+    elif message.message_type in (MessageType.outgoing, MessageType.template) and not message.private:
+        await _on_reply(session, conversation, draft.inbox, draft.sender, now)
+
+
+def _enqueue_follow_up_jobs(session: AsyncSession, draft: NewMessage, message: Message) -> None:
+    conversation = draft.conversation
+    if message.status == MessageStatus.pending and delivered_by_provider(draft.inbox):
+        # One job per message; the conversation key sends a conversation's replies one at a time, in order.
+        add_job(
+            session, DELIVERY_JOB, {"message_id": message.id}, queue="deliveries", account_id=message.account_id,
+            concurrency_key=f"conversation:{conversation.id}", dedupe_key=f"deliver:{message.id}",
+        )
+    if (message.message_type == MessageType.incoming and draft.inbox.bot_enabled
+            and conversation.status == ConversationStatus.pending):
+        add_job(
+            session, BOT_TURN_JOB, {"message_id": message.id}, queue="bot", account_id=message.account_id,
+            concurrency_key=f"bot:{conversation.id}",
+        )
 
 
 async def _on_customer_message(session: AsyncSession, conversation: Conversation, inbox: Inbox, now: Any) -> None:

@@ -139,15 +139,14 @@ async def create_conversation(
 
 
 async def find_or_reopen_conversation(
-    session: AsyncSession, *, inbox: Inbox, contact: Contact, contact_inbox: ContactInbox
+    session: AsyncSession, *, inbox: Inbox, contact: Contact, contact_inbox: ContactInbox, latest: Conversation | None
 ) -> Conversation:
-    """The conversation a new inbound message belongs to.
+    """The conversation a new inbound message belongs to, given the contact inbox's `latest` conversation
+    (the caller loads it: the inbound pipeline loads a whole batch's at once).
 
-    The contact's latest conversation in the inbox while it is not resolved; a resolved one only when the
-    inbox locks contacts to a single conversation (it is reopened: pending with a bot, else open);
-    otherwise a new conversation.
+    The latest conversation while it is not resolved; a resolved one only when the inbox locks contacts
+    to a single conversation (it is reopened: pending with a bot, else open); otherwise a new conversation.
     """
-    latest = await ConversationRepository(session, inbox.account_id).latest_for_contact_inbox(contact_inbox.id)
     if latest is not None and latest.status != ConversationStatus.resolved:
         return latest
     if latest is not None and inbox.lock_to_single_conversation:

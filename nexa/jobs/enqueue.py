@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from nexa.db.engine import after_commit
 from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job, state_is
@@ -16,7 +17,7 @@ from nexa.jobs.registry import get_job
 from nexa.kit.clock import utcnow
 
 NOTIFY_CHANNEL = "nexa_jobs"
-_WOKEN = "nexa_jobs_woken"
+_NOTIFY = "nexa_jobs_notify"
 _LOCAL_WAKE = "nexa_jobs_local_wake"
 # A dedupe conflict with a job that finishes before we can read it leaves the key free again: retry.
 _DEDUPE_ATTEMPTS = 5
@@ -60,7 +61,7 @@ async def enqueue(
     )
     job = await _insert(session, values)
     if job.state == AVAILABLE:
-        await _wake_on_commit(session, job.queue)
+        _wake_on_commit(session, job.queue)
     return job
 
 
@@ -73,14 +74,18 @@ def add_job(
     concurrency_key: str | None = None,
     max_attempts: int | None = None,
     account_id: int | None = None,
+    dedupe_key: str | None = None,
 ) -> Job:
-    """`enqueue` for synchronous code paths (the domain `_emit` functions): the row is added to the
-    session and flushed with the caller's own writes. No dedupe; workers of this process wake at commit,
-    other processes at their next poll."""
-    job = Job(**_job_values(kind, args, queue=queue, concurrency_key=concurrency_key,
+    """`enqueue` without a round trip: the row is added to the session and flushed with the caller's own
+    writes, so many jobs cost one multi-row INSERT (synchronous code paths and batches use it).
+
+    `dedupe_key` is stored, not checked: pass one only when it is new by construction (e.g. it names a
+    row created in this transaction), so that later `enqueue` calls with that key find this job.
+    """
+    job = Job(**_job_values(kind, args, queue=queue, concurrency_key=concurrency_key, dedupe_key=dedupe_key,
                             max_attempts=max_attempts, account_id=account_id))
     session.add(job)
-    _wake_local_on_commit(session, job.queue)
+    _wake_on_commit(session, job.queue)
     return job
 
 
@@ -153,15 +158,19 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
     raise RuntimeError(f"could not enqueue or find the live job with dedupe key {dedupe_key!r}")
 
 
-async def _wake_on_commit(session: AsyncSession, queue: str) -> None:
-    woken: set[str] = session.info.setdefault(_WOKEN, set())
-    if queue in woken:
-        return
-    woken.add(queue)
+def _wake_on_commit(session: AsyncSession, queue: str) -> None:
+    """Workers hear of the queue's new work once the transaction commits: this process's at once, other
+    processes' through one PostgreSQL NOTIFY per queue, sent just before the commit (NOTIFY is
+    transactional: heard at commit, never after a rollback)."""
     if session.get_bind().dialect.name == "postgresql":
-        # NOTIFY is transactional: other processes hear it at commit, and never after a rollback.
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, queue)))
+        session.info.setdefault(_NOTIFY, set()).add(queue)
     _wake_local_on_commit(session, queue)
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_other_processes(session: Session) -> None:
+    for queue in sorted(session.info.pop(_NOTIFY, ())):
+        session.execute(select(func.pg_notify(NOTIFY_CHANNEL, queue)))
 
 
 def _wake_local_on_commit(session: AsyncSession, queue: str) -> None:

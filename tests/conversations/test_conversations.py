@@ -98,8 +98,12 @@ async def test_bot_inbox_starts_pending_and_reopens_to_pending(client: httpx.Asy
         assert inbox_row is not None
         found = await contact_service.find_or_create_by_phone(session, admin.account.id, "+5511987654321")
         contact_inbox = await contact_service.find_or_create_contact_inbox(session, found, inbox_row, "wa-1")
-        first = await conversation_service.find_or_reopen_conversation(session, inbox=inbox_row, contact=found, contact_inbox=contact_inbox)
-        again = await conversation_service.find_or_reopen_conversation(session, inbox=inbox_row, contact=found, contact_inbox=contact_inbox)
+        first = await conversation_service.find_or_reopen_conversation(
+            session, inbox=inbox_row, contact=found, contact_inbox=contact_inbox, latest=None
+        )
+        again = await conversation_service.find_or_reopen_conversation(
+            session, inbox=inbox_row, contact=found, contact_inbox=contact_inbox, latest=first
+        )
         assert first.id == again.id and first.status.value == "pending"
 
 
