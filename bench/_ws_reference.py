@@ -4,7 +4,8 @@
 
 It takes events from the same Redis channel and wire format Nexa's bus uses (`<channels>\\n<frame>`)
 and sends the frame to every connected socket: no authentication, no channel filtering, no per-client
-queue. What Nexa's `/ws` adds on top of this is the ratio bench/ws_fanout.py reports.
+queue. Like `nexa serve`, without permessage-deflate. What Nexa's `/ws` adds on top of this is the ratio
+bench/ws_fanout.py reports.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ async def serve(port: int, redis_url: str, channel: str) -> None:
     redis = Redis.from_url(redis_url)
     pubsub = redis.pubsub()
     await pubsub.subscribe(channel)
-    async with websockets.serve(handler, "127.0.0.1", port, ping_interval=None, max_queue=16):
+    async with websockets.serve(handler, "127.0.0.1", port, ping_interval=None, max_queue=16,
+                                compression=None):
         print("ready", flush=True)  # the parent waits for this line
         async for message in pubsub.listen():
             if message["type"] == "message":

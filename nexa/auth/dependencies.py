@@ -9,15 +9,16 @@ our own origin). HTTP routes and the realtime WebSocket share `authenticate()` a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
-
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
-from starlette.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from nexa.agent_bots.models import AgentBot
 from nexa.auth import service
@@ -26,6 +27,7 @@ from nexa.auth.models import AccessToken, AccountUser, AuthSession, TokenOwner, 
 from nexa.auth.repository import MembershipRepository, UserRepository
 from nexa.auth.scopes import grants
 from nexa.auth.tokens import decode_access_token, looks_like_jwt
+from nexa.auth.touches import token_touches
 from nexa.db.engine import after_commit
 from nexa.kit.crypto import constant_time_equals, sign
 from nexa.kit.errors import Forbidden, NexaError, Unauthorized
@@ -70,6 +72,12 @@ class Principal:
     def scopes(self) -> list[str] | None:
         return self.token.scopes if self.token is not None else None
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the credential stops working by itself (the token's or session's expiry), if it does."""
+        ends = [c.expires_at for c in (self.token, self.auth_session) if c is not None and c.expires_at is not None]
+        return min(ends) if ends else None
+
 
 class BotNotAllowed(NexaError):
     status_code = 401
@@ -101,6 +109,22 @@ async def authenticate(connection: HTTPConnection, session: AsyncSession, runtim
     raise Unauthorized("You need to sign in or sign up before continuing.")
 
 
+def socket_credential(connection: HTTPConnection, runtime: Runtime) -> str:
+    """The credential a WebSocket handshake presents (same order as `authenticate`), with what can be checked
+    without the database already checked: an access JWT's signature and expiry, a cookie's Origin. The
+    realtime socket uses it as the key of its sign-in cache (nexa/realtime/peers.py); raises Unauthorized."""
+    token = presented_token(connection)
+    if token:
+        if looks_like_jwt(token) and decode_access_token(runtime.settings, token) is None:
+            raise Unauthorized()
+        return token
+    cookie = connection.cookies.get(runtime.settings.session_cookie_name)
+    if cookie:
+        _check_socket_origin(connection, runtime)
+        return cookie
+    raise Unauthorized("You need to sign in or sign up before continuing.")
+
+
 async def _principal(request: Request, session: DbSession, runtime: RuntimeDep) -> Principal:
     return await authenticate(request, session, runtime)
 
@@ -121,13 +145,7 @@ async def _principal_from_token(session: AsyncSession, runtime: Runtime, token: 
     if api_token is None:
         raise Unauthorized()
     if service.should_touch(api_token):
-        token_id = api_token.id
-
-        async def touch() -> None:
-            async with runtime.db.session() as write_session:
-                await service.touch_token(write_session, token_id)
-
-        after_commit(session, touch)
+        after_commit(session, functools.partial(token_touches(runtime).touch, api_token.id))
     if api_token.owner_type == TokenOwner.agent_bot:
         bot = await session.get(AgentBot, api_token.owner_id)
         if bot is None:
@@ -155,15 +173,19 @@ async def _principal_from_cookie(
 def _check_not_cross_site(connection: HTTPConnection, runtime: Runtime, cookie: str) -> None:
     """Browsers send the cookie with requests other sites trigger: refuse those (CSRF, WebSocket hijacking)."""
     if connection.scope["type"] == "websocket":
-        # No CSRF header is possible on a WebSocket handshake; browsers always send Origin, so it must be ours.
-        origin = connection.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc not in _own_hosts(connection, runtime):
-            raise Unauthorized("Cross-origin WebSocket refused")
+        _check_socket_origin(connection, runtime)
         return
     if connection.scope["method"] not in SAFE_METHODS:
         sent = connection.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, csrf_token_for(runtime, cookie)):
             raise Unauthorized("Missing or invalid CSRF token")
+
+
+def _check_socket_origin(connection: HTTPConnection, runtime: Runtime) -> None:
+    # No CSRF header is possible on a WebSocket handshake; browsers always send Origin, so it must be ours.
+    origin = connection.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc not in _own_hosts(connection, runtime):
+        raise Unauthorized("Cross-origin WebSocket refused")
 
 
 def _own_hosts(connection: HTTPConnection, runtime: Runtime) -> set[str]:

@@ -127,6 +127,7 @@ async def update_agent(
             await _check_not_last_owner(session, membership)
         previous = membership.role
         membership.role = role
+        auth_service.announce_revocation(session, membership.user_id)  # open sockets' channels follow the role
         await audit.record(
             session, "agent.role_changed", origin=origin, account_id=membership.account_id,
             actor_user_id=actor.user_id if actor else None, target_type="user", target_id=membership.user_id,
@@ -156,6 +157,7 @@ async def remove_agent(
     for model in (InboxMember, TeamMember):
         await session.execute(delete(model).where(model.account_id == account_id, model.user_id == user_id))
     await MembershipRepository(session, account_id).delete(membership)
+    auth_service.announce_revocation(session, user_id)
     await audit.record(
         session, "agent.removed", origin=origin, account_id=account_id,
         actor_user_id=actor.user_id if actor else None, target_type="user", target_id=user_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,8 +23,13 @@ from nexa.auth.models import (
     User,
 )
 from nexa.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from nexa.auth.repository import (
+    AccessTokenRepository,
+    AuthSessionRepository,
+    MembershipRepository,
+    UserRepository,
+)
 from nexa.auth.schemas import ProfileUpdate
-from nexa.auth.repository import AccessTokenRepository, AuthSessionRepository, MembershipRepository, UserRepository
 from nexa.auth.scopes import validate_scopes
 from nexa.auth.tokens import encode_access_token, new_api_token, parse_api_token
 from nexa.config import Settings
@@ -31,10 +37,13 @@ from nexa.jobs.enqueue import enqueue
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import Cipher, constant_time_equals, random_token, sha256_hex
 from nexa.kit.errors import AuthenticationFailed, Unauthorized, ValidationFailed
+from nexa.realtime.events import Event, EventName, revocations_channel
+from nexa.realtime.hub import publish
 from nexa.tenancy.models import Account
 
-# Writing last_used_at on every request would turn reads into writes; minute precision is plenty.
-_LAST_USED_PRECISION = timedelta(minutes=5)
+# Writing last_used_at on every request would turn reads into writes; 5-minute precision is plenty (GitHub
+# and Stripe show "last used" with about that granularity). nexa/auth/touches.py batches the writes.
+LAST_USED_PRECISION = timedelta(minutes=5)
 
 
 def normalize_email(email: str) -> str:
@@ -94,6 +103,7 @@ async def issue_personal_token(session: AsyncSession, user: User, *, cipher: Cip
     previous = await AccessTokenRepository(session).personal_token(user.id)
     if previous is not None:
         previous.revoked_at = utcnow()
+        announce_revocation(session, user.id)
     token, plaintext = _new_token_row(TokenOwner.user, user.id, name="personal", scopes=None)
     token.is_personal = True
     token.encrypted_token = cipher.encrypt(plaintext)
@@ -154,15 +164,24 @@ async def find_api_token(session: AsyncSession, plaintext: str) -> AccessToken |
 
 
 def should_touch(token: AccessToken) -> bool:
-    return token.last_used_at is None or utcnow() - token.last_used_at > _LAST_USED_PRECISION
+    return token.last_used_at is None or utcnow() - token.last_used_at > LAST_USED_PRECISION
 
 
-async def touch_token(session: AsyncSession, token_id: int) -> None:
-    await session.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow()))
+async def touch_tokens(session: AsyncSession, token_ids: Collection[int]) -> None:
+    await session.execute(update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=utcnow()))
+
+
+def announce_revocation(session: AsyncSession, user_id: int) -> None:
+    """Once committed, every process forgets the user's cached socket sign-ins (nexa/realtime/peers.py), so
+    a revoked credential cannot open a realtime socket even within the cache's lifetime."""
+    publish(session, Event(EventName.CREDENTIALS_REVOKED, {"user_id": user_id}, account_id=0,
+                           channels=[revocations_channel()]))
 
 
 async def revoke_api_token(session: AsyncSession, token: AccessToken, *, actor_user_id: int | None) -> None:
     token.revoked_at = utcnow()
+    if token.owner_type == TokenOwner.user:
+        announce_revocation(session, token.owner_id)
     await audit.record(
         session, "token.revoked", actor_user_id=actor_user_id, account_id=token.account_id,
         target_type="access_token", target_id=token.id,
@@ -241,6 +260,7 @@ async def refresh(
             .where(AuthSession.family_id == current.family_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        announce_revocation(session, current.user_id)
         await audit.record(session, "refresh.reused", origin=origin, actor_user_id=current.user_id)
         raise AuthenticationFailed("Invalid refresh token")
     if current.revoked_at is not None:
@@ -252,6 +272,7 @@ async def refresh(
         raise Unauthorized("Invalid refresh token")
     current.rotated_at = utcnow()
     current.revoked_at = current.rotated_at
+    announce_revocation(session, current.user_id)  # access tokens of the rotated session stop working
     new_session, secret = await _start_session(
         session, settings, user, kind=SessionKind.api, origin=origin, family_id=current.family_id
     )
@@ -274,6 +295,7 @@ async def find_web_session(session: AsyncSession, cookie_value: str) -> AuthSess
 
 async def logout(session: AsyncSession, auth_session: AuthSession, *, origin: RequestOrigin) -> None:
     auth_session.revoked_at = utcnow()
+    announce_revocation(session, auth_session.user_id)
     await audit.record(session, "logout", origin=origin, actor_user_id=auth_session.user_id)
 
 

@@ -38,6 +38,8 @@ class EventName(enum.StrEnum):
     NOTIFICATION_UPDATED = "notification.updated"
     NOTIFICATION_DELETED = "notification.deleted"
     ACCOUNT_CACHE_INVALIDATED = "account.cache_invalidated"
+    # Not Chatwoot's and never sent to a client: between Nexa processes, on `revocations_channel()`.
+    CREDENTIALS_REVOKED = "credentials.revoked"
 
 
 def account_channel(account_id: int) -> str:
@@ -56,6 +58,12 @@ def inbox_channel(inbox_id: int) -> str:
 
 def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def revocations_channel() -> str:
+    """Internal: a user's sign-ins were revoked (logout, token revoked, removed from an account). No socket
+    subscribes to it; hubs `listen()` to it so cached socket logins are forgotten in every process."""
+    return "internal:revocations"
 
 
 def conversation_channel(conversation_id: int) -> str:

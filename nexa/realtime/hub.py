@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,16 @@ class CloseReason(enum.StrEnum):
     SHUTDOWN = "shutdown"  # the hub stopped: reconnect, probably to another process
 
 
+class Listener(Protocol):
+    """An in-process consumer of an internal channel (`Hub.listen`)."""
+
+    def heard(self, event: Event) -> None: ...
+
+    def gap(self) -> None:
+        """The bus lost messages (Redis reconnected): anything derived from them may be stale."""
+        ...
+
+
 class Subscription:
     """A client's view of the hub: `async with hub.connect(channels) as sub: async for event in sub: ...`.
 
@@ -49,7 +60,7 @@ class Subscription:
         self._queue_size = queue_size
         self._wakeup = asyncio.Event()
 
-    async def __aenter__(self) -> Subscription:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -95,6 +106,7 @@ class Hub:
         self._queue_size = queue_size
         self._by_channel: dict[str, set[Subscription]] = {}
         self._subscriptions: set[Subscription] = set()
+        self._listeners: dict[str, list[Listener]] = {}
 
     async def start(self) -> None:
         """Subscribe to the bus. Publishing works without it (a worker process never starts its hub)."""
@@ -118,11 +130,28 @@ class Hub:
         CONNECTED_CLIENTS.inc()
         return subscription
 
+    def listen(self, channel: str, listener: Listener) -> None:
+        """Have this process hear `channel` without a client: internal notices between processes (e.g.
+        revoked credentials, which cached socket sign-ins must forget). A listener hears an event published
+        here at once and again when the bus brings it back (so it must be idempotent), events of other
+        processes from the bus, and bus gaps, when notices may have been missed. Listeners run inside
+        publishing and fan-out: they must be quick and never raise."""
+        self._listeners.setdefault(channel, []).append(listener)
+
     async def publish(self, event: Event) -> None:
         EVENTS_PUBLISHED.labels(event=event.name.value).inc()
+        # This process's listeners hear it now, not after a round trip through Redis (a revocation must bind
+        # the next connect here at once); they hear it again from the bus, so they must be idempotent.
+        self._notify(event)
         await self.bus.publish(event)
 
+    def _notify(self, event: Event) -> None:
+        for channel in event.channels & self._listeners.keys():
+            for listener in self._listeners[channel]:
+                listener.heard(event)
+
     def _dispatch(self, event: Event) -> None:
+        self._notify(event)
         # A set: a client on both the account and the conversation channel gets the event once.
         targets: set[Subscription] = set()
         for channel in event.channels:
@@ -138,6 +167,9 @@ class Hub:
             EVENTS_DELIVERED.inc(delivered)
 
     def _resync(self) -> None:
+        for listeners in self._listeners.values():
+            for listener in listeners:
+                listener.gap()
         for subscription in list(self._subscriptions):
             self._remove(subscription, CloseReason.RESYNC)
 
@@ -163,6 +195,11 @@ def set_hub(hub: Hub | None) -> None:
     """Install the process's hub (at startup, after `await hub.start()`); `None` uninstalls it."""
     global _hub
     _hub = hub
+
+
+def installed_hub() -> Hub | None:
+    """The process's hub, if one is installed (background work started for a hub stops when it is gone)."""
+    return _hub
 
 
 def get_hub() -> Hub:

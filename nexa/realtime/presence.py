@@ -7,18 +7,24 @@ is configured, so every process agrees, and in this process's memory otherwise (
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
+
 from nexa.auth import service as auth_service
 from nexa.auth.models import AccountUser, Availability
 from nexa.auth.repository import MembershipRepository
 from nexa.auth.serializers import effective_availability
 from nexa.realtime.events import Event, EventName, account_channel, account_members_channel, user_channel
-from nexa.realtime.hub import publish_now
+from nexa.realtime.hub import Hub, installed_hub, publish_now
 from nexa.runtime import Runtime
+
+logger = logging.getLogger(__name__)
 
 
 class PresenceStore(Protocol):
@@ -142,46 +148,124 @@ async def online_agent_ids(runtime: Runtime, account_id: int) -> set[int]:
     return {user_id for user_id, status in statuses.items() if status == Availability.online}
 
 
+# A reconnect storm announces once per this interval per account, not once per socket.
+ANNOUNCE_INTERVAL_SECONDS = 0.25
+
+
 async def agent_connected(runtime: Runtime, account_id: int, user_id: int) -> None:
-    """A new socket counts as a heartbeat; it is sent the current presence map either way."""
+    """A new socket counts as a heartbeat; it is sent the current presence map either way: with the whole
+    account when it makes the agent present, else on the agent's own channel (a second tab)."""
     newly_present = await presence_store(runtime).touch(account_id, user_id)
-    await broadcast_presence(runtime, account_id, only_user_id=None if newly_present else user_id)
     if newly_present:
-        await _assign_waiting(runtime, account_id)
+        await _announcer(runtime).announce(account_id, arrived=user_id)
+    else:
+        await _announcer(runtime).announce(account_id, own=user_id)
 
 
 async def heartbeat(runtime: Runtime, account_id: int, user_id: int) -> None:
     """A socket's sign of life. Others only hear about it when it makes the agent present again."""
     if await presence_store(runtime).touch(account_id, user_id):
-        await broadcast_presence(runtime, account_id)
-        await _assign_waiting(runtime, account_id)
+        await _announcer(runtime).announce(account_id, arrived=user_id)
 
 
 async def change_availability(
     runtime: Runtime, account_id: int, user_id: int, availability: Availability
 ) -> None:
-    """The agent chose a new availability on their socket: store it, count it as a heartbeat, tell everyone."""
+    """The agent chose a new availability on their socket: store it, count it as a heartbeat, tell everyone.
+    (`set_availability` enqueues auto-assignment when it is online.)"""
     async with runtime.db.session() as session:
         await auth_service.set_availability(session, user_id, account_id, availability)
     await presence_store(runtime).touch(account_id, user_id)
-    await broadcast_presence(runtime, account_id)
+    await _announcer(runtime).announce(account_id)
 
 
-async def _assign_waiting(runtime: Runtime, account_id: int) -> None:
-    """An agent became present: conversations waiting in the queue may go to them now."""
-    async with runtime.db.session() as session:
-        await auth_service.enqueue_queue_assignment(session, account_id)
+@dataclass
+class _Changes:
+    """What one presence.update of an account must cover."""
+
+    account_wide: bool = False  # someone arrived or changed availability: every member hears it
+    own: set[int] = field(default_factory=set)  # users whose new socket (second tab) only needs the map
+    arrived: set[int] = field(default_factory=set)  # users who became present: auto-assignment may pick them
+
+    def merge(self, other: _Changes) -> None:
+        self.account_wide |= other.account_wide
+        self.own |= other.own
+        self.arrived |= other.arrived
+
+    def __bool__(self) -> bool:
+        return self.account_wide or bool(self.own)
 
 
-async def broadcast_presence(runtime: Runtime, account_id: int, *, only_user_id: int | None = None) -> None:
-    """Chatwoot's `presence.update`: the members who are not offline, `{user id: status}`; clients replace
-    their whole map with it. `only_user_id` sends it to that user's own sockets instead of the account."""
+class _Announcer:
+    """presence.update and queue assignment, coalesced per account (leading and trailing edge).
+
+    The first change in an account is announced at once by its caller. Changes during the next
+    ANNOUNCE_INTERVAL_SECONDS gather in a window that one background step sends as a single broadcast (one
+    availability read, at most one queue-assignment job), then opens the next window while changes keep
+    coming. N agents connecting together cost about N frames per interval, not N broadcasts to N sockets.
+    Per process: with several processes each coalesces its own sockets' changes.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._windows: dict[int, _Changes] = {}  # account id -> changes waiting for the window's end
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def announce(self, account_id: int, *, arrived: int | None = None, own: int | None = None) -> None:
+        changes = _Changes(account_wide=own is None, own={own} if own is not None else set(),
+                           arrived={arrived} if arrived is not None else set())
+        window = self._windows.get(account_id)
+        if window is not None:  # an announcement went out less than an interval ago: ride on the next one
+            window.merge(changes)
+            return
+        hub = installed_hub()
+        if hub is None:  # no realtime here (a script, a unit test): nobody to coalesce for
+            await _announce(self._runtime, account_id, changes)
+            return
+        self._windows[account_id] = _Changes()
+        try:
+            await _announce(self._runtime, account_id, changes)
+        finally:
+            task = asyncio.create_task(self._close_windows(account_id, hub))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _close_windows(self, account_id: int, hub: Hub) -> None:
+        try:
+            while True:
+                await asyncio.sleep(ANNOUNCE_INTERVAL_SECONDS)
+                gathered = self._windows.get(account_id)
+                # Nothing new, or the hub this was for stopped (a restart): the next change starts afresh.
+                if not gathered or installed_hub() is not hub:
+                    return
+                self._windows[account_id] = _Changes()
+                try:
+                    await _announce(self._runtime, account_id, gathered)
+                except Exception:  # the database went away: these changes are lost, later ones are not
+                    logger.warning("presence announcement failed", exc_info=True)
+        finally:
+            self._windows.pop(account_id, None)
+
+
+def _announcer(runtime: Runtime) -> _Announcer:
+    announcer: _Announcer | None = runtime.extras.get("presence_announcer")
+    if announcer is None:
+        announcer = runtime.extras["presence_announcer"] = _Announcer(runtime)
+    return announcer
+
+
+async def _announce(runtime: Runtime, account_id: int, changes: _Changes) -> None:
     statuses = await account_availability(runtime, account_id)
+    if any(statuses.get(user_id) == Availability.online for user_id in changes.arrived):
+        # Conversations waiting in the queue may go to the agents who just came online.
+        async with runtime.db.session() as session:
+            await auth_service.enqueue_queue_assignment(session, account_id)
     users = {str(uid): status.value for uid, status in statuses.items() if status != Availability.offline}
     channels = (
-        [user_channel(only_user_id)]
-        if only_user_id is not None
         # The account channel too: integrations and admin tools following the whole account see it there.
-        else [account_channel(account_id), account_members_channel(account_id)]
+        [account_channel(account_id), account_members_channel(account_id)]
+        if changes.account_wide
+        else [user_channel(user_id) for user_id in changes.own]
     )
     await publish_now(Event(EventName.PRESENCE_UPDATE, {"users": users}, account_id=account_id, channels=channels))
+

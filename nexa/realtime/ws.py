@@ -13,7 +13,6 @@ import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, WebSocket
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect
 
-from nexa.auth.dependencies import AccountContext, authenticate, resolve_account
+from nexa.auth.dependencies import AccountContext, authenticate, resolve_account, socket_credential
 from nexa.auth.models import Availability
 from nexa.auth.scopes import grants
 from nexa.contacts.models import ContactInbox
@@ -37,6 +36,7 @@ from nexa.realtime.events import (
     user_channel,
 )
 from nexa.realtime.hub import CloseReason, Subscription, get_hub
+from nexa.realtime.peers import Peer, peer_cache
 from nexa.runtime import Runtime
 from nexa.tenancy.models import Account
 
@@ -89,16 +89,6 @@ _client_frame: TypeAdapter[Ping | SetAvailability] = TypeAdapter(
 PONG = json.dumps({"type": "pong"})
 
 
-@dataclass(frozen=True)
-class Peer:
-    """Who is on the other end of a socket and what they may hear."""
-
-    channels: frozenset[str]
-    account_id: int
-    user_id: int | None = None  # None for a widget visitor: no availability, a visitor's presence
-    contact_id: int | None = None  # the widget visitor's contact
-
-
 @router.websocket("/ws")
 async def agent_socket(websocket: WebSocket) -> None:
     await _run(websocket, _identify_agent)
@@ -110,18 +100,24 @@ async def visitor_socket(websocket: WebSocket) -> None:
 
 
 async def _run(websocket: WebSocket, identify: Callable[[WebSocket, Runtime], Awaitable[Peer]]) -> None:
-    runtime: Runtime = websocket.app.state.runtime
     # Accept before authenticating: a handshake refused with HTTP 403 reaches browser code as a bare 1006,
     # so a close code after accepting is the only way to tell the client why (and not to retry).
     await websocket.accept()
     try:
+        await _open(websocket, identify)
+    except ServiceUnavailable as unavailable:
+        # Signing in or announcing presence needs the database (or Redis): after accept() an escaping error is
+        # only a dropped socket (and an ASGI error in the log); a close code tells the client to retry.
+        with contextlib.suppress(Exception):
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, unavailable.message)
+
+
+async def _open(websocket: WebSocket, identify: Callable[[WebSocket, Runtime], Awaitable[Peer]]) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    try:
         peer = await identify(websocket, runtime)
     except Refused as refused:
         await websocket.close(refused.code, refused.reason)
-        return
-    except ServiceUnavailable as unavailable:
-        # After accept() an escaping error is only a dropped socket; a close code tells the client to retry.
-        await websocket.close(CloseCode.TRY_AGAIN_LATER, unavailable.message)
         return
     async with get_hub().connect(peer.channels) as subscription:
         if peer.user_id is not None:
@@ -139,6 +135,15 @@ async def _identify_agent(websocket: WebSocket, runtime: Runtime) -> Peer:
         account_id = int(websocket.query_params.get("account_id", ""))
     except ValueError:
         raise Refused(CloseCode.BAD_REQUEST, "account_id query parameter is required") from None
+    try:
+        credential = socket_credential(websocket, runtime)
+    except NexaError as exc:
+        raise Refused(CloseCode.UNAUTHENTICATED, exc.message) from None
+    # A reconnect within the cache's lifetime costs no database read; revocations reach the cache at once.
+    cache = peer_cache(runtime)
+    key, generation = cache.key(credential, account_id), cache.generation
+    if (peer := cache.get(key)) is not None:
+        return peer
     async with runtime.db.session(write=False) as session:
         try:
             principal = await authenticate(websocket, session, runtime)
@@ -153,7 +158,9 @@ async def _identify_agent(websocket: WebSocket, runtime: Runtime) -> Peer:
         if not grants(principal.scopes, "conversations:read"):
             raise Refused(CloseCode.FORBIDDEN, "the token lacks the conversations:read scope")
         channels = await agent_channels(session, ctx)
-    return Peer(channels=channels, account_id=account_id, user_id=principal.user.id)
+    peer = Peer(channels=channels, account_id=account_id, user_id=principal.user.id)
+    cache.put(key, peer, generation=generation, expires_at=principal.expires_at)
+    return peer
 
 
 async def agent_channels(session: AsyncSession, ctx: AccountContext) -> frozenset[str]:
@@ -196,8 +203,10 @@ class _Sender:
         self._lock = asyncio.Lock()
 
     async def send(self, frame: str) -> None:
-        async with self._lock:
-            await asyncio.wait_for(self._websocket.send_text(frame), SEND_TIMEOUT_SECONDS)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every send in a new task, which is
+        # 5,000 extra tasks for one event fanned out to 5,000 sockets.
+        async with self._lock, asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            await self._websocket.send_text(frame)
 
 
 async def _serve(websocket: WebSocket, subscription: Subscription, peer: Peer, runtime: Runtime) -> CloseCode | None:

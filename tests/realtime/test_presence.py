@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
-from websockets.asyncio.client import connect
+from sqlalchemy import delete, func, select
+from websockets.asyncio.client import ClientConnection, connect
 
 from nexa.auth import service as auth_service
 from nexa.auth.models import Availability, Role
 from nexa.auth.serializers import effective_availability
+from nexa.auth.service import ASSIGN_QUEUE_JOB
 from nexa.config import Settings
 from nexa.db.engine import Database
+from nexa.jobs.models import Job
 from nexa.realtime import EventName
-from nexa.realtime.presence import MemoryPresence, online_agent_ids, present_user_ids, presence_store
+from nexa.realtime.presence import MemoryPresence, online_agent_ids, presence_store, present_user_ids
 from nexa.runtime import Runtime
-from tests.factories import make_member
+from tests.factories import Member, make_member
 from tests.realtime._server import next_frame, serve
 from tests.realtime.conftest import unique_prefix
 from tests.realtime.test_ws import agent_url, drain_presence
@@ -96,3 +100,69 @@ async def test_redis_presence_is_shared_by_two_runtimes(db: Database, settings: 
         for runtime in (first, second):
             assert runtime.redis is not None
             await runtime.redis.aclose()
+
+
+async def _online(runtime: Runtime, member: Member) -> None:
+    async with runtime.db.session() as session:
+        await auth_service.set_availability(session, member.user.id, member.account.id, Availability.online)
+
+
+async def _assignment_jobs(runtime: Runtime, *, clear: bool = False) -> int:
+    """Queue-assignment jobs waiting; `clear` deletes them afterwards (as if the worker had run them)."""
+    async with runtime.db.session() as session:
+        count = await session.scalar(select(func.count()).select_from(Job).where(Job.kind == ASSIGN_QUEUE_JOB))
+        if clear:
+            await session.execute(delete(Job).where(Job.kind == ASSIGN_QUEUE_JOB))
+    return count or 0
+
+
+async def _presence_frames(websocket: ClientConnection, quiet: float = 0.8) -> list[dict[str, str]]:
+    """The presence maps a socket gets until it has heard nothing for `quiet` seconds."""
+    maps = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frame = await next_frame(websocket, timeout=quiet)
+            if frame["event"] == EventName.PRESENCE_UPDATE:
+                maps.append(frame["data"]["users"])
+    return maps
+
+
+async def test_many_agents_connecting_together_are_announced_in_a_few_broadcasts(live_runtime: Runtime) -> None:
+    admin = await make_member(live_runtime)
+    agents = [await make_member(live_runtime, admin.account, role=Role.agent) for _ in range(12)]
+    for agent in agents:
+        await _online(live_runtime, agent)
+    async with serve(live_runtime) as server, connect(agent_url(server, admin)) as watcher:
+        await drain_presence(watcher)
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = await asyncio.gather(*(stack.enter_async_context(connect(agent_url(server, a))) for a in agents))
+            maps = await _presence_frames(watcher)
+            # One broadcast per agent would be 12 here (and 12 x 13 frames in all); coalesced: a few.
+            assert 1 <= len(maps) <= 4, maps
+            assert set(maps[-1]) == {str(a.user.id) for a in agents}
+            for websocket in sockets:  # and every new socket was sent the map
+                assert (await _presence_frames(websocket, quiet=0.1))[-1] == maps[-1]
+
+
+async def test_only_an_agent_coming_online_enqueues_queue_assignment(live_runtime: Runtime) -> None:
+    admin = await make_member(live_runtime)
+    agent = await make_member(live_runtime, admin.account, role=Role.agent)
+    await _online(live_runtime, agent)
+    await _assignment_jobs(live_runtime, clear=True)
+    # An admin who is offline connecting: present, but no one new to assign to.
+    async with serve(live_runtime) as server, connect(agent_url(server, admin)) as admin_ws:
+        await drain_presence(admin_ws)
+        await asyncio.sleep(0.4)
+        assert await _assignment_jobs(live_runtime) == 0
+        # The online agent arrives: one job. Extra tabs, now or later, add none.
+        async with connect(agent_url(server, agent)) as first, connect(agent_url(server, agent)) as second:
+            await drain_presence(first)
+            await drain_presence(second)
+            await asyncio.sleep(0.4)
+            assert await _assignment_jobs(live_runtime, clear=True) == 1
+            async with connect(agent_url(server, agent)) as third:
+                update = await next_frame(third)  # a second tab still gets the map, on its own channel
+                assert update["data"]["users"] == {str(agent.user.id): "online"}
+                await asyncio.sleep(0.4)
+                assert await _assignment_jobs(live_runtime) == 0
+                assert await _presence_frames(admin_ws, quiet=0.3) == [{str(agent.user.id): "online"}]

@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
-
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from nexa.realtime import CloseReason, Event, EventName, Hub, RedisBus, Subscription, account_channel
 from tests.realtime.conftest import next_event, unique_prefix

@@ -16,7 +16,7 @@ from nexa.conversations.models import Conversation
 from nexa.realtime import Event, EventName, account_channel, contact_channel, publish_now, user_channel
 from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES, CloseCode
 from nexa.runtime import Runtime
-from tests.factories import PASSWORD, Member, make_account, make_member
+from tests.factories import PASSWORD, Member, make_member
 from tests.realtime._server import Server, api, close_code, events_until_marker, next_frame, serve
 
 
@@ -139,6 +139,9 @@ async def test_widget_visitor_hears_only_public_messages_of_their_own_conversati
             token = (await session.get(ContactInbox, conversation.contact_inbox_id)).pubsub_token  # type: ignore[union-attr]
 
         async with connect(f"{server.ws}/ws/widget?pubsub_token={token}") as visitor:
+            # The handshake completes before the socket signs in and subscribes; a pong means it has.
+            await visitor.send(json.dumps({"type": "ping"}))
+            assert await next_frame(visitor) == {"type": "pong"}
             await say(client, admin, theirs, "hello", message_type="incoming")
             await say(client, admin, theirs, "VIP, discount ok", private=True)
             await say(client, admin, theirs, "Olá, Ana!")
