@@ -212,9 +212,7 @@ async def test_a_page_costs_the_same_few_statements_whatever_its_size(client: ht
     assert row["last_non_activity_message"]["attachments"][0]["file_type"] == "file"
     assert row["last_non_activity_message"]["sender"]["id"] == admin.user.id
     assert row["unread_count"] == 1 and row["meta"]["team"]["id"] == team["id"]
-    assert all(c["labels"] == sorted(["vip", f"l{index % 4}"]) for c in small for index in [1, 5, 9, 13, 17, 21, 25]
-               if c["meta"]["sender"]["name"] == f"Customer {index}")
-    assert {c["labels"][0] for c in small} == {"l1"} and {c["labels"][1] for c in small} == {"vip"}
+    assert all(c["labels"] == ["l1", "vip"] for c in small)  # by title
     assert full_count == small_count
     # auth (4) + counts + page + details + attachments + the administrator as sender (membership, user)
     assert full_count <= 10
