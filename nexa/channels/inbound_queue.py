@@ -2,7 +2,8 @@
 
 The webhook request verifies the signature, checks the body parses and that some inbox takes it, and
 stores the raw body as one job row: that insert commits before the 2xx, so "2xx = durably stored" holds
-and the request costs one insert instead of a dozen statements. The job runs the inbound pipeline
+and the request costs one insert instead of a dozen statements; concurrent requests share one
+transaction (nexa/db/group_commit.py). The job runs the inbound pipeline
 (`inbound.receive`) for its body and for every body queued behind it with the same concurrency key, in
 one transaction (group commit): their rows and their completion commit together or not at all.
 
@@ -15,18 +16,21 @@ from __future__ import annotations
 
 import logging
 import zlib
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.channels import inbound
 from nexa.channels.base import ChannelAdapter, InboundEvent, InboundMessage, WebhookRejected
 from nexa.channels.registry import adapter_for
+from nexa.db.group_commit import GroupCommit
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.claim import take_batch
-from nexa.jobs.enqueue import enqueue
+from nexa.jobs.enqueue import add_job
 from nexa.jobs.registry import JobContext, job
 from nexa.kit import account_facts
+from nexa.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +56,42 @@ def shard_of(events: list[InboundEvent]) -> int:
     return 0
 
 
-async def store(session: AsyncSession, inbox: Inbox, body: bytes, events: list[InboundEvent]) -> None:
-    """Queue a verified body for processing, in the request's transaction (never commits)."""
+@dataclass(frozen=True)
+class _StoredBody:
+    inbox_id: int
+    account_id: int
+    body: str
+    concurrency_key: str
+
+
+async def store(runtime: Runtime, inbox: Inbox, body: bytes, events: list[InboundEvent]) -> None:
+    """Queue a verified body for processing; returns once it is committed.
+
+    Concurrent webhooks are committed together (group commit): under load, one transaction stores every
+    body that arrived while the previous one committed.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise WebhookRejected(400, "Body is not UTF-8 JSON") from None
-    await enqueue(
-        session, INBOUND_JOB, {"inbox_id": inbox.id, "body": text}, account_id=inbox.account_id,
-        concurrency_key=f"inbound:{inbox.id}:{shard_of(events)}",
+    await _stored_bodies(runtime).submit(
+        _StoredBody(inbox.id, inbox.account_id, text, f"inbound:{inbox.id}:{shard_of(events)}")
     )
+
+
+def _stored_bodies(runtime: Runtime) -> GroupCommit[_StoredBody]:
+    committer = runtime.extras.get("stored_webhooks")
+    if committer is None:
+        committer = runtime.extras["stored_webhooks"] = GroupCommit(runtime.db, _insert_bodies)
+    return committer
+
+
+async def _insert_bodies(session: AsyncSession, bodies: list[_StoredBody]) -> None:
+    for stored in bodies:
+        add_job(
+            session, INBOUND_JOB, {"inbox_id": stored.inbox_id, "body": stored.body}, account_id=stored.account_id,
+            concurrency_key=stored.concurrency_key,
+        )
 
 
 async def route(

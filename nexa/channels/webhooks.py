@@ -123,14 +123,18 @@ async def verify_subscription(channel: str, public_id: str, request: Request, se
 
 
 @router.post("/{channel}/{public_id}", include_in_schema=False)
-async def receive_webhook(channel: str, public_id: str, request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
+async def receive_webhook(channel: str, public_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Verify, parse and store a provider's webhook; answers once everything in it is durable."""
     body = await _read_body(request, runtime.settings.webhook_max_bytes)
-    inbox, adapter = await _resolve(session, channel, public_id)
-    adapter.authenticate(inbox, _webhook_request(request, body), InboxCredentials(inbox, runtime.cipher))
-    events = adapter.parse(body)
+    # Only reads here (usually none: the inbox is cached); the body is written by the shared group commit,
+    # which must not wait behind a write transaction of this request's (SQLite has one writer at a time).
+    async with runtime.db.session(write=False) as session:
+        inbox, adapter = await _resolve(session, channel, public_id)
+        adapter.authenticate(inbox, _webhook_request(request, body), InboxCredentials(inbox, runtime.cipher))
+        events = adapter.parse(body)
+        if events:
+            await inbound_queue.route(session, inbox, adapter, events)  # a 404 when no inbox takes any of it
     if events:
-        await inbound_queue.route(session, inbox, adapter, events)  # a 404 when no inbox takes any of it
-        await inbound_queue.store(session, inbox, body, events)
+        await inbound_queue.store(runtime, inbox, body, events)
     reply = adapter.webhook_reply(events) if isinstance(adapter, AnswersInWebhookReply) else None
     return JSONResponse(dict(reply) if reply else {"status": "ok", "queued": len(events)})

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nexa.channels.inbound_queue import INBOUND_JOB
-from nexa.conversations.models import Message
+from nexa.conversations.models import Message, MessageType
 from nexa.db.engine import Database
 from nexa.jobs.models import Job
 from nexa.devtools.fake_graph import FakeGraph
@@ -41,9 +41,12 @@ async def _stored_ids(database: Database) -> set[str]:
 
 
 async def _message_counts(database: Database) -> tuple[int, int]:
+    """Customer messages, and distinct provider ids among them (activity lines, e.g. an auto-assignment,
+    are messages too, but not the customers')."""
+    incoming = Message.message_type == MessageType.incoming
     async with database.session(write=False) as session:
-        total = await session.scalar(select(func.count()).select_from(Message))
-        distinct = await session.scalar(select(func.count(func.distinct(Message.source_id))))
+        total = await session.scalar(select(func.count()).select_from(Message).where(incoming))
+        distinct = await session.scalar(select(func.count(func.distinct(Message.source_id))).where(incoming))
     return total or 0, distinct or 0
 
 
