@@ -51,7 +51,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the transaction commits before the response is sent, so a failed commit is an error
 # response, never a 200 for data that was not stored.
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain-def dependency in its thread pool, a thread hop on every request.
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def request_origin(request: Request) -> RequestOrigin:
