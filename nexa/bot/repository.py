@@ -9,6 +9,7 @@ from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
 from nexa.bot.rules.models import BotRule
 from nexa.conversations.models import Conversation, ConversationStatus, Message
 from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
+from nexa.db.engine import execute_at_commit
 from nexa.tenancy.repository import AccountRepository
 
 
@@ -35,12 +36,15 @@ class BotRuleRepository(AccountRepository[BotRule]):
     async def ordered(self) -> Sequence[BotRule]:
         return await self.list(self.select().order_by(BotRule.priority, BotRule.id))
 
-    async def count_use(self, rule_id: int, at: object) -> None:
-        # A plain UPDATE: a counter must not race with itself, and it is no change to the rule (no cache bump).
-        await self.session.execute(
+    def count_use(self, rule_id: int, at: object) -> None:
+        # A plain UPDATE: a counter must not race with itself, and it is no change to the rule (no cache
+        # bump). At commit: every turn answered by this rule updates this one row, and its lock would
+        # otherwise make those turns wait for each other's whole transactions.
+        execute_at_commit(
+            self.session,
             update(BotRule)
             .where(BotRule.account_id == self.account_id, BotRule.id == rule_id)
-            .values(usage_count=BotRule.usage_count + 1, last_used_at=at, updated_at=BotRule.updated_at)
+            .values(usage_count=BotRule.usage_count + 1, last_used_at=at, updated_at=BotRule.updated_at),
         )
 
 

@@ -61,7 +61,7 @@ from nexa.kit.clock import utcnow
 from nexa.knowledge.schemas import KnowledgeHit
 from nexa.knowledge.service import search_knowledge
 from nexa.runtime import Runtime, current_runtime
-from nexa.bot.llm import LLMTurn, llm_turn
+from nexa.bot.llm import LLMTurn, llm_available, llm_turn
 from nexa.db.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -139,6 +139,8 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
     """The LLM's answer when this message's turn will reach the LLM step (steps 1-3 do not take it).
 
     The short transaction here may create the conversation's bot state; it is over before the model is asked."""
+    if not await llm_available(database, account_id):
+        return None
     async with database.session() as session:
         turn = await _load(session, runtime, account_id, message_id)
         if turn is None:
@@ -227,7 +229,7 @@ async def _decide(turn: Turn) -> bool:
         await turn.say(text("opted_out", turn.language))
         return False
     if step.rule is not None:
-        await count_use(turn.session, turn.conversation.account_id, step.rule, now)
+        count_use(turn.session, turn.conversation.account_id, step.rule, now)
         return await _apply_rule(turn, step.rule)
     if step.kind == "human":
         await turn.hand_off(HandoffReason.human_request)

@@ -140,6 +140,9 @@ class StatusUpdate:
     error_title: str | None = None
     error_details: str | None = None
     route: str | None = None
+    # The customer's address the message went to, when the provider says (it orders their receipts
+    # with their messages: see inbound_queue.shard_of).
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ in the same transaction and runs in jobs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, exists, select
@@ -37,9 +38,15 @@ from nexa.conversations.models import Conversation, Message, MessageStatus, Mess
 from nexa.conversations.repository import ConversationRepository, MessageRepository
 from nexa.inboxes.models import Inbox
 from nexa.jobs.enqueue import enqueue
+from nexa.jobs.registry import JobContext, Snooze, job
+from nexa.kit.clock import utcnow
 from nexa.kit.errors import ValidationFailed
 
 FETCH_MEDIA_JOB = "channels.fetch_media"
+APPLY_WAITING_RECEIPTS_JOB = "channels.apply_waiting_receipts"
+# A kept receipt's message usually gets its provider id within a second (the send is committing).
+_RECEIPT_RECHECK_SECONDS = 1.0
+_RECEIPT_WAIT = timedelta(minutes=2)
 RowT = TypeVar("RowT")
 
 
@@ -307,6 +314,31 @@ async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: Status
             )
         )
         await session.flush()
+    # The send that stores this provider id may be committing right now: it looked for early receipts
+    # before this one was committed, and this batch looked for the id before it was. A job looks again
+    # once both have committed.
+    await enqueue(
+        session, APPLY_WAITING_RECEIPTS_JOB,
+        {"inbox_id": inbox.id, "source_id": event.source_id, "until": (utcnow() + _RECEIPT_WAIT).isoformat()},
+        account_id=inbox.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
+        dedupe_key=f"waiting-receipts:{inbox.id}:{event.source_id}",
+    )
+
+
+@job(APPLY_WAITING_RECEIPTS_JOB, queue="deliveries")
+async def apply_waiting_receipts(ctx: JobContext, inbox_id: int, source_id: str, until: str) -> Snooze | None:
+    """Apply the receipts kept for `source_id` once its message has it; gives up quietly at `until` (a
+    receipt for a message sent outside Nexa, say): the receipts stay kept for a later send."""
+    assert ctx.account_id is not None
+    async with ctx.database.session() as session:
+        message = await MessageRepository(session, ctx.account_id).get_by_source_id(inbox_id, source_id)
+        conversation = await session.get(Conversation, message.conversation_id) if message is not None else None
+        if message is not None and conversation is not None:
+            await apply_early_receipts(session, message, conversation)
+            return None
+    if utcnow() < datetime.fromisoformat(until):
+        return Snooze(_RECEIPT_RECHECK_SECONDS)
+    return None
 
 
 async def apply_early_receipts(session: AsyncSession, message: Message, conversation: Conversation) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.channels import inbound
-from nexa.channels.base import ChannelAdapter, InboundEvent, InboundMessage, WebhookRejected
+from nexa.channels.base import ChannelAdapter, InboundEvent, InboundMessage, StatusUpdate, WebhookRejected
 from nexa.channels.registry import adapter_for
 from nexa.db.group_commit import GroupCommit
 from nexa.inboxes.models import Inbox
@@ -46,10 +46,14 @@ BATCH = 50
 
 
 def shard_of(events: list[InboundEvent]) -> int:
-    """The shard of the body's first customer; bodies without a customer message go to shard 0."""
+    """The shard of the body's first customer: the sender of a message, the recipient of a receipt (so a
+    customer's receipts keep their place among their messages, and receipts spread over the shards).
+    Bodies naming no customer go to shard 0."""
     for event in events:
-        if isinstance(event, InboundMessage):
-            address = event.customer.source_id
+        address = event.customer.source_id if isinstance(event, InboundMessage) else (
+            event.recipient if isinstance(event, StatusUpdate) else None
+        )
+        if address:
             digits = "".join(ch for ch in address if ch.isdigit())
             # The last 8 digits: a Brazilian number with and without its 9th digit is one person, one shard.
             return int(digits[-8:]) % SHARDS if digits else zlib.crc32(address.encode()) % SHARDS

@@ -319,16 +319,15 @@ async def apply_status(
     external_error: str | None = None,
     source_id: str | None = None,
 ) -> bool:
-    """Move a message's delivery status forward (duplicates and stale receipts are no-ops); True if it moved."""
+    """Move a message's delivery status forward (duplicates and stale receipts are no-ops); True if it moved.
+
+    Not flushed here: a batch of receipts goes to the database as one batched UPDATE at the next flush."""
     if source_id is not None:
         message.source_id = source_id
     if not status_advances(message.status, status):
-        if source_id is not None:
-            await session.flush()
         return False
     message.status = status
     message.external_error = external_error if status == MessageStatus.failed else None
-    await session.flush()
     await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return True
 

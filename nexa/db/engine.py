@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from nexa.kit.errors import ServiceUnavailable
 
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 AfterCommitHook = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "nexa_after_commit"
+_AT_COMMIT = "nexa_at_commit"
 _WRITE_OPTION = "nexa_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLSTATEs of a server out of reach: 08 connection exception; 57P01-57P03 admin/crash shutdown, starting
@@ -125,6 +128,22 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def execute_at_commit(session: AsyncSession, statement: Executable) -> None:
+    """Run `statement` as the transaction's last one, right before COMMIT (never if it rolls back).
+
+    For writes many transactions share, such as a counter row or a NOTIFY: a row lock taken here is
+    held for the commit only, not for the rest of the transaction, so concurrent transactions do not
+    queue behind each other for their whole length.
+    """
+    session.info.setdefault(_AT_COMMIT, []).append(statement)
+
+
+@event.listens_for(Session, "before_commit")
+def _execute_at_commit(session: Session) -> None:
+    for statement in session.info.pop(_AT_COMMIT, ()):
+        session.execute(statement)
 
 
 def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:

@@ -6,18 +6,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from nexa.db.engine import after_commit
+from nexa.db.engine import after_commit, execute_at_commit
 from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job, state_is
 from nexa.jobs.registry import get_job
 from nexa.kit.clock import utcnow
 
 NOTIFY_CHANNEL = "nexa_jobs"
-_NOTIFY = "nexa_jobs_notify"
+_NOTIFIED = "nexa_jobs_notified"
 _LOCAL_WAKE = "nexa_jobs_local_wake"
 # A dedupe conflict with a job that finishes before we can read it leaves the key free again: retry.
 _DEDUPE_ATTEMPTS = 5
@@ -160,17 +159,13 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
 
 def _wake_on_commit(session: AsyncSession, queue: str) -> None:
     """Workers hear of the queue's new work once the transaction commits: this process's at once, other
-    processes' through one PostgreSQL NOTIFY per queue, sent just before the commit (NOTIFY is
-    transactional: heard at commit, never after a rollback)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.info.setdefault(_NOTIFY, set()).add(queue)
+    processes' through one PostgreSQL NOTIFY per queue, sent at commit (NOTIFY is transactional: heard at
+    commit, never after a rollback)."""
+    notified: set[str] = session.info.setdefault(_NOTIFIED, set())
+    if queue not in notified and session.get_bind().dialect.name == "postgresql":
+        notified.add(queue)
+        execute_at_commit(session, select(func.pg_notify(NOTIFY_CHANNEL, queue)))
     _wake_local_on_commit(session, queue)
-
-
-@event.listens_for(Session, "before_commit")
-def _notify_other_processes(session: Session) -> None:
-    for queue in sorted(session.info.pop(_NOTIFY, ())):
-        session.execute(select(func.pg_notify(NOTIFY_CHANNEL, queue)))
 
 
 def _wake_local_on_commit(session: AsyncSession, queue: str) -> None:

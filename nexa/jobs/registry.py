@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 JOB_MODULES: list[str] = [
     "nexa.jobs.scheduler",
     "nexa.channels.outbound",
+    "nexa.channels.inbound",
     "nexa.channels.inbound_queue",
     "nexa.channels.media",
     "nexa.bot.runner",

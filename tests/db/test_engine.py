@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from nexa.db.engine import Database, after_commit
+from nexa.db.engine import Database, after_commit, execute_at_commit
 from nexa.tenancy.models import Account
 
 
@@ -48,6 +48,21 @@ async def test_after_commit_hooks_run_only_on_commit(db: Database) -> None:
     async with db.session(write=False) as session:
         names = (await session.scalars(select(Account.name))).all()
     assert names == ["A"]
+
+
+async def test_statements_at_commit_run_last_and_never_after_a_rollback(db: Database) -> None:
+    async with db.session() as session:
+        account = Account(name="A")
+        session.add(account)
+        await session.flush()
+        execute_at_commit(session, update(Account).where(Account.id == account.id).values(name=Account.name + " at commit"))
+        account.name = "A renamed"  # flushed before the statement at commit runs
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            execute_at_commit(session, update(Account).values(name="rolled back"))
+            raise RuntimeError("boom")
+    async with db.session(write=False) as session:
+        assert (await session.scalars(select(Account.name))).all() == ["A renamed at commit"]
 
 
 async def test_json_columns_round_trip(db: Database) -> None:

@@ -31,6 +31,7 @@ from nexa.bot.llm.schemas import (
 from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, Message
 from nexa.db.engine import Database
+from nexa.kit import account_facts
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
 from nexa.runtime import Runtime, current_runtime
@@ -44,6 +45,24 @@ class LLMTurn:
     intent: str  # greeting, price_question, schedule, human_request, complaint, other
     extracted: Mapping[str, Any] = field(default_factory=dict)  # lead fields: name, company, email, budget...
     tokens: int = 0
+
+
+async def _has_usable_llm(session: AsyncSession, account_id: int) -> bool:
+    config = await LLMConfigRepository(session, account_id).current()
+    return config is not None and config.is_usable
+
+
+HAS_USABLE_LLM = account_facts.AccountFact("usable llm", _has_usable_llm)
+HAS_USABLE_LLM.watch(LLMConfig)
+
+
+async def llm_available(database: Database, account_id: int) -> bool:
+    """Whether the account has a usable model configured: the bot skips preparing a prompt (history,
+    knowledge search) for accounts without one. Cached a few seconds per process; True when unsure."""
+    if HAS_USABLE_LLM.known(account_id) is None:
+        async with database.session(write=False) as session:
+            await HAS_USABLE_LLM.refresh(session, account_id)
+    return HAS_USABLE_LLM.known(account_id) is not False
 
 
 async def llm_turn(

@@ -133,5 +133,5 @@ async def find_rule(
     return match_rules(await compiled_rules(session, account_id), text, inbox=inbox, at=at)
 
 
-async def count_use(session: AsyncSession, account_id: int, match: RuleMatch, at: datetime) -> None:
-    await BotRuleRepository(session, account_id).count_use(match.rule.rule_id, at)
+def count_use(session: AsyncSession, account_id: int, match: RuleMatch, at: datetime) -> None:
+    BotRuleRepository(session, account_id).count_use(match.rule.rule_id, at)

@@ -206,8 +206,10 @@ def _update(record: dict[str, Any], instance: str) -> InboundEvent | None:
     # Receipts only concern what we sent; Evolution's updates for the customer's own messages are noise.
     if receipt is None or record.get("fromMe") is False:
         return None
+    remote = record.get("remoteJid") or _dict(record.get("key")).get("remoteJid")
     return StatusUpdate(
         source_id=source_id, status=receipt, at=utcnow(), route=instance,
+        recipient=remote if isinstance(remote, str) and remote else None,
         error_title="WhatsApp did not deliver this message" if receipt == MessageStatus.failed else None,
     )
 

@@ -251,6 +251,7 @@ def _status_event(status: Mapping[str, Any], route: str | None) -> StatusUpdate 
         error_title=plain_reason(code if isinstance(code, int) else None, _text(first.get("title"))),
         error_details=_details(first),
         route=route,
+        recipient=_text(status.get("recipient_id")) or None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from nexa.channels.inbound import apply_early_receipts
 from nexa.conversations.messages import apply_status
 from nexa.conversations.models import Conversation, Message, MessageStatus
+from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import (
     WhatsAppInbox,
@@ -209,6 +211,36 @@ async def test_a_receipt_for_a_message_not_yet_known_is_applied_when_its_id_is(
         await apply_status(session, message, conversation, MessageStatus.sent, source_id="wamid.OUT_3")
         await apply_early_receipts(session, message, conversation)
     assert (await messages_of(client, whatsapp, reply["conversation_id"]))[1]["status"] == "delivered"
+
+
+async def test_a_receipt_kept_while_its_send_was_committing_is_applied_by_its_job(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, runtime: Runtime, fake_graph: FakeGraph
+) -> None:
+    reply = await _agent_reply(client, whatsapp, runtime, fake_graph, wamid=None)
+    await fake_graph.post_webhook(client, whatsapp.callback_path, fake_graph.webhook(statuses=[fake_graph.status("wamid.OUT_4", "delivered")]))
+    # The send committed its wamid having looked for early receipts before this one was committed: it
+    # applied none (no apply_early_receipts here), so only the kept receipt's own job can.
+    await _agent_reply_sent(runtime, reply["id"], "wamid.OUT_4")
+    assert (await messages_of(client, whatsapp, reply["conversation_id"]))[1]["status"] == "sent"
+
+    worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
+    await worker.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await messages_of(client, whatsapp, reply["conversation_id"]))[1]["status"] != "delivered":
+            assert asyncio.get_running_loop().time() < deadline, "the kept receipt was never applied"
+            await asyncio.sleep(0.1)
+    finally:
+        await worker.stop(timeout=5)
+
+
+async def _agent_reply_sent(runtime: Runtime, message_id: int, wamid: str) -> None:
+    async with runtime.db.session() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None
+        conversation = await session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        await apply_status(session, message, conversation, MessageStatus.sent, source_id=wamid)
 
 
 async def test_two_numbers_on_one_callback_url_are_routed_by_phone_number_id(

@@ -3,6 +3,7 @@ meaning of each webhook (order, duplicates, replies, edits, receipts within the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select
 
-from nexa.channels.inbound_queue import INBOUND_QUEUE
+from nexa.channels.inbound_queue import INBOUND_QUEUE, SHARDS, shard_of
+from nexa.channels.whatsapp_cloud.adapter import WhatsAppCloudAdapter
 from nexa.db.engine import Database
 from nexa.conversations.models import Conversation, Message, MessageStatus
 from nexa.devtools.fake_graph import FakeGraph
@@ -122,3 +124,15 @@ async def test_a_batch_costs_the_same_few_statements_whatever_its_size(
     assert len(await stored_messages(runtime)) == 46
     # Per-message work would add well over a hundred statements between 5 and 40 webhooks.
     assert large <= small + 5, (small, large)
+
+
+def test_a_customers_receipts_share_the_shard_of_their_messages_and_spread_over_shards(fake_graph: FakeGraph) -> None:  # noqa: F811
+    def shard(**body: Any) -> int:
+        return shard_of(WhatsAppCloudAdapter().parse(json.dumps(fake_graph.webhook(**body)).encode()))
+
+    customers = [f"55119{n:08d}" for n in range(1, 40)]
+    for customer in customers:
+        assert shard(statuses=[fake_graph.status("wamid.X", "delivered", recipient=customer)]) == shard(
+            messages=[fake_graph.text_message("oi", from_=customer)]
+        )
+    assert len({shard(statuses=[fake_graph.status("wamid.X", "read", recipient=c)]) for c in customers}) == SHARDS
