@@ -29,7 +29,6 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.claim import take_batch
 from nexa.jobs.enqueue import add_job
 from nexa.jobs.registry import JobContext, job
-from nexa.kit import account_facts
 from nexa.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -164,8 +163,6 @@ async def _process(session: AsyncSession, account_id: int | None, inbox_id: int,
     if inbox is None or adapter is None:
         logger.warning("stored webhooks for a deleted inbox dropped", extra={"inbox_id": inbox_id, "count": len(bodies)})
         return
-    # One look per batch at whether anything consumes this account's events (no outbox rows if nothing does).
-    await account_facts.refresh_all(session, account_id)
     # Every body's events, grouped by the inbox they belong to, in arrival order: each inbox's batch is
     # then stored with a few statements (inbound.receive), not a few per message.
     batches: dict[int, list[InboundEvent]] = {}

@@ -30,6 +30,7 @@ from nexa.db.engine import Database, DatabaseUnavailable, database_unreachable
 from nexa.jobs import claim, enqueue, metrics
 from nexa.jobs.models import CANCELLED, COMPLETED, DISCARDED, RETRYABLE, SCHEDULED
 from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, get_job, load_job_modules
+from nexa.kit import account_facts
 from nexa.kit.clock import utcnow
 from nexa.kit.logging import account_id_var, job_id_var
 
@@ -242,6 +243,7 @@ class Worker:
         )
         try:
             async with asyncio.timeout(spec.timeout):
+                await self._refresh_account_facts(row.account_id)
                 result = await spec.handler(ctx, **row.args)
         except Snooze as snooze:
             return self._snooze(row, snooze.seconds)
@@ -261,6 +263,14 @@ class Worker:
         if isinstance(result, Snooze):
             return self._snooze(row, result.seconds)
         return _Outcome(row.id, COMPLETED, row.concurrency_key)
+
+    async def _refresh_account_facts(self, account_id: int | None) -> None:
+        # Jobs record their account's events (webhooks, automation); with the facts fresh, they skip the
+        # outbox rows nothing consumes instead of writing them as the safe default (nexa.kit.account_facts).
+        # One short read per account every few seconds; none while the facts are fresh.
+        if account_id is not None and account_facts.any_to_refresh(account_id):
+            async with self.database.session(write=False) as session:
+                await account_facts.refresh_all(session, account_id)
 
     def _fail(self, row: Row[Any], error: str, trace: str | None) -> _Outcome:
         now = utcnow()

@@ -40,8 +40,11 @@ class AccountFact:
             return None
         return cached[1]
 
+    def needs_refresh(self, account_id: int) -> bool:
+        return self.known(account_id) is None and not self._changing(account_id)
+
     async def refresh(self, session: AsyncSession, account_id: int) -> None:
-        if self.known(account_id) is not None or self._changing(account_id):
+        if not self.needs_refresh(account_id):
             return
         value = await self._loader(session, account_id)
         if self._changing(account_id):
@@ -73,6 +76,11 @@ class AccountFact:
             del self._unsettled[account_id]
             return False
         return True
+
+
+def any_to_refresh(account_id: int) -> bool:
+    """Whether `refresh_all` would load anything for `account_id` (no query needed to tell)."""
+    return any(fact.needs_refresh(account_id) for fact in _FACTS)
 
 
 async def refresh_all(session: AsyncSession, account_id: int) -> None:

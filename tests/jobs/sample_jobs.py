@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, job
+from nexa.webhooks.outbox import record_event as record_webhook_event
 
 # What ran in this process: (kind, args) in execution order.
 RAN: list[tuple[str, dict[str, Any]]] = []
@@ -96,3 +97,11 @@ async def db_record(ctx: JobContext, n: int, sleep: float = 0.0) -> None:
 async def sleep(ctx: JobContext, seconds: float) -> None:
     await asyncio.sleep(seconds)
     RAN.append(("test.sleep", {"seconds": seconds}))
+
+
+@job("test.record_account_event")
+async def record_account_event(ctx: JobContext) -> None:
+    """An event of the job's account, as domain code records one (e.g. a message the bot sent)."""
+    assert ctx.account_id is not None
+    async with ctx.database.session() as session:
+        record_webhook_event(session, "conversation_updated", ctx.account_id)

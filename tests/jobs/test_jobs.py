@@ -17,7 +17,10 @@ from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.models import Job
 from nexa.jobs.scheduler import enqueue_recurring, prune_jobs
 from nexa.jobs.worker import Worker
+from nexa.kit import account_facts
 from nexa.kit.clock import utcnow
+from nexa.tenancy.models import Account
+from nexa.webhooks.outbox import FANOUT_JOB
 from tests.jobs import sample_jobs
 from tests.jobs.helpers import get_job, runs_table, wait_for, wait_for_state
 
@@ -303,3 +306,23 @@ async def test_a_database_outage_is_one_warning_not_a_traceback_per_poll(
     messages = [record.getMessage() for record in caplog.records if record.name == "nexa.jobs.worker"]
     assert messages.count("database unavailable: jobs paused until it is back") == 1, messages
     assert not [m for m in messages if m in ("claiming jobs failed", "job maintenance failed")], messages
+
+
+async def test_a_job_with_stale_account_facts_writes_no_outbox_rows_nothing_consumes(
+    db: Database, worker_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.session() as session:
+        account = Account(name="No webhooks")
+        session.add(account)
+    # Nothing known about the account in this process, as in a worker that has not met it yet (or whose
+    # facts expired): the worker must load them before the job, not let it write the outbox rows (the safe
+    # default when a fact is unknown).
+    for fact in account_facts._FACTS:
+        monkeypatch.setattr(fact, "_values", {})
+        monkeypatch.setattr(fact, "_unsettled", {})
+    assert account_facts.any_to_refresh(account.id)
+    async with db.session() as session:
+        job = await enqueue(session, "test.record_account_event", account_id=account.id)
+    await worker_factory()
+    await wait_for_state(db, job.id, "completed")
+    assert await _count(db, Job.kind == FANOUT_JOB) == 0
