@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import mimetypes
 import os
 import time
@@ -177,10 +178,17 @@ def _signature(secret: str, attachment_id: int, expires: int) -> str:
     return sign(secret, f"media:{attachment_id}:{expires}")
 
 
+# Expiry times are rounded up to the minute: every link to one file made within a minute is the same URL
+# (one payload naming a file twice names it once; browsers cache it), valid for the TTL plus under a minute.
+MEDIA_URL_EXPIRY_STEP = 60
+
+
 def signed_media_url(settings: Settings, attachment_id: int, *, now: float | None = None) -> str:
     """`<public url>/media/<id>?expires=..&signature=..`: fetchable without a session (an <img> tag, a
-    provider downloading an attachment) until `expires`, NEXA_MEDIA_URL_TTL_SECONDS from now."""
-    expires = int((now if now is not None else time.time()) + settings.media_url_ttl_seconds)
+    provider downloading an attachment) until `expires`, NEXA_MEDIA_URL_TTL_SECONDS from now (rounded up
+    to the minute)."""
+    earliest = (now if now is not None else time.time()) + settings.media_url_ttl_seconds
+    expires = math.ceil(earliest / MEDIA_URL_EXPIRY_STEP) * MEDIA_URL_EXPIRY_STEP
     signature = _signature(settings.secret_key, attachment_id, expires)
     return f"{settings.base_url}/media/{attachment_id}?expires={expires}&signature={signature}"
 

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from nexa.kit.storage import signed_media_url
+from nexa.kit.storage import MEDIA_URL_EXPIRY_STEP, signed_media_url
 from nexa.runtime import Runtime
 from tests.channels.outbound.harness import Chat, eventually, status_becomes
 from tests.factories import make_member
@@ -61,7 +61,9 @@ async def test_a_customers_photo_is_stored_and_served_by_signed_link(
     tampered = await client.get(_path(link).replace(f"/media/{attachment['id']}", f"/media/{attachment['id'] + 1}"))
     assert tampered.status_code == 403
     assert tampered.json() == {"error": "This media link has expired or is not valid"}
-    expired = signed_media_url(runtime.settings, attachment["id"], now=time.time() - runtime.settings.media_url_ttl_seconds - 1)
+    expired = signed_media_url(
+        runtime.settings, attachment["id"], now=time.time() - runtime.settings.media_url_ttl_seconds - MEDIA_URL_EXPIRY_STEP - 1
+    )
     assert (await client.get(_path(expired))).status_code == 403
     assert (await client.get(f"/media/{attachment['id']}")).status_code == 422
 
@@ -133,3 +135,11 @@ async def test_a_multipart_reply_with_bad_json_fields_is_a_422(client: httpx.Asy
         f"{chat.url}/messages", data={"content": "x", "content_attributes": "{not json"}, headers=chat.headers
     )
     assert response.status_code == 422
+
+
+def test_links_made_within_a_minute_are_one_url_valid_for_at_least_the_ttl(runtime: Runtime) -> None:
+    start = 1_800_000_000.0  # a minute boundary
+    urls = {signed_media_url(runtime.settings, 7, now=start + offset) for offset in (0.5, 20.0, 59.9)}
+    assert len(urls) == 1
+    expires = int(httpx.URL(urls.pop()).params["expires"])
+    assert start + 59.9 + runtime.settings.media_url_ttl_seconds <= expires
