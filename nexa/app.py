@@ -56,6 +56,7 @@ from nexa.teams.endpoints import router as teams_router
 from nexa.webhooks.endpoints import router as webhooks_router
 from nexa.agent_bots.endpoints import router as agent_bots_router
 from nexa.bulk_actions.endpoints import router as bulk_actions_router
+from nexa.notifications.endpoints import router as notifications_router
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ ROUTERS = (
     contact_actions_router,
     conversations_router,
     bulk_actions_router,
+    notifications_router,
     media_router,
     media_public_router,
     labels_router,

@@ -17,6 +17,7 @@ from nexa.inboxes import models as inbox_models  # noqa: F401
 from nexa.jobs import models as jobs_models  # noqa: F401
 from nexa.knowledge import models as knowledge_models  # noqa: F401
 from nexa.labels import models as label_models  # noqa: F401
+from nexa.notifications import models as notification_models  # noqa: F401
 from nexa.teams import models as team_models  # noqa: F401
 from nexa.tenancy import models as tenancy_models  # noqa: F401
 from nexa.webhooks import models as webhook_models  # noqa: F401

@@ -82,6 +82,7 @@ async def hand_off(
     now = utcnow()
     conversation.waiting_since = now  # the bot's replies stopped the clock; the queue starts it again
     state.handed_off_at = now
+    state.handoff_reason = reason.value
     state.pending_field = None
     contact.lead_status = LeadStatus.in_service
     contact.custom_attributes = {**contact.custom_attributes, "lead_status": LeadStatus.in_service.value}

@@ -38,6 +38,9 @@ class BotConversation(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     follow_ups_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_customer_message_id: Mapped[int | None] = mapped_column(Integer)
     handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the latest handoff happened (nexa.bot.handoff.HandoffReason): the agent a qualified lead goes to
+    # is told so (nexa/notifications/service.py).
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class AssignmentCursor(IdMixin, AccountScopedMixin, Base):

@@ -1,5 +1,6 @@
-"""Activity lines: what happened to a conversation (assignment, team, status, labels, priority, handoff),
-written by the server as `activity` messages for the agents.
+"""Activity lines: what happened to a conversation (assignment, also at creation, team, status, labels,
+priority, mute, handoff), written by the server as `activity` messages for the agents. An agent bot set on
+an inbox is the inbox's change, not a conversation's: no line.
 
 They are written by the service functions that make the change (nexa/conversations/service.py), so every
 path (API, web app, bot, automation, bulk actions) gets them. Like Chatwoot's, a line is stored as text in
@@ -10,7 +11,7 @@ not react to it, and it does not move `last_activity_at` (nexa/conversations/mes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +88,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "es": "{actor} cambió la prioridad de {previous} a {priority}",
     },
     "{actor} removed the priority": {"pt-BR": "{actor} removeu a prioridade", "es": "{actor} quitó la prioridad"},
+    "{actor} has muted the conversation": {
+        "pt-BR": "{actor} silenciou a conversa", "es": "{actor} silenció la conversación",
+    },
+    "{actor} has unmuted the conversation": {
+        "pt-BR": "{actor} reativou o som da conversa", "es": "{actor} reactivó el sonido de la conversación",
+    },
     "The bot handed the conversation to a human: {reason}": {
         "pt-BR": "O bot passou a conversa para um atendente: {reason}",
         "es": "El bot pasó la conversación a un asesor: {reason}",
@@ -120,7 +127,12 @@ class Msgid(str):
 
 def translate(msgid: str, locale: str, **values: object) -> str:
     """`msgid` in `locale` (English for en or a missing translation), formatted with `values`."""
-    return _TEXTS.get(msgid, {}).get(locale, msgid).format(**values)
+    return translate_from(_TEXTS, msgid, locale, **values)
+
+
+def translate_from(texts: Mapping[str, Mapping[str, str]], msgid: str, locale: str, **values: object) -> str:
+    """`translate` over another table of server-written texts (msgid -> locale -> text)."""
+    return texts.get(msgid, {}).get(locale, msgid).format(**values)
 
 
 async def account_locale(session: AsyncSession, account_id: int) -> str:
@@ -228,3 +240,8 @@ async def priority_changed(
     else:
         await write(session, conversation, "{actor} changed the priority from {previous} to {priority}",
                     actor=actor, previous=Msgid(previous.value), priority=Msgid(current.value))
+
+
+async def muted_changed(session: AsyncSession, conversation: Conversation, actor: Actor) -> None:
+    msgid = "{actor} has muted the conversation" if conversation.muted else "{actor} has unmuted the conversation"
+    await write(session, conversation, msgid, actor=actor)

@@ -223,6 +223,7 @@ async def create_conversation(body: ConversationCreate, ctx: BotOrMemberWrite, s
         snoozed_until=from_unix(body.snoozed_until),
         additional_attributes=body.additional_attributes,
         custom_attributes=body.custom_attributes,
+        actor=_actor(ctx),
     )
     if body.message is not None:
         await message_service.create_message(
@@ -584,13 +585,13 @@ async def filter_conversations(
 
 @router.post("/conversations/{conversation_id}/mute", status_code=200, response_class=Response)
 async def mute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
-    await service.set_muted(session, await _conversation(session, ctx, conversation_id), True)
+    await service.set_muted(session, await _conversation(session, ctx, conversation_id), True, actor=_actor(ctx))
     return Response(status_code=200)
 
 
 @router.post("/conversations/{conversation_id}/unmute", status_code=200, response_class=Response)
 async def unmute_conversation(conversation_id: int, ctx: ConversationsWrite, session: DbSession) -> Response:
-    await service.set_muted(session, await _conversation(session, ctx, conversation_id), False)
+    await service.set_muted(session, await _conversation(session, ctx, conversation_id), False, actor=_actor(ctx))
     return Response(status_code=200)
 
 

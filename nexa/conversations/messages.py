@@ -29,6 +29,7 @@ from nexa.inboxes.models import ChannelType, Inbox
 from nexa.jobs.enqueue import add_job
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
+from nexa.notifications import service as notifications
 from nexa.realtime import (
     Event,
     EventName,
@@ -167,7 +168,8 @@ async def create_message(
       reply while the customer waits records reply_time and clears waiting_since;
     - private notes change none of that; bots may only speak to the customer while the conversation is pending;
     - a customer-visible reply in a provider inbox gets its delivery job, a customer message in a bot's
-      conversation the bot's turn.
+      conversation the bot's turn;
+    - a private note by an agent notifies the members it mentions (nexa/notifications/service.py).
     """
     (message,) = await create_messages(session, [NewMessage(
         conversation, inbox, message_type, content, sender, private=private, content_type=content_type,
@@ -195,6 +197,7 @@ async def create_messages(session: AsyncSession, drafts: Sequence[NewMessage]) -
             session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
         _enqueue_follow_up_jobs(session, draft, message)
         await _emit(session, EventName.MESSAGE_CREATED, message, draft.conversation)
+        await notifications.mentioned(session, message, draft.conversation)
     await session.flush()
     return stored
 

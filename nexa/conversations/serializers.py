@@ -31,10 +31,20 @@ SenderKey = tuple[SenderType, int]
 
 async def load_senders(session: AsyncSession, account_id: int, messages: Sequence[Message]) -> dict[SenderKey, SenderOut]:
     """Push data of every sender of `messages`: one query per sender kind present."""
+    return await load_senders_by_key(session, account_id, [
+        (message.sender_type, message.sender_id)
+        for message in messages
+        if message.sender_type is not None and message.sender_id is not None
+    ])
+
+
+async def load_senders_by_key(
+    session: AsyncSession, account_id: int, keys: Iterable[SenderKey]
+) -> dict[SenderKey, SenderOut]:
+    """Push data of contacts, users and bots by (kind, id): one query per kind present; unknown ids are left out."""
     wanted: dict[SenderType, set[int]] = {}
-    for message in messages:
-        if message.sender_type is not None and message.sender_id is not None:
-            wanted.setdefault(message.sender_type, set()).add(message.sender_id)
+    for sender_type, sender_id in keys:
+        wanted.setdefault(sender_type, set()).add(sender_id)
     senders: dict[SenderKey, SenderOut] = {}
     if wanted.get(SenderType.contact):
         for contact in (await ContactRepository(session, account_id).by_ids(wanted[SenderType.contact])).values():

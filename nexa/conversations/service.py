@@ -29,6 +29,7 @@ from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import NotFound, UnprocessableEntity, ValidationFailed
 from nexa.labels.repository import normalize_title
+from nexa.notifications import service as notifications
 from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
@@ -111,11 +112,13 @@ async def create_conversation(
     snoozed_until: datetime | None = None,
     additional_attributes: dict[str, Any] | None = None,
     custom_attributes: dict[str, Any] | None = None,
+    actor: Actor = SYSTEM,
 ) -> Conversation:
+    """A new conversation; one created already assigned (to an agent or a team) gets the activity line and
+    the assignee's notification an assignment would give it, naming `actor`."""
     if assignee_id is not None:
         await assignable_membership(session, inbox.account_id, [inbox.id], assignee_id)
-    if team_id is not None:
-        await TeamRepository(session, inbox.account_id).get_or_404(team_id)
+    team = await TeamRepository(session, inbox.account_id).get_or_404(team_id) if team_id is not None else None
     chosen = status or initial_status(inbox)
     require_snooze_time(chosen, snoozed_until)
     conversation = Conversation(
@@ -135,6 +138,11 @@ async def create_conversation(
     session.add(conversation)
     await session.flush()
     _emit(session, EventName.CONVERSATION_CREATED, conversation, {})
+    if assignee_id is not None:
+        await activity.assignee_changed(session, conversation, actor)
+        await notifications.assigned(session, conversation, actor)
+    if team is not None:
+        await activity.team_changed(session, conversation, actor, previous=None, current=team.name)
     return conversation
 
 
@@ -272,6 +280,7 @@ async def _set_assignee(session: AsyncSession, conversation: Conversation, user_
     await session.flush()
     if user_id != previous:
         await activity.assignee_changed(session, conversation, actor)
+        await notifications.assigned(session, conversation, actor)
     _emit(session, EventName.ASSIGNEE_CHANGED, conversation, {"assignee_id": user_id})
 
 
@@ -391,12 +400,13 @@ async def unassign_member(session: AsyncSession, account_id: int, user_id: int) 
         await _set_assignee(session, conversation, None, actor=SYSTEM)
 
 
-async def set_muted(session: AsyncSession, conversation: Conversation, muted: bool) -> None:
+async def set_muted(session: AsyncSession, conversation: Conversation, muted: bool, *, actor: Actor) -> None:
     """A muted conversation stays as it is but notifies nobody (Chatwoot's mute)."""
     if conversation.muted == muted:
         return
     conversation.muted = muted
     await session.flush()
+    await activity.muted_changed(session, conversation, actor)
     _emit_updated(session, conversation, "muted", not muted, muted)
 
 

@@ -24,7 +24,6 @@ class EventName(enum.StrEnum):
     CONVERSATION_UPDATED = "conversation.updated"
     CONVERSATION_READ = "conversation.read"
     CONVERSATION_CONTACT_CHANGED = "conversation.contact_changed"
-    CONVERSATION_MENTIONED = "conversation.mentioned"
     CONVERSATION_TYPING_ON = "conversation.typing_on"
     CONVERSATION_TYPING_OFF = "conversation.typing_off"
     ASSIGNEE_CHANGED = "assignee.changed"

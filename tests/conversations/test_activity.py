@@ -230,3 +230,28 @@ async def test_assigning_through_the_chatwoot_api_writes_the_line_in_portuguese(
         f"Atribuída a {s.agent.user.name} por {s.admin.user.name}",
         f"{s.admin.user.name} adicionou vip",
     ]
+
+
+async def test_mute_and_unmute_lines_name_who_did_it(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    s = await _setup(client, runtime, "es")
+    for action in ("mute", "mute", "unmute"):  # muting a muted conversation changes nothing, writes nothing
+        response = await client.post(f"{s.url}/{action}", headers=s.agent.headers)
+        assert response.status_code == 200, response.text
+    name = s.agent.user.name
+    assert await _lines(runtime, s) == [f"{name} silenció la conversación", f"{name} reactivó el sonido de la conversación"]
+
+
+async def test_a_conversation_created_assigned_says_who_assigned_it(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    s = await _setup(client, runtime, "en")
+    current = (await client.get(s.url, headers=s.admin.headers)).json()
+    created = await client.post(f"{s.account_url}/conversations", headers=s.admin.headers, json={
+        "inbox_id": current["inbox_id"], "contact_id": current["meta"]["sender"]["id"],
+        "assignee_id": s.agent.user.id, "team_id": s.team_id,
+    })
+    assert created.status_code == 200, created.text
+    messages = (await client.get(f"{s.account_url}/conversations/{created.json()['id']}/messages",
+                                 headers=s.admin.headers)).json()["payload"]
+    assert [m["content"] for m in messages if m["message_type"] == 2] == [
+        f"Assigned to {s.agent.user.name} by {s.admin.user.name}",
+        f"Assigned to vendas team by {s.admin.user.name}",
+    ]

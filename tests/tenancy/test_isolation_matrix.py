@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from nexa.conversations.repository import ConversationRepository
+from nexa.notifications.models import Notification, NotificationType
 from nexa.runtime import Runtime
 from nexa.webhooks.models import TargetKind, WebhookDelivery, WebhookEvent
 from tests.factories import Member, make_member
@@ -127,6 +129,7 @@ async def _populate(client: httpx.AsyncClient, runtime: Runtime, *, padding: int
         "item_id": item["id"],
         "rule_id": bot_rule["id"],
         "access_token_id": access_token["id"],
+        "notification_id": await _notification(runtime, member, conversation["id"]),
     }
     return Tenant(member=member, ids=ids)
 
@@ -144,6 +147,19 @@ async def _delivery(runtime: Runtime, account_id: int, webhook_id: int) -> int:
         session.add(delivery)
         await session.flush()
         return delivery.id
+
+
+async def _notification(runtime: Runtime, member: Member, display_id: int) -> int:
+    """A notification of the member about the conversation (written directly: mentions exclude their author)."""
+    async with runtime.db.session() as session:
+        conversation = await ConversationRepository(session, member.account.id).get_by_display_id_or_404(display_id)
+        notification = Notification(
+            account_id=member.account.id, user_id=member.user.id, conversation_id=conversation.id,
+            notification_type=NotificationType.conversation_assignment,
+        )
+        session.add(notification)
+        await session.flush()
+        return notification.id
 
 
 def _account_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -224,6 +240,8 @@ async def test_foreign_ids_inside_request_bodies_are_not_found(client: httpx.Asy
          {"base_contact_id": mine.ids["contact_id"], "mergee_contact_id": theirs.ids["contact_id"]}),
         ("POST", f"{mine.url}/actions/contact_merge",
          {"base_contact_id": theirs.ids["contact_id"], "mergee_contact_id": mine.ids["contact_id"]}),
+        ("POST", f"{mine.url}/notifications/read_all",
+         {"primary_actor_type": "Conversation", "primary_actor_id": theirs.ids["conversation_id"]}),
     ]
     for method, url, body in cases:
         response = await client.request(method, url, json=body, headers=headers)
