@@ -158,6 +158,11 @@ async def test_agent_answers_a_whatsapp_customer_live(browser: Any, runtime: Run
             await composer.fill("Cliente quer o plano anual")
             await composer.press("Enter")
             await page.locator(".msg--note .msg__body", has_text="plano anual").wait_for()
+            # A colleague mentions the agent in a note: the server's notification reaches the bell live.
+            colleague = await make_member(runtime, admin.account)
+            mention = f"[@{admin.user.name}](mention://user/{admin.user.id}/{admin.user.name}) ok"
+            await api.post(messages_url, json={"content": mention, "private": True}, headers=colleague.headers)
+            await page.locator("[data-notifications] [data-unread]", has_text="1").wait_for()
             await page.keyboard.press("Alt+r")  # the resolve shortcut
             await page.locator('[data-action="reopen"]').wait_for()
             # The server's activity line arrives live, in the account's language (pt-BR) whatever the UI's.
