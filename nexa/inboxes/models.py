@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nexa.db.base import AccountScopedMixin, Base, IdMixin, TimestampMixin
-from nexa.db.types import JSONType
+from nexa.db.types import JSONType, UTCDateTime
 
 
 class ChannelType(enum.StrEnum):
@@ -24,7 +25,9 @@ class Inbox(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     __tablename__ = "inboxes"
 
     name: Mapped[str] = mapped_column(String(255), nullable=False)
-    channel_type: Mapped[ChannelType] = mapped_column(Enum(ChannelType, native_enum=False, length=32), nullable=False)
+    channel_type: Mapped[ChannelType] = mapped_column(
+        Enum(ChannelType, native_enum=False, length=32), nullable=False
+    )
     # Non-secret channel settings: phone_number_id, waba_id, base_url, instance, website_url, widget colors...
     channel_config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     # Secret name -> Fernet ciphertext (nexa.kit.crypto.Cipher). The names are readable, the values never leave.
@@ -48,6 +51,17 @@ class Inbox(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     lock_to_single_conversation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     allow_messages_after_resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
+    # WhatsApp Cloud: the business account's message templates as Meta lists them (Chatwoot's
+    # channel_whatsapp.message_templates), kept fresh by nexa.inboxes.jobs. None until the first sync.
+    message_templates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    message_templates_last_updated: Mapped[datetime | None] = mapped_column(
+        UTCDateTime
+    )  # last successful sync
+    # Why the last sync failed, in plain words; None once a sync succeeds.
+    message_templates_sync_error: Mapped[str | None] = mapped_column(Text)
+    # When a sync last ran, successful or not: the periodic re-sync paces itself on it.
+    message_templates_sync_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     @property
     def has_active_bot(self) -> bool:
         """A bot handles new conversations first: they start (and reopen) as pending."""
@@ -59,4 +73,6 @@ class InboxMember(IdMixin, AccountScopedMixin, Base):
     __table_args__ = (UniqueConstraint("inbox_id", "user_id"),)
 
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"), nullable=False)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
