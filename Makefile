@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Test processes: more than the cores, since most tests wait on subprocesses, sockets and jobs.
 TEST_WORKERS ?= 4
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench errors-catalog clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ test-fast: install
 
 bench: install
 	$(BIN)/python -m bench
+
+## Add the server's new error texts (`_("...")` in nexa/) to each locale's errors.po; then translate the new
+## entries of pt_BR and es (tests/kit/test_error_texts.py fails while one is missing).
+errors-catalog: install
+	$(BIN)/pybabel extract --no-default-keywords -k _ --no-location --sort-output --omit-header -o errors.pot nexa
+	$(BIN)/pybabel update --domain errors -i errors.pot -d nexa/web/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	rm -f errors.pot
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -32,6 +32,7 @@ from nexa.jobs.worker import Worker
 from nexa.knowledge.endpoints import router as knowledge_router
 from nexa.catalog.endpoints import router as catalog_router
 from nexa.kit.errors import NexaError, TooManyRequests
+from nexa.kit.lazy_text import Gettext, _
 from nexa.observability.endpoints import router as health_router
 from nexa.observability.http import RequestContextMiddleware
 from nexa.realtime.bus import build_bus
@@ -45,6 +46,7 @@ from nexa.web.routes import router as web_router
 from nexa.web.app.routes import router as web_app_router
 from nexa.web.app.settings import router as web_settings_router
 from nexa.web.app.invitations import router as web_invitations_router
+from nexa.web.app.i18n import server_gettext, server_text_locale
 from nexa.automation.endpoints import router as automation_router
 from nexa.canned_responses.endpoints import router as canned_responses_router
 from nexa.contacts.endpoints import actions_router as contact_actions_router
@@ -162,11 +164,17 @@ async def _start_jobs(runtime: Runtime, stack: AsyncExitStack) -> None:
     stack.push_async_callback(scheduler.stop)
 
 
+def _error_gettext(request: Request) -> Gettext:
+    """Error texts speak the signed-in user's language, else the browser's, else English (API clients)."""
+    user_locale = getattr(request.state, "user_locale", None)
+    return server_gettext(server_text_locale(user_locale, request.headers.get("accept-language")))
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NexaError)
-    async def nexa_error(_: Request, exc: NexaError) -> JSONResponse:
+    async def nexa_error(request: Request, exc: NexaError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return JSONResponse(exc.body(_error_gettext(request)), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -181,7 +189,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
-    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A constraint caught what validation did not (usually a concurrent duplicate): the client's problem.
         logger.warning("integrity error", extra={"detail": str(exc.orig)[:500]})
-        return JSONResponse({"error": "The request conflicts with existing data"}, status_code=409)
+        conflict = _("The request conflicts with existing data")
+        return JSONResponse({"error": conflict.render(_error_gettext(request))}, status_code=409)

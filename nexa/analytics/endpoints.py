@@ -25,6 +25,7 @@ from nexa.analytics.schemas import (
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.kit.clock import from_unix, utcnow
 from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.realtime.presence import account_availability
 
 router = APIRouter(prefix="/api/v2/accounts/{account_id}", tags=["reports"])
@@ -40,7 +41,7 @@ def _range(since: int | None, until: int | None) -> tuple[datetime, datetime]:
     start = from_unix(since) if since is not None else end - DEFAULT_RANGE
     assert start is not None and end is not None
     if start >= end:
-        raise UnprocessableEntity("since must be before until")
+        raise UnprocessableEntity(_("since must be before until"))
     return start, end
 
 

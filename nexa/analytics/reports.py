@@ -24,6 +24,7 @@ from nexa.conversations.models import Conversation, ConversationLabel, Message, 
 from nexa.db.dialect import local_bucket
 from nexa.inboxes.models import Inbox
 from nexa.kit.errors import NotFound, UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.labels.models import Label
 from nexa.teams.models import Team
 
@@ -64,7 +65,7 @@ async def resolve_scope(session: AsyncSession, account_id: int, type_: ReportTyp
     if type_ == "account":
         return Scope(account_id)
     if id_ is None:
-        raise UnprocessableEntity(f"id is required for type {type_}")
+        raise UnprocessableEntity(_("id is required for type %(type)s", type=type_))
     if type_ == "agent":
         found = await session.scalar(
             select(AccountUser.id).where(AccountUser.account_id == account_id, AccountUser.user_id == id_)
@@ -207,7 +208,12 @@ def _buckets(first: Any, last: Any, group_by: GroupBy) -> list[Any]:
     while current <= last:
         starts.append(current)
         if len(starts) > MAX_POINTS:
-            raise UnprocessableEntity(f"Too many points: choose a shorter range or a coarser group_by (max {MAX_POINTS})")
+            raise UnprocessableEntity(
+                _(
+                    "Too many points: choose a shorter range or a coarser group_by (max %(max_points)s)",
+                    max_points=MAX_POINTS,
+                )
+            )
         if group_by == "day":
             current = current + timedelta(days=1)
         elif group_by == "week":

@@ -13,6 +13,7 @@ from nexa.auth.repository import MembershipRepository
 from nexa.auth.schemas import AgentBulkCreate, AgentCreate, AgentUpdate, InvitationAccept, InvitationAccepted
 from nexa.auth.serializers import availability_status
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.realtime.presence import present_user_ids
 from nexa.runtime import Runtime
 from nexa.teams.agents import AgentOut, agent_out
@@ -100,6 +101,6 @@ async def delete_agent(user_id: int, ctx: AgentsAdmin, request: Request, session
 async def accept_invitation(token: str, body: InvitationAccept, request: Request, session: DbSession) -> InvitationAccepted:
     """Set the password of an invited user (the link from POST /agents); then sign in as usual."""
     if body.password_confirmation is not None and body.password_confirmation != body.password:
-        raise ValidationFailed("Password confirmation doesn't match Password", ["password_confirmation"])
+        raise ValidationFailed(_("Password confirmation doesn't match Password"), ["password_confirmation"])
     user = await members.accept_invitation(session, token, body.password, origin=request_origin(request))
     return InvitationAccepted(id=user.id, email=user.email, name=user.name)

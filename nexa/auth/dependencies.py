@@ -31,6 +31,7 @@ from nexa.auth.touches import token_touches
 from nexa.db.engine import after_commit
 from nexa.kit.crypto import constant_time_equals, sign
 from nexa.kit.errors import Forbidden, NexaError, Unauthorized
+from nexa.kit.lazy_text import _
 from nexa.kit.logging import account_id_var
 from nexa.runtime import Runtime
 from nexa.tenancy.models import Account
@@ -86,7 +87,7 @@ class Principal:
 
 class BotNotAllowed(NexaError):
     status_code = 401
-    default_message = "Access to this endpoint is not authorized for bots"
+    default_message = _("Access to this endpoint is not authorized for bots")
 
 
 def csrf_token_for(runtime: Runtime, cookie_value: str) -> str:
@@ -111,7 +112,7 @@ async def authenticate(connection: HTTPConnection, session: AsyncSession, runtim
     cookie = connection.cookies.get(runtime.settings.session_cookie_name)
     if cookie:
         return await _principal_from_cookie(connection, session, runtime, cookie)
-    raise Unauthorized("You need to sign in or sign up before continuing.")
+    raise Unauthorized(_("You need to sign in or sign up before continuing."))
 
 
 def socket_credential(connection: HTTPConnection, runtime: Runtime) -> str:
@@ -127,11 +128,14 @@ def socket_credential(connection: HTTPConnection, runtime: Runtime) -> str:
     if cookie:
         _check_socket_origin(connection, runtime)
         return cookie
-    raise Unauthorized("You need to sign in or sign up before continuing.")
+    raise Unauthorized(_("You need to sign in or sign up before continuing."))
 
 
 async def _principal(request: Request, session: DbSession, runtime: RuntimeDep) -> Principal:
-    return await authenticate(request, session, runtime)
+    principal = await authenticate(request, session, runtime)
+    # The language of this request's error messages (nexa/app.py): the signed-in user's own setting.
+    request.state.user_locale = principal.user.locale if principal.user is not None else None
+    return principal
 
 
 async def _principal_from_token(session: AsyncSession, runtime: Runtime, token: str) -> Principal:
@@ -167,7 +171,7 @@ async def _principal_from_cookie(
 ) -> Principal:
     auth_session = await service.find_web_session(session, cookie)
     if auth_session is None:
-        raise Unauthorized("Your session has expired. Please sign in again.")
+        raise Unauthorized(_("Your session has expired. Please sign in again."))
     _check_not_cross_site(connection, runtime, cookie)
     user = await UserRepository(session).get(auth_session.user_id)
     if user is None or not user.is_active:
@@ -183,14 +187,14 @@ def _check_not_cross_site(connection: HTTPConnection, runtime: Runtime, cookie: 
     if connection.scope["method"] not in SAFE_METHODS:
         sent = connection.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, csrf_token_for(runtime, cookie)):
-            raise Unauthorized("Missing or invalid CSRF token")
+            raise Unauthorized(_("Missing or invalid CSRF token"))
 
 
 def _check_socket_origin(connection: HTTPConnection, runtime: Runtime) -> None:
     # No CSRF header is possible on a WebSocket handshake; browsers always send Origin, so it must be ours.
     origin = connection.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc not in _own_hosts(connection, runtime):
-        raise Unauthorized("Cross-origin WebSocket refused")
+        raise Unauthorized(_("Cross-origin WebSocket refused"))
 
 
 def _own_hosts(connection: HTTPConnection, runtime: Runtime) -> set[str]:
@@ -245,10 +249,10 @@ async def resolve_account(
     membership: AccountUser | None = None
     # A token made in one account's settings opens only that account, whatever else its user may reach.
     if principal.token is not None and principal.token.account_id not in (None, account_id):
-        raise Unauthorized("You are not authorized to access this account")
+        raise Unauthorized(_("You are not authorized to access this account"))
     if principal.agent_bot is not None:
         if account is None or principal.agent_bot.account_id != account_id:
-            raise Unauthorized("You are not authorized to access this account")
+            raise Unauthorized(_("You are not authorized to access this account"))
         if not bots:
             raise BotNotAllowed()
     else:
@@ -259,9 +263,9 @@ async def resolve_account(
             else None
         )
         if account is None or membership is None:
-            raise Unauthorized("You are not authorized to access this account")
+            raise Unauthorized(_("You are not authorized to access this account"))
     if not account.is_active:
-        raise Unauthorized("Account is suspended")
+        raise Unauthorized(_("Account is suspended"))
     account_id_var.set(account.id)
     return AccountContext(account=account, principal=principal, membership=membership)
 

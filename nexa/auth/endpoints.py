@@ -23,6 +23,7 @@ from nexa.auth.repository import AuditEventRepository, UserRepository
 from nexa.auth.schemas import AuditEventOut, AuditLogPage, LoginRequest, Profile, ProfileUpdate, RefreshRequest, TokenPair, WebSession
 from nexa.auth.serializers import profile
 from nexa.kit.errors import TooManyRequests, UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.runtime import Runtime
 
@@ -51,9 +52,9 @@ async def _read_credentials(request: Request) -> LoginRequest:
         return LoginRequest.model_validate(raw)
     except ValidationError as exc:
         fields = ", ".join(str(e["loc"][-1]) for e in exc.errors() if e["loc"])
-        raise UnprocessableEntity(f"email and password are required ({fields})") from exc
+        raise UnprocessableEntity(_("email and password are required (%(fields)s)", fields=fields)) from exc
     except ValueError as exc:
-        raise UnprocessableEntity("Send email and password as JSON or as a form") from exc
+        raise UnprocessableEntity(_("Send email and password as JSON or as a form")) from exc
 
 
 async def _check_login_rate(runtime: Runtime, request: Request, email: str) -> None:
@@ -62,7 +63,9 @@ async def _check_login_rate(runtime: Runtime, request: Request, email: str) -> N
     for key in (f"login:ip:{origin.ip}", f"login:email:{email.strip().lower()}"):
         wait = await runtime.rate_limiter.hit(key, settings.login_max_attempts, settings.login_window_seconds)
         if wait is not None:
-            raise TooManyRequests(f"Too many login attempts. Try again in {wait} seconds.", retry_after=wait)
+            raise TooManyRequests(
+                _("Too many login attempts. Try again in %(wait)s seconds.", wait=wait), retry_after=wait
+            )
 
 
 async def _login(request: Request, session: AsyncSession, runtime: Runtime, kind: SessionKind) -> service.LoginResult:

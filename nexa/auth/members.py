@@ -22,6 +22,7 @@ from nexa.inboxes.models import InboxMember
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import Cipher, random_token, sha256_hex
 from nexa.kit.errors import Forbidden, NotFound, UnprocessableEntity, ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.teams.models import TeamMember
 from nexa.tenancy.models import Account
 
@@ -54,7 +55,7 @@ async def invite(
     if user is None:
         user = await auth_service.create_user(session, name=name or email.split("@")[0], email=email, cipher=cipher)
     elif await MembershipRepository(session, account.id).get_for_user(user.id) is not None:
-        raise ValidationFailed("Email has already been taken", ["email"])
+        raise ValidationFailed(_("Email has already been taken"), ["email"])
     inviter_id = inviter.user_id if inviter else None
     membership = await auth_service.add_member(session, account, user, role, inviter_id=inviter_id)
     if availability is not None:
@@ -91,7 +92,7 @@ async def open_invitation(session: AsyncSession, token: str) -> Invitation:
     """The unused, unexpired invitation of `token`; 404 otherwise (the web page and the API share it)."""
     invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == sha256_hex(token)))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
-        raise NotFound("This invitation link is invalid or has expired")
+        raise NotFound(_("This invitation link is invalid or has expired"))
     return invitation
 
 
@@ -135,7 +136,7 @@ async def update_agent(
         )
     if name is not None:
         if not name.strip():
-            raise ValidationFailed("Name can't be blank", ["name"])
+            raise ValidationFailed(_("Name can't be blank"), ["name"])
         membership.user.name = name.strip()
     if availability is not None:
         membership.availability = availability
@@ -175,12 +176,12 @@ async def get_membership_or_404(session: AsyncSession, account_id: int, user_id:
 
 def _check_may_manage(actor: AccountUser | None, target: AccountUser) -> None:
     if target.role == Role.owner and (actor is None or actor.role != Role.owner):
-        raise Forbidden("Only an owner can change or remove an owner")
+        raise Forbidden(_("Only an owner can change or remove an owner"))
 
 
 def _check_may_grant(actor: AccountUser | None, role: Role) -> None:
     if role == Role.owner and (actor is None or actor.role != Role.owner):
-        raise Forbidden("Only an owner can make someone an owner")
+        raise Forbidden(_("Only an owner can make someone an owner"))
 
 
 async def _check_not_last_owner(session: AsyncSession, membership: AccountUser) -> None:
@@ -189,4 +190,4 @@ async def _check_not_last_owner(session: AsyncSession, membership: AccountUser) 
         select(func.count()).select_from(repository.select().where(AccountUser.role == Role.owner).subquery())
     )
     if int(owners or 0) <= 1:
-        raise UnprocessableEntity("An account must keep at least one owner")
+        raise UnprocessableEntity(_("An account must keep at least one owner"))

@@ -37,6 +37,7 @@ from nexa.jobs.enqueue import enqueue
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import Cipher, constant_time_equals, random_token, sha256_hex
 from nexa.kit.errors import AuthenticationFailed, Unauthorized, ValidationFailed
+from nexa.kit.lazy_text import _, verbatim
 from nexa.realtime.events import Event, EventName, revocations_channel
 from nexa.realtime.hub import publish
 from nexa.tenancy.models import Account
@@ -50,12 +51,15 @@ def normalize_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed(f"Email is invalid: {exc}", ["email"]) from exc
+        raise ValidationFailed(_("Email is invalid: %(reason)s", reason=exc), ["email"]) from exc
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"Password is too short (minimum is {MIN_PASSWORD_LENGTH} characters)", ["password"])
+        raise ValidationFailed(
+            _("Password is too short (minimum is %(minimum)s characters)", minimum=MIN_PASSWORD_LENGTH),
+            ["password"],
+        )
 
 
 async def create_user(
@@ -69,9 +73,9 @@ async def create_user(
 ) -> User:
     email = normalize_email(email)
     if not name.strip():
-        raise ValidationFailed("Name can't be blank", ["name"])
+        raise ValidationFailed(_("Name can't be blank"), ["name"])
     if await UserRepository(session).get_by_email(email) is not None:
-        raise ValidationFailed("Email has already been taken", ["email"])
+        raise ValidationFailed(_("Email has already been taken"), ["email"])
     if password is not None:
         check_password_strength(password)
     user = User(
@@ -126,7 +130,7 @@ async def create_api_token(
         try:
             scopes = validate_scopes(scopes)
         except ValueError as exc:
-            raise ValidationFailed(str(exc), ["scopes"]) from exc
+            raise ValidationFailed(verbatim(str(exc)), ["scopes"]) from exc
     token, plaintext = _new_token_row(owner_type, owner_id, name=name, scopes=scopes)
     token.account_id = account_id
     token.expires_at = expires_at
@@ -168,7 +172,9 @@ def should_touch(token: AccessToken) -> bool:
 
 
 async def touch_tokens(session: AsyncSession, token_ids: Collection[int]) -> None:
-    await session.execute(update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=utcnow()))
+    await session.execute(
+        update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=utcnow())
+    )
 
 
 def announce_revocation(session: AsyncSession, user_id: int) -> None:
@@ -210,7 +216,7 @@ async def login(
         await audit.record(
             session, "login.failed", origin=origin, actor_user_id=user.id if user else None, email=email[:255]
         )
-        raise AuthenticationFailed("Invalid login credentials. Please try again.")
+        raise AuthenticationFailed(_("Invalid login credentials. Please try again."))
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -252,7 +258,7 @@ async def refresh(
     sessions = AuthSessionRepository(session)
     current = await sessions.get_by_token_hash(sha256_hex(refresh_token))
     if current is None or current.kind != SessionKind.api:
-        raise Unauthorized("Invalid refresh token")
+        raise Unauthorized(_("Invalid refresh token"))
     if current.rotated_at is not None:
         # A rotated token came back: someone kept a copy. End every session of that login.
         await session.execute(
@@ -262,14 +268,14 @@ async def refresh(
         )
         announce_revocation(session, current.user_id)
         await audit.record(session, "refresh.reused", origin=origin, actor_user_id=current.user_id)
-        raise AuthenticationFailed("Invalid refresh token")
+        raise AuthenticationFailed(_("Invalid refresh token"))
     if current.revoked_at is not None:
-        raise Unauthorized("Invalid refresh token")
+        raise Unauthorized(_("Invalid refresh token"))
     if current.expires_at <= utcnow():
-        raise Unauthorized("Refresh token expired")
+        raise Unauthorized(_("Refresh token expired"))
     user = await UserRepository(session).get(current.user_id)
     if user is None or not user.is_active:
-        raise Unauthorized("Invalid refresh token")
+        raise Unauthorized(_("Invalid refresh token"))
     current.rotated_at = utcnow()
     current.revoked_at = current.rotated_at
     announce_revocation(session, current.user_id)  # access tokens of the rotated session stop working
@@ -312,7 +318,7 @@ async def set_availability(
     """The availability a member chose in one account (profile form or the realtime socket)."""
     membership = await MembershipRepository(session, account_id).get_for_user(user_id)
     if membership is None:
-        raise ValidationFailed("You are not a member of that account", ["account_id"])
+        raise ValidationFailed(_("You are not a member of that account"), ["account_id"])
     membership.availability = availability
     membership.active_at = utcnow()
     await session.flush()
@@ -336,15 +342,17 @@ async def update_profile(
 ) -> None:
     if changes.password is not None:
         if not changes.current_password or not verify_password(user.password_hash, changes.current_password):
-            raise ValidationFailed("Current password is incorrect", ["current_password"])
+            raise ValidationFailed(_("Current password is incorrect"), ["current_password"])
         if changes.password_confirmation is not None and changes.password_confirmation != changes.password:
-            raise ValidationFailed("Password confirmation doesn't match Password", ["password_confirmation"])
+            raise ValidationFailed(
+                _("Password confirmation doesn't match Password"), ["password_confirmation"]
+            )
         check_password_strength(changes.password)
         user.password_hash = hash_password(changes.password)
         await audit.record(session, "password.changed", origin=origin, actor_user_id=user.id)
     if changes.availability is not None:
         if changes.account_id is None:
-            raise ValidationFailed("account_id is required to change availability", ["account_id"])
+            raise ValidationFailed(_("account_id is required to change availability"), ["account_id"])
         await set_availability(session, user.id, changes.account_id, changes.availability)
     for field in ("name", "display_name", "locale", "message_signature", "ui_settings"):
         value = getattr(changes, field)

@@ -24,6 +24,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import NexaError, UnprocessableEntity
 from nexa.kit.filters import Attribute, FilterCondition, build_where
+from nexa.kit.lazy_text import _
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +50,29 @@ def _check(account_id: int, event_name: str, conditions: list[FilterCondition], 
         params = action.action_params
         if action.action_name in ("send_message", "add_private_note", "send_webhook_event", "change_status",
                                   "assign_agent", "assign_team") and len(params) != 1:
-            raise UnprocessableEntity(f"{action.action_name} takes exactly one value in action_params")
+            raise UnprocessableEntity(
+                _("%(action)s takes exactly one value in action_params", action=action.action_name)
+            )
         if action.action_name == "add_label" and not all(isinstance(p, str) and p.strip() for p in params):
-            raise UnprocessableEntity("add_label takes label titles in action_params")
+            raise UnprocessableEntity(_("add_label takes label titles in action_params"))
         if action.action_name == "change_status" and params[0] not in _STATUSES - {"snoozed"}:
-            raise UnprocessableEntity(f"change_status takes one of {', '.join(sorted(_STATUSES - {'snoozed'}))}")
+            raise UnprocessableEntity(
+                _(
+                    "change_status takes one of %(statuses)s",
+                    statuses=", ".join(sorted(_STATUSES - {"snoozed"})),
+                )
+            )
         if action.action_name == "change_priority" and (len(params) != 1 or params[0] not in _PRIORITIES | {None, "nil"}):
-            raise UnprocessableEntity(f"change_priority takes one of {', '.join(sorted(_PRIORITIES))} or null")
+            raise UnprocessableEntity(
+                _(
+                    "change_priority takes one of %(priorities)s or null",
+                    priorities=", ".join(sorted(_PRIORITIES)),
+                )
+            )
         if action.action_name in ("assign_agent", "assign_team") and not _is_id_or_nil(params[0]):
-            raise UnprocessableEntity(f"{action.action_name} takes an id or \"nil\"")
+            raise UnprocessableEntity(_('%(action)s takes an id or "nil"', action=action.action_name))
         if action.action_name == "send_webhook_event" and not str(params[0]).startswith(("http://", "https://")):
-            raise UnprocessableEntity("send_webhook_event takes an http(s) URL")
+            raise UnprocessableEntity(_("send_webhook_event takes an http(s) URL"))
 
 
 def _is_id_or_nil(value: Any) -> bool:

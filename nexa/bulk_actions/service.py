@@ -29,6 +29,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.clock import from_unix
 from nexa.kit.errors import NexaError, NotFound, UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.teams.repository import TeamRepository
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ async def request(
     fields = body.fields.model_dump(exclude_unset=True) if body.fields is not None else {}
     labels = body.labels.model_dump() if body.labels is not None else None
     if not fields and not (labels and (labels["add"] or labels["remove"])):
-        raise UnprocessableEntity("Send fields or labels to change")
+        raise UnprocessableEntity(_("Send fields or labels to change"))
     status = ConversationStatus(fields["status"]) if fields.get("status") is not None else None
     conversations.require_snooze_time(status, from_unix(fields.get("snoozed_until")))
     repository = ConversationRepository(session, account_id)

@@ -6,6 +6,7 @@ from nexa.canned_responses.models import CannedResponse
 from nexa.canned_responses.repository import CannedResponseRepository
 from nexa.canned_responses.schemas import CannedResponseCreate, CannedResponseUpdate
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 
 
 async def create_canned_response(
@@ -33,8 +34,8 @@ async def _checked_short_code(
 ) -> str:
     short_code = raw.strip()
     if not short_code:
-        raise ValidationFailed("Short code can't be blank", ["short_code"])
+        raise ValidationFailed(_("Short code can't be blank"), ["short_code"])
     existing = await repository.get_by_short_code(short_code)
     if existing is not None and existing is not current:
-        raise ValidationFailed("Short code has already been taken", ["short_code"])
+        raise ValidationFailed(_("Short code has already been taken"), ["short_code"])
     return short_code

@@ -15,6 +15,7 @@ from nexa.catalog.schemas import (
     CatalogItemUpdate,
 )
 from nexa.catalog.serializers import catalog_item_out
+from nexa.kit.lazy_text import _
 from nexa.knowledge.service import FileTooLarge
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}/catalog", tags=["catalog"])
@@ -59,5 +60,7 @@ async def import_items(
 ) -> CatalogImportResult:
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
-        raise FileTooLarge(f"The CSV is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        raise FileTooLarge(
+            _("The CSV is larger than %(megabytes)s MB", megabytes=MAX_IMPORT_BYTES // (1024 * 1024))
+        )
     return await service.import_csv(session, ctx.account_id, data)

@@ -18,6 +18,7 @@ from nexa.catalog.models import Availability, CatalogItem, ItemKind
 from nexa.catalog.repository import CatalogItemRepository
 from nexa.catalog.schemas import CatalogImportResult, CatalogItemCreate, CatalogItemUpdate, ImportRowError
 from nexa.kit.errors import UnprocessableEntity, ValidationFailed
+from nexa.kit.lazy_text import _, verbatim
 from nexa.knowledge.extraction import ExtractionError, decode_text
 from nexa.knowledge.repository import NewChunk
 from nexa.knowledge.service import refresh_catalog
@@ -82,7 +83,7 @@ async def delete_item(session: AsyncSession, item: CatalogItem) -> None:
 
 async def _check_sku_free(items: CatalogItemRepository, sku: str | None) -> None:
     if sku is not None and await items.by_sku(sku) is not None:
-        raise ValidationFailed("Sku has already been taken", ["sku"])
+        raise ValidationFailed(_("Sku has already been taken"), ["sku"])
 
 
 async def import_csv(session: AsyncSession, account_id: int, data: bytes) -> CatalogImportResult:
@@ -90,12 +91,14 @@ async def import_csv(session: AsyncSession, account_id: int, data: bytes) -> Cat
     try:
         text = decode_text(data)
     except ExtractionError as exc:
-        raise UnprocessableEntity(exc.reason) from exc
+        raise UnprocessableEntity(verbatim(exc.reason)) from exc
     rows = _csv_rows(text)
     if not rows:
-        raise UnprocessableEntity("The CSV has no rows; the first line must name the columns (name, price, ...)")
+        raise UnprocessableEntity(
+            _("The CSV has no rows; the first line must name the columns (name, price, ...)")
+        )
     if len(rows) > MAX_IMPORT_ROWS:
-        raise UnprocessableEntity(f"The CSV has more than {MAX_IMPORT_ROWS} rows")
+        raise UnprocessableEntity(_("The CSV has more than %(max_rows)s rows", max_rows=MAX_IMPORT_ROWS))
     items = CatalogItemRepository(session, account_id)
     created = updated = 0
     errors: list[ImportRowError] = []
@@ -131,7 +134,7 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
         return []
     fields = [_HEADER_ALIASES.get(fold(name).strip().replace(" ", "_"), "") for name in header]
     if "name" not in fields:
-        raise UnprocessableEntity("The CSV needs a name column (name, nome or nombre)")
+        raise UnprocessableEntity(_("The CSV needs a name column (name, nome or nombre)"))
     rows = []
     for line, cells in enumerate(reader, start=2):
         if any(cell.strip() for cell in cells):

@@ -19,6 +19,7 @@ import httpx
 from nexa.conversations.models import ContentType, FileType, MessageStatus
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.errors import NexaError
+from nexa.kit.lazy_text import _
 
 
 class WebhookRejected(NexaError):
@@ -42,11 +43,11 @@ def json_object(body: bytes) -> dict[str, Any]:
         if b"\\u0000" in body:
             parsed = _without_nul(parsed)
     except ValueError as exc:
-        raise WebhookRejected(400, f"Malformed JSON: {exc}") from exc
+        raise WebhookRejected(400, _("Malformed JSON: %(reason)s", reason=exc)) from exc
     except RecursionError:
-        raise WebhookRejected(400, "Malformed JSON: nested too deeply") from None
+        raise WebhookRejected(400, _("Malformed JSON: nested too deeply")) from None
     if not isinstance(parsed, dict):
-        raise WebhookRejected(400, "The body must be a JSON object")
+        raise WebhookRejected(400, _("The body must be a JSON object"))
     return parsed
 
 

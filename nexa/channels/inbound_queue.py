@@ -29,6 +29,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.claim import take_batch
 from nexa.jobs.enqueue import add_job
 from nexa.jobs.registry import JobContext, job
+from nexa.kit.lazy_text import _
 from nexa.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ async def store(runtime: Runtime, inbox: Inbox, body: bytes, events: list[Inboun
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise WebhookRejected(400, "Body is not UTF-8 JSON") from None
+        raise WebhookRejected(400, _("Body is not UTF-8 JSON")) from None
     await _stored_bodies(runtime).submit(
         _StoredBody(inbox.id, inbox.account_id, text, f"inbound:{inbox.id}:{shard_of(events)}")
     )
@@ -126,7 +127,7 @@ async def route(
     if unknown:
         logger.warning("webhook events for unknown numbers", extra={"routes": sorted(unknown), "inbox_id": inbox.id})
         if not routed:
-            raise WebhookRejected(404, f"Unknown phone number id: {', '.join(sorted(unknown))}")
+            raise WebhookRejected(404, _("Unknown phone number id: %(ids)s", ids=', '.join(sorted(unknown))))
     return routed
 
 

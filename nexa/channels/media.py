@@ -26,6 +26,7 @@ from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxMemberRepository
 from nexa.jobs.registry import Discard, JobContext, job
 from nexa.kit.errors import NexaError, NotFound
+from nexa.kit.lazy_text import _
 from nexa.kit.storage import inline_disposition, media_signature_valid, media_store, new_media_key
 from nexa.runtime import current_runtime
 
@@ -37,7 +38,7 @@ ConversationsRead = Annotated[AccountContext, Depends(authorize("conversations:r
 
 class LinkInvalid(NexaError):
     status_code = 403
-    default_message = "This media link has expired or is not valid"
+    default_message = _("This media link has expired or is not valid")
 
 
 # --- fetching ------------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ async def _announce(session: AsyncSession, attachment: Attachment) -> None:
 
 async def _file_response(runtime: RuntimeDep, attachment: Attachment) -> Response:
     if not attachment.file_key:
-        raise NotFound("This attachment has no stored file (yet)")
+        raise NotFound(_("This attachment has no stored file (yet)"))
     store = media_store(runtime.settings)
     filename = attachment.meta.get("filename")
     direct = store.direct_url(attachment.file_key, attachment.content_type, filename)
@@ -138,7 +139,7 @@ async def _file_response(runtime: RuntimeDep, attachment: Attachment) -> Respons
     try:
         file = await store.open(attachment.file_key)
     except FileNotFoundError:
-        raise NotFound("The attachment's file is missing from the media store") from None
+        raise NotFound(_("The attachment's file is missing from the media store")) from None
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
     if file.size is not None:
         headers["Content-Length"] = str(file.size)  # providers fetching an attachment want to know its size

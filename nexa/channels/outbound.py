@@ -48,6 +48,7 @@ from nexa.jobs.models import LIVE_STATES, Job
 from nexa.jobs.registry import JobContext, Snooze, job
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.kit.storage import signed_media_url
 from nexa.runtime import Runtime, current_runtime
 
@@ -124,19 +125,26 @@ def interactive_of(
         return Interactive()
     items = content_attributes.get("items")
     if not isinstance(items, list) or not items:
-        raise UnprocessableEntity("content_attributes.items must list the options: [{title, value}]")
+        raise UnprocessableEntity(_("content_attributes.items must list the options: [{title, value}]"))
     capabilities = adapter.capabilities
     if capabilities.max_buttons == 0 and not capabilities.lists:
-        raise UnprocessableEntity("This channel cannot send buttons or lists")
+        raise UnprocessableEntity(_("This channel cannot send buttons or lists"))
     if not (content or "").strip():
-        raise UnprocessableEntity("Buttons and lists need a text (content) to go with them")
+        raise UnprocessableEntity(_("Buttons and lists need a text (content) to go with them"))
     if len(content or "") > INTERACTIVE_BODY_MAX:
-        raise UnprocessableEntity(f"The text of a message with buttons or a list is limited to {INTERACTIVE_BODY_MAX} characters")
+        raise UnprocessableEntity(
+            _(
+                "The text of a message with buttons or a list is limited to %(max_length)s characters",
+                max_length=INTERACTIVE_BODY_MAX,
+            )
+        )
     options = [_option(item, index) for index, item in enumerate(items)]
     if len(options) <= capabilities.max_buttons:
         return Interactive(buttons=_buttons(options))
     if not capabilities.lists:
-        raise UnprocessableEntity(f"This channel sends at most {capabilities.max_buttons} buttons")
+        raise UnprocessableEntity(
+            _("This channel sends at most %(max_buttons)s buttons", max_buttons=capabilities.max_buttons)
+        )
     return Interactive(list_button=_list_button(content_attributes), sections=(ListSection(None, _rows(options)),))
 
 
@@ -149,7 +157,7 @@ class _Option:
 
 def _option(item: Any, index: int) -> _Option:
     if not isinstance(item, dict) or not str(item.get("title") or "").strip():
-        raise UnprocessableEntity(f"content_attributes.items[{index}] needs a title")
+        raise UnprocessableEntity(_("content_attributes.items[%(index)s] needs a title", index=index))
     title = str(item["title"]).strip()
     value = item.get("value")
     description = item.get("description")
@@ -159,9 +167,17 @@ def _option(item: Any, index: int) -> _Option:
 def _buttons(options: list[_Option]) -> tuple[ReplyButton, ...]:
     for option in options:
         if len(option.title) > BUTTON_TITLE_MAX:
-            raise UnprocessableEntity(f"Button titles are limited to {BUTTON_TITLE_MAX} characters: {option.title!r}")
+            raise UnprocessableEntity(
+                _(
+                    "Button titles are limited to %(max_length)s characters: %(title)r",
+                    max_length=BUTTON_TITLE_MAX,
+                    title=option.title,
+                )
+            )
         if len(option.id) > BUTTON_ID_MAX:
-            raise UnprocessableEntity(f"Button values are limited to {BUTTON_ID_MAX} characters")
+            raise UnprocessableEntity(
+                _("Button values are limited to %(max_length)s characters", max_length=BUTTON_ID_MAX)
+            )
     _require_unique([o.title for o in options], "Button titles")
     _require_unique([o.id for o in options], "Button values")
     return tuple(ReplyButton(o.id, o.title) for o in options)
@@ -169,14 +185,33 @@ def _buttons(options: list[_Option]) -> tuple[ReplyButton, ...]:
 
 def _rows(options: list[_Option]) -> tuple[ListRow, ...]:
     if len(options) > LIST_ROWS_MAX:
-        raise UnprocessableEntity(f"A list holds at most {LIST_ROWS_MAX} options, not {len(options)}")
+        raise UnprocessableEntity(
+            _(
+                "A list holds at most %(max_options)s options, not %(count)s",
+                max_options=LIST_ROWS_MAX,
+                count=len(options),
+            )
+        )
     for option in options:
         if len(option.title) > ROW_TITLE_MAX:
-            raise UnprocessableEntity(f"List option titles are limited to {ROW_TITLE_MAX} characters: {option.title!r}")
+            raise UnprocessableEntity(
+                _(
+                    "List option titles are limited to %(max_length)s characters: %(title)r",
+                    max_length=ROW_TITLE_MAX,
+                    title=option.title,
+                )
+            )
         if len(option.id) > ROW_ID_MAX:
-            raise UnprocessableEntity(f"List option values are limited to {ROW_ID_MAX} characters")
+            raise UnprocessableEntity(
+                _("List option values are limited to %(max_length)s characters", max_length=ROW_ID_MAX)
+            )
         if option.description and len(option.description) > ROW_DESCRIPTION_MAX:
-            raise UnprocessableEntity(f"List option descriptions are limited to {ROW_DESCRIPTION_MAX} characters")
+            raise UnprocessableEntity(
+                _(
+                    "List option descriptions are limited to %(max_length)s characters",
+                    max_length=ROW_DESCRIPTION_MAX,
+                )
+            )
     _require_unique([o.id for o in options], "List option values")
     return tuple(ListRow(o.id, o.title, o.description) for o in options)
 
@@ -184,13 +219,18 @@ def _rows(options: list[_Option]) -> tuple[ListRow, ...]:
 def _list_button(content_attributes: Mapping[str, Any]) -> str:
     label = str(content_attributes.get("button_label") or DEFAULT_LIST_BUTTON).strip()
     if len(label) > LIST_BUTTON_MAX:
-        raise UnprocessableEntity(f"content_attributes.button_label is limited to {LIST_BUTTON_MAX} characters")
+        raise UnprocessableEntity(
+            _(
+                "content_attributes.button_label is limited to %(max_length)s characters",
+                max_length=LIST_BUTTON_MAX,
+            )
+        )
     return label
 
 
 def _require_unique(values: list[str], what: str) -> None:
     if len(set(values)) != len(values):
-        raise UnprocessableEntity(f"{what} must be different from each other")
+        raise UnprocessableEntity(_("%(what)s must be different from each other", what=what))
 
 
 def template_of(template_params: Mapping[str, Any]) -> Template:
@@ -203,10 +243,10 @@ def template_of(template_params: Mapping[str, Any]) -> Template:
     name = str(template_params.get("name") or "").strip()
     language = str(template_params.get("language") or "").strip()
     if not name or not language:
-        raise UnprocessableEntity("template_params needs the template's name and language")
+        raise UnprocessableEntity(_("template_params needs the template's name and language"))
     processed = template_params.get("processed_params") or {}
     if not isinstance(processed, dict):
-        raise UnprocessableEntity("template_params.processed_params must be an object")
+        raise UnprocessableEntity(_("template_params.processed_params must be an object"))
     structured = any(key in processed for key in ("body", "header", "buttons"))
     body = processed.get("body") or {} if structured else processed
     components: list[dict[str, Any]] = []
@@ -221,7 +261,7 @@ def template_of(template_params: Mapping[str, Any]) -> Template:
 
 def _body_parameters(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
-        raise UnprocessableEntity("template_params body parameters must be an object")
+        raise UnprocessableEntity(_("template_params body parameters must be an object"))
     ordered = sorted(body.items(), key=lambda item: (not str(item[0]).isdigit(), int(item[0]) if str(item[0]).isdigit() else 0, str(item[0])))
     return [
         {"type": "text", "text": str(value)} if str(key).isdigit()
@@ -234,11 +274,11 @@ def _template_header(header: Any) -> dict[str, Any] | None:
     if not header:
         return None
     if not isinstance(header, dict):
-        raise UnprocessableEntity("template_params header must be an object")
+        raise UnprocessableEntity(_("template_params header must be an object"))
     if header.get("media_url"):
         kind = str(header.get("media_type") or "image")
         if kind not in ("image", "video", "document"):
-            raise UnprocessableEntity("template_params header media_type must be image, video or document")
+            raise UnprocessableEntity(_("template_params header media_type must be image, video or document"))
         return {"type": "header", "parameters": [{"type": kind, kind: {"link": str(header["media_url"])}}]}
     if header.get("text"):
         return {"type": "header", "parameters": [{"type": "text", "text": str(header["text"])}]}
@@ -256,12 +296,12 @@ def _template_buttons(buttons: Any) -> list[dict[str, Any]]:
     if not buttons:
         return []
     if not isinstance(buttons, list):
-        raise UnprocessableEntity("template_params buttons must be a list")
+        raise UnprocessableEntity(_("template_params buttons must be a list"))
     components = []
     for index, button in enumerate(buttons):
         kind = button.get("type") if isinstance(button, dict) else None
         if kind not in _BUTTON_PARAMETER:
-            raise UnprocessableEntity("template_params buttons need a type: url, quick_reply or copy_code")
+            raise UnprocessableEntity(_("template_params buttons need a type: url, quick_reply or copy_code"))
         if button.get("parameter") in (None, ""):
             continue  # a static button: nothing to fill in
         components.append({
@@ -288,18 +328,28 @@ async def check_reply(
         return
     if template_params is not None:
         if not adapter.capabilities.templates:
-            raise UnprocessableEntity(f"{channel_name(inbox)} inboxes cannot send templates")
+            raise UnprocessableEntity(
+                _("%(channel)s inboxes cannot send templates", channel=channel_name(inbox))
+            )
         template_of(template_params)
         return
     closes_at = await service_window_closes_at(session, conversation, inbox)
     if closes_at is not None and closes_at <= utcnow():
         hours = int(adapter.capabilities.service_window.total_seconds() // 3600)  # type: ignore[union-attr]
         raise UnprocessableEntity(
-            f"The {hours}-hour window to reply to this customer on {channel_name(inbox)} has closed: "
-            "send an approved template (template_params) instead"
+            _(
+                "The %(hours)s-hour window to reply to this customer on %(channel)s has closed: send an approved template (template_params) instead",
+                hours=hours,
+                channel=channel_name(inbox),
+            )
         )
     if content is not None and len(content) > adapter.capabilities.max_text_length:
-        raise UnprocessableEntity(f"Messages are limited to {adapter.capabilities.max_text_length} characters")
+        raise UnprocessableEntity(
+            _(
+                "Messages are limited to %(max_length)s characters",
+                max_length=adapter.capabilities.max_text_length,
+            )
+        )
     interactive_of(adapter, content, content_type, content_attributes)
 
 
@@ -464,7 +514,10 @@ async def _wait_for_earlier_replies(session: AsyncSession, message: Message) -> 
         return
     due = await session.scalar(
         select(Job.scheduled_at)
-        .where(Job.dedupe_key.in_([f"deliver:{message_id}" for message_id in earlier]), Job.state.in_(LIVE_STATES))
+        .where(
+            Job.dedupe_key.in_([f"deliver:{message_id}" for message_id in earlier]),
+            Job.state.in_(LIVE_STATES),
+        )
         .order_by(Job.scheduled_at)
         .limit(1)
     )
@@ -478,7 +531,7 @@ async def _outbound_message(
 ) -> OutboundMessage:
     contact_inbox = await session.get(ContactInbox, conversation.contact_inbox_id) if conversation.contact_inbox_id else None
     if contact_inbox is None:
-        raise UnprocessableEntity("The conversation has no address of the customer in this inbox")
+        raise UnprocessableEntity(_("The conversation has no address of the customer in this inbox"))
     template_params = message.additional_attributes.get("template_params")
     interactive = interactive_of(adapter, message.content, message.content_type, message.content_attributes)
     attachments = await MessageRepository(session, message.account_id).attachments_of(message.id)
@@ -508,7 +561,7 @@ def _outgoing_media(runtime: Runtime, attachment: Attachment) -> OutgoingMedia:
     # reachable from the internet (docs/channels/delivery.md).
     url = signed_media_url(runtime.settings, attachment.id) if attachment.file_key else attachment.external_url
     if not url:
-        raise UnprocessableEntity("An attachment has neither a stored file nor a link")
+        raise UnprocessableEntity(_("An attachment has neither a stored file nor a link"))
     return OutgoingMedia(
         file_type=attachment.file_type, url=url, filename=attachment.meta.get("filename"),
         mime_type=attachment.content_type,

@@ -26,6 +26,7 @@ from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import PublicInboxRepository
 from nexa.inboxes.service import read_credential
 from nexa.kit.crypto import Cipher
+from nexa.kit.lazy_text import _
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["channel webhooks"])
@@ -89,19 +90,19 @@ async def _resolve(session: AsyncSession, segment: str, public_id: str) -> tuple
     inbox = await _inbox(session, public_id) if channel_type else None
     adapter = adapter_for(channel_type) if channel_type else None
     if inbox is None or adapter is None or inbox.channel_type != channel_type:
-        raise WebhookRejected(404, "No inbox of this channel at this address")
+        raise WebhookRejected(404, _("No inbox of this channel at this address"))
     return inbox, adapter
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise WebhookRejected(413, f"Body larger than {limit} bytes")
+        raise WebhookRejected(413, _("Body larger than %(limit)s bytes", limit=limit))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise WebhookRejected(413, f"Body larger than {limit} bytes")
+            raise WebhookRejected(413, _("Body larger than %(limit)s bytes", limit=limit))
     return bytes(body)
 
 

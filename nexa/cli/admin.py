@@ -12,6 +12,7 @@ from nexa.auth.repository import UserRepository
 from nexa.cli.common import console, run_with_runtime
 from nexa.kit.crypto import generate_encryption_key
 from nexa.kit.errors import NotFound
+from nexa.kit.lazy_text import _
 from nexa.runtime import Runtime
 from nexa.tenancy import service as tenancy_service
 from nexa.tenancy.models import Account, AccountStatus
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
             async with runtime.db.session() as session:
                 account = await session.get(Account, account_id)
                 if account is None:
-                    raise NotFound(f"No account with id {account_id}")
+                    raise NotFound(_("No account with id %(account_id)s", account_id=account_id))
                 await tenancy_service.set_status(session, account, status, actor_user_id=None)
 
         run_with_runtime(work)
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
             async with runtime.db.session() as session:
                 account = await session.get(Account, account_id)
                 if account is None:
-                    raise NotFound(f"No account with id {account_id}")
+                    raise NotFound(_("No account with id %(account_id)s", account_id=account_id))
                 user = await UserRepository(session).get_by_email(email)
                 if user is None:
                     user = await auth_service.create_user(
@@ -104,8 +105,8 @@ def register(app: typer.Typer) -> None:
             async with runtime.db.session() as session:
                 user = await UserRepository(session).get_by_email(email)
                 if user is None:
-                    raise NotFound(f"No user with email {email}")
-                _, plaintext = await auth_service.create_api_token(
+                    raise NotFound(_("No user with email %(email)s", email=email))
+                _token, plaintext = await auth_service.create_api_token(
                     session, owner_type=TokenOwner.user, owner_id=user.id, name=name, scopes=scope or None
                 )
             return plaintext

@@ -42,6 +42,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.serializers import inbox_out
 from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.filters import FilterRequest
+from nexa.kit.lazy_text import _
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
 from nexa.realtime.presence import present_contact_ids
@@ -81,7 +82,9 @@ async def list_contacts(
     repository = ContactRepository(session, ctx.account_id)
     statement = repository.select()
     if labels:
-        statement = statement.where(Contact.id.in_(ContactLabelRepository(session, ctx.account_id).owners_with_all(labels)))
+        statement = statement.where(
+            Contact.id.in_(ContactLabelRepository(session, ctx.account_id).owners_with_all(labels))
+        )
     return await _page(session, repository, repository.sorted(statement, sort), page)
 
 
@@ -104,7 +107,7 @@ async def search_contacts(
 ) -> ContactList:
     """Contacts whose name, email, phone, identifier or company contains `q` (case-insensitive)."""
     if not (q or "").strip():
-        raise UnprocessableEntity("Specify search string with parameter q")
+        raise UnprocessableEntity(_("Specify search string with parameter q"))
     repository = ContactRepository(session, ctx.account_id)
     return await _page(session, repository, repository.sorted(repository.matching((q or "").strip()), sort), page)
 
@@ -220,7 +223,11 @@ async def list_notes(contact_id: int, ctx: ContactsRead, session: DbSession) -> 
     notes = await ContactNoteRepository(session, ctx.account_id).of_contact(contact.id)
     author_ids = {n.user_id for n in notes if n.user_id is not None}
     users = UserRepository(session)
-    authors = {u.id: u for u in await users.list(users.select().where(User.id.in_(author_ids)))} if author_ids else {}
+    authors = (
+        {u.id: u for u in await users.list(users.select().where(User.id.in_(author_ids)))}
+        if author_ids
+        else {}
+    )
     return [note_out(n, authors.get(n.user_id) if n.user_id else None) for n in notes]
 
 

@@ -19,6 +19,7 @@ from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit import phone
 from nexa.kit.crypto import random_token
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.realtime import Event, EventName, account_members_channel, publish
 from nexa.webhooks.outbox import record_event as record_webhook_event
 
@@ -76,10 +77,10 @@ async def _checked_email(repository: ContactRepository, contact: Contact, raw: s
     if email is None:
         return None
     if not _EMAIL.match(email):
-        raise ValidationFailed("Email Invalid email", ["email"])
+        raise ValidationFailed(_("Email Invalid email"), ["email"])
     existing = await repository.get_by_email(email)
     if existing is not None and existing is not contact:
-        raise ValidationFailed("Email has already been taken", ["email"])
+        raise ValidationFailed(_("Email has already been taken"), ["email"])
     return email
 
 
@@ -91,11 +92,11 @@ async def _checked_phone(
     try:
         e164 = phone.normalize(raw or "")
     except ValueError as exc:
-        raise ValidationFailed(f"Phone number {exc}", ["phone_number"]) from exc
+        raise ValidationFailed(_("Phone number %(reason)s", reason=exc), ["phone_number"]) from exc
     key = phone.match_key(e164)
     existing = await repository.get_by_phone_key(key)
     if existing is not None and existing is not contact:
-        raise ValidationFailed("Phone number has already been taken", ["phone_number"])
+        raise ValidationFailed(_("Phone number has already been taken"), ["phone_number"])
     return e164, key
 
 
@@ -105,7 +106,7 @@ async def _checked_identifier(repository: ContactRepository, contact: Contact, r
         return None
     existing = await repository.get_by_identifier(identifier)
     if existing is not None and existing is not contact:
-        raise ValidationFailed("Identifier has already been taken", ["identifier"])
+        raise ValidationFailed(_("Identifier has already been taken"), ["identifier"])
     return identifier
 
 
@@ -120,7 +121,7 @@ async def find_or_create_by_phone(
     try:
         e164 = phone.normalize(raw_phone, default_region)
     except ValueError as exc:
-        raise ValidationFailed(f"Phone number {exc}", ["phone_number"]) from exc
+        raise ValidationFailed(_("Phone number %(reason)s", reason=exc), ["phone_number"]) from exc
     key = phone.match_key(e164)
     repository = ContactRepository(session, account_id)
     existing = await repository.get_by_phone_key(key)
@@ -152,7 +153,7 @@ async def find_or_create_contact_inbox(
     existing = await repository.get_by_source(inbox.id, source)
     if existing is not None:
         if existing.contact_id != contact.id:
-            raise ValidationFailed("Source has already been taken", ["source_id"])
+            raise ValidationFailed(_("Source has already been taken"), ["source_id"])
         return existing
     contact_inbox = ContactInbox(
         account_id=contact.account_id, contact_id=contact.id, inbox_id=inbox.id, source_id=source,
@@ -164,7 +165,7 @@ async def find_or_create_contact_inbox(
     except IntegrityError:
         winner = await repository.get_by_source(inbox.id, source)
         if winner is None or winner.contact_id != contact.id:
-            raise ValidationFailed("Source has already been taken", ["source_id"]) from None
+            raise ValidationFailed(_("Source has already been taken"), ["source_id"]) from None
         return winner
     return contact_inbox
 
@@ -172,7 +173,7 @@ async def find_or_create_contact_inbox(
 def _default_source_id(contact: Contact, inbox: Inbox) -> str:
     if inbox.channel_type in (ChannelType.whatsapp_cloud, ChannelType.evolution):
         if contact.phone_number is None:
-            raise ValidationFailed("Phone number is required for WhatsApp inboxes", ["phone_number"])
+            raise ValidationFailed(_("Phone number is required for WhatsApp inboxes"), ["phone_number"])
         return contact.phone_number.lstrip("+")
     return str(uuid.uuid4())
 
@@ -194,7 +195,7 @@ async def merge_contacts(session: AsyncSession, base: Contact, mergee: Contact) 
     conversations, contact inboxes, notes and labels move over, attributes merge (base wins), and the
     mergee is deleted."""
     if base.id == mergee.id:
-        raise ValidationFailed("A contact cannot be merged into itself", ["mergee_contact_id"])
+        raise ValidationFailed(_("A contact cannot be merged into itself"), ["mergee_contact_id"])
     account_id = base.account_id
     for model in (Conversation, ContactInbox, ContactNote):
         await session.execute(

@@ -66,6 +66,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.kit.clock import from_unix, to_unix
 from nexa.kit.errors import NexaError, NotFound, UnprocessableEntity
 from nexa.kit.filters import FilterRequest
+from nexa.kit.lazy_text import _
 from nexa.kit.pagination import PageNumber, paginate
 from nexa.kit.storage import media_store, new_media_key
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
@@ -188,14 +189,14 @@ async def _contact_inbox_for(session: AsyncSession, ctx: AccountContext, body: C
     contact_inboxes = ContactInboxRepository(session, ctx.account_id)
     if body.source_id:
         if body.inbox_id is None:
-            raise UnprocessableEntity("inbox_id is required with source_id")
+            raise UnprocessableEntity(_("inbox_id is required with source_id"))
         inbox = await inboxes.get_or_404(body.inbox_id)
         contact_inbox = await contact_inboxes.get_by_source(inbox.id, body.source_id)
         if contact_inbox is None:
             raise NotFound()
         return inbox, contact_inbox
     if body.inbox_id is None or body.contact_id is None:
-        raise UnprocessableEntity("Send source_id, or inbox_id and contact_id")
+        raise UnprocessableEntity(_("Send source_id, or inbox_id and contact_id"))
     inbox = await inboxes.get_or_404(body.inbox_id)
     contact = await ContactRepository(session, ctx.account_id).get_or_404(body.contact_id)
     return inbox, await contacts.find_or_create_contact_inbox(session, contact, inbox)
@@ -242,7 +243,7 @@ async def search_conversations(
 ) -> ConversationListResponse:
     """Conversations with a message containing `q` (case-insensitive), most recent activity first."""
     if not q.strip():
-        raise UnprocessableEntity("Specify search string with parameter q")
+        raise UnprocessableEntity(_("Specify search string with parameter q"))
     repository = ConversationRepository(session, ctx.account_id)
     statement = with_message_matching(await _visible(session, ctx, repository.select()), q.strip(), ctx.account_id)
     counts = await repository.counts(statement, ctx.user.id if ctx.user else None)
@@ -423,7 +424,7 @@ async def _message_request(request: Request) -> tuple[MessageCreate, list[Upload
         else:
             raw = await request.json()
     except (ValueError, MultiPartException) as exc:
-        raise UnprocessableEntity(f"The message could not be read: {exc}") from exc
+        raise UnprocessableEntity(_("The message could not be read: %(reason)s", reason=exc)) from exc
     try:
         return MessageCreate.model_validate(raw), uploads
     except ValidationError as exc:
@@ -438,9 +439,14 @@ async def _stored_uploads(settings: Settings, account_id: int, uploads: list[Upl
     for upload in uploads:
         data = await upload.read(settings.media_max_bytes + 1)
         if len(data) > settings.media_max_bytes:
-            raise UnprocessableEntity(f"Attachments are limited to {settings.media_max_bytes} bytes")
+            raise UnprocessableEntity(
+                _("Attachments are limited to %(max_bytes)s bytes", max_bytes=settings.media_max_bytes)
+            )
         if not data:
-            raise UnprocessableEntity(f"The attachment {upload.filename or ''} is empty".replace("  ", " "))
+            raise UnprocessableEntity(
+                _("The attachment %(filename)s is empty", filename=upload.filename) if upload.filename
+                else _("The attachment is empty")
+            )
         content_type = upload.content_type or mimetypes.guess_type(upload.filename or "")[0] or "application/octet-stream"
         key = new_media_key(account_id, content_type, upload.filename)
         await store.write(key, data)
@@ -469,11 +475,11 @@ async def create_message(
     conversation = await _conversation(session, ctx, conversation_id)
     inbox = await _inbox(session, conversation)
     if body.message_type == MessageType.incoming and inbox.channel_type != ChannelType.api:
-        raise UnprocessableEntity("Incoming messages are only allowed in Api inboxes")
+        raise UnprocessableEntity(_("Incoming messages are only allowed in Api inboxes"))
     if body.message_type not in (MessageType.incoming, MessageType.outgoing, MessageType.template):
-        raise UnprocessableEntity("message_type must be outgoing, incoming or template")
+        raise UnprocessableEntity(_("message_type must be outgoing, incoming or template"))
     if not (body.content or "").strip() and not (body.content_attributes or uploads or body.template_params):
-        raise UnprocessableEntity("Content can't be blank")
+        raise UnprocessableEntity(_("Content can't be blank"))
     template_params = body.template_params.model_dump(exclude_none=True) if body.template_params else None
     if body.message_type != MessageType.incoming and not body.private:
         await outbound.check_reply(
@@ -538,7 +544,7 @@ async def delete_message(conversation_id: int, message_id: int, ctx: Conversatio
 
 class NotAnApiInbox(NexaError):
     status_code = 403
-    default_message = "Message status can only be updated in Api inboxes"
+    default_message = _("Message status can only be updated in Api inboxes")
 
 
 @router.patch("/conversations/{conversation_id}/messages/{message_id}", response_model=MessageOut)

@@ -29,6 +29,7 @@ from nexa.inboxes.models import ChannelType, Inbox
 from nexa.jobs.enqueue import add_job
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.notifications import service as notifications
 from nexa.realtime import (
     Event,
@@ -207,7 +208,7 @@ def _new_row(draft: NewMessage) -> Message:
     private = draft.private and draft.message_type == MessageType.outgoing
     customer_visible = draft.message_type in (MessageType.outgoing, MessageType.template) and not private
     if customer_visible and draft.sender.type in _BOTS and conversation.status != ConversationStatus.pending:
-        raise UnprocessableEntity("Bots can only reply to the customer while the conversation is pending")
+        raise UnprocessableEntity(_("Bots can only reply to the customer while the conversation is pending"))
     return Message(
         account_id=conversation.account_id,
         conversation_id=conversation.id,

@@ -28,6 +28,7 @@ from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import NotFound, UnprocessableEntity, ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.labels.repository import normalize_title
 from nexa.notifications import service as notifications
 from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
@@ -165,7 +166,7 @@ async def find_or_reopen_conversation(
 
 def require_snooze_time(status: ConversationStatus | None, snoozed_until: datetime | None) -> None:
     if status == ConversationStatus.snoozed and snoozed_until is None:
-        raise UnprocessableEntity("snoozed_until is required to snooze a conversation")
+        raise UnprocessableEntity(_("snoozed_until is required to snooze a conversation"))
 
 
 def next_toggle_status(current: ConversationStatus, requested: ConversationStatus | None) -> ConversationStatus:
@@ -266,7 +267,7 @@ async def assignable_membership(
     members = InboxMemberRepository(session, account_id)
     for inbox_id in sorted(set(inbox_ids)):
         if user_id not in await members.assignable_user_ids(inbox_id):
-            raise ValidationFailed("Assignee is not a member of this inbox", ["assignee_id"])
+            raise ValidationFailed(_("Assignee is not a member of this inbox"), ["assignee_id"])
     return memberships[0]
 
 

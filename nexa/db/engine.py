@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from nexa.kit.errors import ServiceUnavailable
+from nexa.kit.lazy_text import _
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 class DatabaseUnavailable(ServiceUnavailable):
-    default_message = "The database is unavailable, please retry"
+    default_message = _("The database is unavailable, please retry")
 
 
 def database_unreachable(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository, I
 from nexa.inboxes.schemas import InboxCreate, InboxSettings, InboxUpdate
 from nexa.kit.crypto import Cipher, random_token
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.teams.agents import require_members
 from nexa.webhooks.outbox import record_event as record_webhook_event
 
@@ -93,7 +94,7 @@ async def _apply(session: AsyncSession, account_id: int, inbox: Inbox, params: I
         changes["name"] = changes["name"].strip()
     if changes.get("agent_bot_id") is not None:
         if await AgentBotRepository(session, account_id).get(changes["agent_bot_id"]) is None:
-            raise ValidationFailed("Agent bot does not exist", ["agent_bot_id"])
+            raise ValidationFailed(_("Agent bot does not exist"), ["agent_bot_id"])
     if "channel_config" in changes:
         inbox.channel_config = {**inbox.channel_config, **(changes.pop("channel_config") or {})}
         await _require_unique_number(session, account_id, inbox)
@@ -115,7 +116,14 @@ def _require_settings(inbox: Inbox) -> None:
         if not (inbox.encrypted_credentials if required.secret else inbox.channel_config).get(required.stored_as)
     ]
     if missing:
-        raise ValidationFailed(f"A {inbox.channel_type} inbox needs {', '.join(missing)}", missing)
+        raise ValidationFailed(
+            _(
+                "A %(channel_type)s inbox needs %(fields)s",
+                channel_type=inbox.channel_type,
+                fields=", ".join(missing),
+            ),
+            missing,
+        )
 
 
 async def _require_unique_number(session: AsyncSession, account_id: int, inbox: Inbox) -> None:
@@ -126,7 +134,7 @@ async def _require_unique_number(session: AsyncSession, account_id: int, inbox: 
     repository = InboxRepository(session, account_id)
     same_channel = await repository.list(repository.select().where(Inbox.channel_type == inbox.channel_type))
     if any(other.id != inbox.id and str(other.channel_config.get(key)) == str(value) for other in same_channel):
-        raise ValidationFailed(f"Another inbox already uses {key} {value}", [key])
+        raise ValidationFailed(_("Another inbox already uses %(key)s %(value)s", key=key, value=value), [key])
 
 
 def _merged_credentials(current: dict[str, str], changes: dict[str, str | None] | None, cipher: Cipher) -> dict[str, str]:

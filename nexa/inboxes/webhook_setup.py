@@ -13,6 +13,7 @@ from nexa.channels.webhooks import InboxCredentials, callback_url
 from nexa.inboxes.models import Inbox
 from nexa.kit.crypto import Cipher
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
 
 
 async def setup_webhook(inbox: Inbox, *, base_url: str, cipher: Cipher, http: httpx.AsyncClient) -> str:
@@ -21,10 +22,15 @@ async def setup_webhook(inbox: Inbox, *, base_url: str, cipher: Cipher, http: ht
     url = callback_url(base_url, inbox)
     if not isinstance(adapter, ConfiguresWebhook) or url is None:
         raise UnprocessableEntity(
-            f"A {inbox.channel_type} inbox cannot set its webhook from Nexa: give the provider callback_webhook_url"
+            _(
+                "A %(channel_type)s inbox cannot set its webhook from Nexa: give the provider callback_webhook_url",
+                channel_type=inbox.channel_type,
+            )
         )
     try:
         await adapter.configure(inbox, InboxCredentials(inbox, cipher), url, http)
     except DeliveryError as exc:
-        raise UnprocessableEntity(f"The provider refused the webhook: {exc.reason}") from exc
+        raise UnprocessableEntity(
+            _("The provider refused the webhook: %(reason)s", reason=exc.reason)
+        ) from exc
     return url

@@ -1,31 +1,37 @@
 """Errors that carry their HTTP meaning, with Chatwoot's real error bodies.
 
 Services raise these; the app turns them into JSON responses. Nothing here knows about FastAPI.
+Messages are translatable texts (`raise NotFound(_("This invitation link is invalid or has expired"))`):
+`message` is the English text (logs, stored failure reasons, the CLI) and `body(gettext)` the response in
+the request's language (nexa/app.py picks it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nexa.kit.lazy_text import Gettext, LazyText, _, english
+
 
 class NexaError(Exception):
     status_code = 400
-    default_message = "Bad request"
+    default_message = _("Bad request")
     # True when the transaction's writes must be committed even though the request fails (audit trails).
     keep_writes = False
 
-    def __init__(self, message: str | None = None, **extra: Any) -> None:
-        self.message = message or self.default_message
+    def __init__(self, message: LazyText | None = None, **extra: Any) -> None:
+        self.text = message or self.default_message
+        self.message = str(self.text)
         self.extra = extra
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
-        return {"error": self.message, **self.extra}
+    def body(self, gettext: Gettext = english) -> dict[str, Any]:
+        return {"error": self.text.render(gettext), **self.extra}
 
 
 class Unauthorized(NexaError):
     status_code = 401
-    default_message = "Invalid Access Token"
+    default_message = _("Invalid Access Token")
 
 
 class AuthenticationFailed(Unauthorized):
@@ -37,38 +43,38 @@ class AuthenticationFailed(Unauthorized):
 class Forbidden(NexaError):
     # Chatwoot answers 401 for policy denials too; clients depend on it.
     status_code = 401
-    default_message = "You are not authorized to do this action"
+    default_message = _("You are not authorized to do this action")
 
 
 class NotFound(NexaError):
     status_code = 404
-    default_message = "Resource could not be found"
+    default_message = _("Resource could not be found")
 
 
 class Conflict(NexaError):
     status_code = 409
-    default_message = "Conflict"
+    default_message = _("Conflict")
 
 
 class ValidationFailed(NexaError):
     """422 in Chatwoot's model-validation shape: {"message": ..., "attributes": [...]}."""
 
     status_code = 422
-    default_message = "Validation failed"
+    default_message = _("Validation failed")
 
-    def __init__(self, message: str | None = None, attributes: list[str] | None = None) -> None:
+    def __init__(self, message: LazyText | None = None, attributes: list[str] | None = None) -> None:
         super().__init__(message)
         self.attributes = attributes or []
 
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message, "attributes": self.attributes}
+    def body(self, gettext: Gettext = english) -> dict[str, Any]:
+        return {"message": self.text.render(gettext), "attributes": self.attributes}
 
 
 class UnprocessableEntity(NexaError):
     """422 in Chatwoot's parameter-error shape: {"error": ...}."""
 
     status_code = 422
-    default_message = "Unprocessable entity"
+    default_message = _("Unprocessable entity")
 
 
 class ServiceUnavailable(NexaError):
@@ -76,13 +82,13 @@ class ServiceUnavailable(NexaError):
     client may retry; providers do (Meta, Telegram and Evolution retry any non-2xx webhook)."""
 
     status_code = 503
-    default_message = "Service temporarily unavailable, please retry"
+    default_message = _("Service temporarily unavailable, please retry")
 
 
 class TooManyRequests(NexaError):
     status_code = 429
-    default_message = "Too many requests"
+    default_message = _("Too many requests")
 
-    def __init__(self, message: str | None = None, retry_after: int = 60) -> None:
+    def __init__(self, message: LazyText | None = None, retry_after: int = 60) -> None:
         super().__init__(message)
         self.retry_after = retry_after

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from nexa.db.dialect import json_number, json_text
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
 
 Operator = Literal[
@@ -86,14 +87,22 @@ def _condition(
     key, operator = condition.attribute_key, condition.filter_operator
     attribute = attributes.get(key)
     if condition.query_operator is not None and condition.query_operator.lower() not in ("and", "or"):
-        raise UnprocessableEntity(f"Invalid query operator - {condition.query_operator}")
+        raise UnprocessableEntity(
+            _("Invalid query operator - %(operator)s", operator=condition.query_operator)
+        )
     if attribute is None:
         if not _CUSTOM_KEY.match(key):
-            raise UnprocessableEntity(f"Invalid attribute key - {key}")
+            raise UnprocessableEntity(_("Invalid attribute key - %(key)s", key=key))
         return _custom(condition, custom)
     if operator not in _OPERATORS[attribute.kind]:
         allowed = ", ".join(sorted(_OPERATORS[attribute.kind]))
-        raise UnprocessableEntity(f"Invalid operator. The allowed operators for {key} are [{allowed}].")
+        raise UnprocessableEntity(
+            _(
+                "Invalid operator. The allowed operators for %(key)s are [%(allowed)s].",
+                key=key,
+                allowed=allowed,
+            )
+        )
     if attribute.kind == "labels":
         assert attribute.has_any_label is not None
         return _labels(condition, attribute.has_any_label)
@@ -107,13 +116,21 @@ def _condition(
     if attribute.choices is not None:
         unknown = [str(v) for v in condition.values if str(v) not in attribute.choices]
         if unknown:
-            raise UnprocessableEntity(f"Invalid value for {key}: {', '.join(unknown)}")
+            raise UnprocessableEntity(
+                _("Invalid value for %(key)s: %(values)s", key=key, values=", ".join(unknown))
+            )
     return _text(condition, attribute.column)
 
 
 def _required(condition: FilterCondition) -> list[Any]:
     if not condition.values:
-        raise UnprocessableEntity(f"values are required for {condition.attribute_key} {condition.filter_operator}")
+        raise UnprocessableEntity(
+            _(
+                "values are required for %(attribute)s %(operator)s",
+                attribute=condition.attribute_key,
+                operator=condition.filter_operator,
+            )
+        )
     return condition.values
 
 
@@ -136,7 +153,9 @@ def _text(condition: FilterCondition, column: ColumnElement[Any]) -> ColumnEleme
     if operator == "contains":
         return or_(*[lowered.like(like_pattern(v), escape=LIKE_ESCAPE) for v in values])
     if operator == "does_not_contain":
-        return or_(column.is_(None), and_(*[not_(lowered.like(like_pattern(v), escape=LIKE_ESCAPE)) for v in values]))
+        return or_(
+            column.is_(None), and_(*[not_(lowered.like(like_pattern(v), escape=LIKE_ESCAPE)) for v in values])
+        )
     return or_(*[lowered.like(like_pattern(v)[1:], escape=LIKE_ESCAPE) for v in values])  # starts_with
 
 
@@ -197,20 +216,20 @@ def _custom(condition: FilterCondition, custom: ColumnElement[Any]) -> ColumnEle
 
 def _number(key: str, value: Any) -> float:
     if isinstance(value, bool):
-        raise UnprocessableEntity(f"Invalid data type for {key}")
+        raise UnprocessableEntity(_("Invalid data type for %(key)s", key=key))
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UnprocessableEntity(f"Invalid data type for {key}") from None
+        raise UnprocessableEntity(_("Invalid data type for %(key)s", key=key)) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise UnprocessableEntity(f"Invalid data type for {key}")
+        raise UnprocessableEntity(_("Invalid data type for %(key)s", key=key))
     return number
 
 
 def _integer(key: str, value: Any) -> int:
     number = _number(key, value)
     if not number.is_integer() or abs(number) > 2**63 - 1:
-        raise UnprocessableEntity(f"Invalid data type for {key}")
+        raise UnprocessableEntity(_("Invalid data type for %(key)s", key=key))
     return int(number)
 
 
@@ -219,7 +238,7 @@ def _boolean(key: str, value: Any) -> bool:
         return value
     if str(value).lower() in ("true", "false"):
         return str(value).lower() == "true"
-    raise UnprocessableEntity(f"Invalid data type for {key}")
+    raise UnprocessableEntity(_("Invalid data type for %(key)s", key=key))
 
 
 def _day(key: str, value: Any) -> date:
@@ -228,5 +247,5 @@ def _day(key: str, value: Any) -> date:
             return datetime.fromtimestamp(value, UTC).date()
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
     except (TypeError, ValueError, OverflowError, OSError):
-        raise UnprocessableEntity(f"Invalid data type for {key}: expected a date") from None
+        raise UnprocessableEntity(_("Invalid data type for %(key)s: expected a date", key=key)) from None
 

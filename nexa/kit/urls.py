@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from nexa.config import Settings
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 
 
 async def check_target_url(url: str, settings: Settings, *, field: str = "url") -> str:
@@ -18,10 +19,12 @@ async def check_target_url(url: str, settings: Settings, *, field: str = "url") 
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"{field.capitalize()} must be an http or https URL", [field])
+        raise ValidationFailed(_("%(field)s must be an http or https URL", field=field.capitalize()), [field])
     if settings.is_production and not settings.webhook_allow_private_targets:
         if await _is_private_host(parts.hostname):
-            raise ValidationFailed(f"{field.capitalize()} points to a private or loopback address", [field])
+            raise ValidationFailed(
+                _("%(field)s points to a private or loopback address", field=field.capitalize()), [field]
+            )
     return url
 
 

@@ -18,6 +18,7 @@ from nexa.config import Settings
 from nexa.db.engine import after_commit
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import NexaError, UnprocessableEntity
+from nexa.kit.lazy_text import _, verbatim
 from nexa.kit.storage import media_store, new_media_key
 from nexa.knowledge import embeddings
 from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of, probe
@@ -41,7 +42,7 @@ CATALOG_TITLE = "Catalog"
 
 class FileTooLarge(NexaError):
     status_code = 413
-    default_message = "The file is too large"
+    default_message = _("The file is too large")
 
 
 def upload_limit_bytes(account: Account) -> int | None:
@@ -56,14 +57,18 @@ async def upload_document(
     encrypted, corrupt, over the plan's document count)."""
     fmt = format_of(filename)
     if fmt is None:
-        raise UnprocessableEntity("Unsupported file type: upload PDF, DOCX, XLSX, CSV, TXT or Markdown (.md)")
+        raise UnprocessableEntity(
+            _("Unsupported file type: upload PDF, DOCX, XLSX, CSV, TXT or Markdown (.md)")
+        )
     limit = upload_limit_bytes(account)
     if limit is not None and len(data) > limit:
-        raise FileTooLarge(f"The file is larger than your plan's {limit // (1024 * 1024)} MB limit")
+        raise FileTooLarge(
+            _("The file is larger than your plan's %(megabytes)s MB limit", megabytes=limit // (1024 * 1024))
+        )
     try:
         probe(data, fmt)
     except ExtractionError as exc:
-        raise UnprocessableEntity(exc.reason) from exc
+        raise UnprocessableEntity(verbatim(exc.reason)) from exc
     return await _add_document(
         session, account, settings, data=data, fmt=fmt, title=title or filename, filename=filename
     )
@@ -138,7 +143,9 @@ async def _add_document(
 async def _check_document_count(documents: DocumentRepository, account: Account) -> None:
     limit = limit_for(account.plan, account.limits, "knowledge_documents")
     if limit is not None and await documents.count_uploaded() >= limit:
-        raise UnprocessableEntity(f"Your plan allows {limit} knowledge documents; delete one to add another")
+        raise UnprocessableEntity(
+            _("Your plan allows %(limit)s knowledge documents; delete one to add another", limit=limit)
+        )
 
 
 async def reindex_document(session: AsyncSession, document: KnowledgeDocument) -> KnowledgeDocument:
@@ -176,7 +183,9 @@ async def delete_document(session: AsyncSession, document: KnowledgeDocument, se
     """Delete the document; its chunks and their full-text entries go by cascade, its original file once
     the deletion is committed (a rolled-back delete keeps a document that can still be re-indexed)."""
     if document.format is DocumentFormat.catalog:
-        raise UnprocessableEntity("The catalog is indexed from its items: delete them under /catalog/items instead")
+        raise UnprocessableEntity(
+            _("The catalog is indexed from its items: delete them under /catalog/items instead")
+        )
     storage_key = document.storage_key
     await DocumentRepository(session, document.account_id).delete(document)
     if storage_key is not None:
@@ -221,7 +230,7 @@ async def search_knowledge(session: AsyncSession, account_id: int, query: str, *
     for chunk_id, similarity in semantic:
         if chunk_id in candidates:
             candidates[chunk_id].similarity = max(similarity, 0.0)
-    for ranking in (lexical, [chunk_id for chunk_id, _ in semantic if chunk_id in candidates]):
+    for ranking in (lexical, [chunk_id for chunk_id, _similarity in semantic if chunk_id in candidates]):
         for rank, chunk_id in enumerate(ranking, start=1):
             candidates[chunk_id].fused += 1 / (RRF_K + rank)
     ranked = sorted(candidates.values(), key=lambda candidate: -candidate.fused)

@@ -5,6 +5,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.labels.models import DEFAULT_LABEL_COLOR, Label
 from nexa.labels.repository import LabelRepository, normalize_title
 from nexa.labels.schemas import LabelCreate, LabelUpdate
@@ -40,8 +41,8 @@ async def update_label(session: AsyncSession, account_id: int, label: Label, par
 async def _checked_title(repository: LabelRepository, raw: str, current: Label | None = None) -> str:
     title = normalize_title(raw)
     if not _TITLE.match(title):
-        raise ValidationFailed("Title is invalid", ["title"])
+        raise ValidationFailed(_("Title is invalid"), ["title"])
     existing = await repository.get_by_title(title)
     if existing is not None and existing is not current:
-        raise ValidationFailed("Title has already been taken", ["title"])
+        raise ValidationFailed(_("Title has already been taken"), ["title"])
     return title

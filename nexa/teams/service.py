@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.repository import MembershipRepository
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.teams.agents import require_members
 from nexa.teams.models import Team
 from nexa.teams.repository import TeamMemberRepository, TeamRepository
@@ -48,8 +49,8 @@ async def _checked_name(repository: TeamRepository, raw: str, current: Team | No
     # Chatwoot stores team names lower-cased; uniqueness is therefore case-insensitive.
     name = raw.strip().lower()
     if not name:
-        raise ValidationFailed("Name can't be blank", ["name"])
+        raise ValidationFailed(_("Name can't be blank"), ["name"])
     existing = await repository.get_by_name(name)
     if existing is not None and existing is not current:
-        raise ValidationFailed("Name has already been taken", ["name"])
+        raise ValidationFailed(_("Name has already been taken"), ["name"])
     return name

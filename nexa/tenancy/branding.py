@@ -18,6 +18,7 @@ from nexa.config import Settings
 from nexa.db.engine import after_commit
 from nexa.kit.crypto import random_token
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.kit.storage import media_store
 from nexa.tenancy.models import Account
 
@@ -59,10 +60,13 @@ async def upload_brand_image(
     """Store the image and point the brand's logo_url or favicon_url at it; the previous upload is
     removed once the change is committed."""
     if len(data) > MAX_BRAND_IMAGE_BYTES:
-        raise ValidationFailed(f"The image is larger than {MAX_BRAND_IMAGE_BYTES // 1_000_000} MB", ["file"])
+        raise ValidationFailed(
+            _("The image is larger than %(megabytes)s MB", megabytes=MAX_BRAND_IMAGE_BYTES // 1_000_000),
+            ["file"],
+        )
     extension = image_extension(data)
     if extension is None:
-        raise ValidationFailed("Upload a PNG, JPEG, GIF, WebP or ICO image", ["file"])
+        raise ValidationFailed(_("Upload a PNG, JPEG, GIF, WebP or ICO image"), ["file"])
     name = random_token(24) + extension
     store = media_store(settings)
     # Written before the brand points at it: a failed commit leaves an unused file, never a broken image.

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth import audit
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.tenancy.models import Account, AccountStatus
 from nexa.tenancy.schemas import AccountUpdate
 
@@ -13,7 +14,7 @@ async def create_account(
     session: AsyncSession, *, name: str, locale: str = "pt-BR", timezone: str = "America/Sao_Paulo", plan: str = "free"
 ) -> Account:
     if not name.strip():
-        raise ValidationFailed("Name can't be blank", ["name"])
+        raise ValidationFailed(_("Name can't be blank"), ["name"])
     account = Account(name=name.strip(), locale=locale, timezone=timezone, plan=plan)
     session.add(account)
     await session.flush()
@@ -27,7 +28,7 @@ async def update_account(session: AsyncSession, account: Account, changes: Accou
         if domain and await session.scalar(
             select(Account.id).where(Account.custom_domain == domain, Account.id != account.id)
         ):
-            raise ValidationFailed("Domain has already been taken", ["domain"])
+            raise ValidationFailed(_("Domain has already been taken"), ["domain"])
         account.custom_domain = domain
     if "branding" in data:
         branding = changes.branding.model_dump(exclude_unset=True) if changes.branding else {}

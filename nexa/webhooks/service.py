@@ -10,6 +10,7 @@ from nexa.config import Settings
 from nexa.inboxes.repository import InboxRepository
 from nexa.kit.crypto import Cipher, random_token
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 from nexa.kit.urls import check_target_url
 from nexa.webhooks.models import WebhookEndpoint
 from nexa.webhooks.repository import WebhookEndpointRepository
@@ -52,7 +53,9 @@ def new_secret(cipher: Cipher) -> str:
 def _checked_subscriptions(subscriptions: list[str]) -> list[str]:
     unknown = sorted(set(subscriptions) - set(ALLOWED_EVENTS))
     if unknown:
-        raise ValidationFailed(f"Subscriptions Invalid events: {', '.join(unknown)}", ["subscriptions"])
+        raise ValidationFailed(
+            _("Subscriptions Invalid events: %(values)s", values=", ".join(unknown)), ["subscriptions"]
+        )
     return list(dict.fromkeys(subscriptions))
 
 
@@ -91,10 +94,10 @@ async def _apply(session: AsyncSession, webhook: WebhookEndpoint, changes: dict[
         url = await check_target_url(changes["url"] or "", settings)
         existing = await repository.get_by_url(url)
         if existing is not None and existing is not webhook:
-            raise ValidationFailed("Url has already been taken", ["url"])
+            raise ValidationFailed(_("Url has already been taken"), ["url"])
         webhook.url = url
     elif not webhook.url:
-        raise ValidationFailed("Url can't be blank", ["url"])
+        raise ValidationFailed(_("Url can't be blank"), ["url"])
     if "name" in changes:
         webhook.name = (changes["name"] or "").strip() or None
     if changes.get("subscriptions") is not None:
@@ -102,5 +105,5 @@ async def _apply(session: AsyncSession, webhook: WebhookEndpoint, changes: dict[
     if "inbox_id" in changes:
         inbox_id = changes["inbox_id"]
         if inbox_id is not None and await InboxRepository(session, webhook.account_id).get(inbox_id) is None:
-            raise ValidationFailed("Inbox does not exist", ["inbox_id"])
+            raise ValidationFailed(_("Inbox does not exist"), ["inbox_id"])
         webhook.inbox_id = inbox_id

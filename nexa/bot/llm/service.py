@@ -34,6 +34,7 @@ from nexa.db.engine import Database
 from nexa.kit import account_facts
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
 from nexa.runtime import Runtime, current_runtime
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ async def update_config(session: AsyncSession, runtime: Runtime, account_id: int
         changes["base_url"] = str(changes["base_url"]).rstrip("/")
     for name, value in changes.items():
         if value is None and name != "daily_token_budget":
-            raise UnprocessableEntity(f"{name} cannot be null")
+            raise UnprocessableEntity(_("%(name)s cannot be null", name=name))
         setattr(config, name, value)
     await session.flush()
     return config
@@ -197,7 +198,7 @@ async def test_connection(session: AsyncSession, runtime: Runtime, account_id: i
     The circuit breaker is left alone: an admin checking a fix must reach the server."""
     config = await LLMConfigRepository(session, account_id).current()
     if config is None or not config.base_url or not config.model:
-        raise UnprocessableEntity("No LLM is configured for this account: set base_url and model first")
+        raise UnprocessableEntity(_("No LLM is configured for this account: set base_url and model first"))
     system = system_prompt(config, contact=None, knowledge=(), qualification={})
     messages = [{"role": "system", "content": system}, {"role": "user", "content": message}]
     usage = LLMUsageRepository(session, account_id)

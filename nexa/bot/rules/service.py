@@ -17,6 +17,7 @@ from nexa.bot.schemas import RuleIn, RuleUpdate
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 
 
 @dataclass
@@ -42,21 +43,23 @@ async def _changed(session: AsyncSession, account_id: int) -> None:
 
 async def _check(session: AsyncSession, account_id: int, rule: BotRule) -> None:
     if rule.kind == RuleKind.keyword and not any(k.strip() for k in rule.keywords):
-        raise ValidationFailed("A keyword rule needs at least one keyword", ["keywords"])
+        raise ValidationFailed(_("A keyword rule needs at least one keyword"), ["keywords"])
     if rule.kind == RuleKind.pattern:
         if not rule.pattern:
-            raise ValidationFailed("A pattern rule needs a pattern", ["pattern"])
+            raise ValidationFailed(_("A pattern rule needs a pattern"), ["pattern"])
         try:
             compile_pattern(rule.pattern)
         except regex.error as exc:
-            raise ValidationFailed(f"The pattern is not a valid regular expression: {exc}", ["pattern"]) from exc
+            raise ValidationFailed(
+                _("The pattern is not a valid regular expression: %(reason)s", reason=exc), ["pattern"]
+            ) from exc
     built_in = rule.kind in (RuleKind.greeting, RuleKind.thanks, RuleKind.goodbye)
     if rule.action == RuleAction.reply and not built_in and not (rule.reply or "").strip():
-        raise ValidationFailed("A reply rule needs the reply to send", ["reply"])
+        raise ValidationFailed(_("A reply rule needs the reply to send"), ["reply"])
     if rule.inbox_ids:
         known = await InboxRepository(session, account_id).by_ids(rule.inbox_ids)
         if set(rule.inbox_ids) - set(known):
-            raise ValidationFailed("Unknown inbox in inbox_ids", ["inbox_ids"])
+            raise ValidationFailed(_("Unknown inbox in inbox_ids"), ["inbox_ids"])
 
 
 async def create_rule(session: AsyncSession, account_id: int, params: RuleIn) -> BotRule:

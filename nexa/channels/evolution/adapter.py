@@ -33,6 +33,7 @@ from nexa.channels.registry import register
 from nexa.conversations.models import FileType
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.crypto import constant_time_equals
+from nexa.kit.lazy_text import _
 
 # Evolution has no signature: Nexa gives it this header (with the inbox's secret) to send back.
 SECRET_HEADER = "x-nexa-webhook-secret"
@@ -62,14 +63,20 @@ class EvolutionAdapter:
         authorization = request.headers.get("authorization", "")
         token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
         if secret is None and token is None:
-            raise WebhookRejected(401, f"Missing the {SECRET_HEADER} header (or a Bearer JWT signed with jwt_key)")
+            raise WebhookRejected(
+                401,
+                _(
+                    "Missing the %(header)s header (or a Bearer JWT signed with jwt_key)",
+                    header=SECRET_HEADER,
+                ),
+            )
         expected = credentials.get("webhook_secret")
         if secret is not None and expected and constant_time_equals(secret, expected):
             return
         jwt_key = credentials.get("jwt_key")
         if token is not None and jwt_key and _valid_jwt(token, jwt_key):
             return
-        raise WebhookRejected(403, "The webhook secret or JWT does not match this inbox")
+        raise WebhookRejected(403, _("The webhook secret or JWT does not match this inbox"))
 
     def parse(self, body: bytes) -> list[InboundEvent]:
         return parse_webhook(body)

@@ -23,6 +23,7 @@ from nexa.channels.base import (
 )
 from nexa.conversations.models import ContentType, FileType, MessageStatus
 from nexa.kit.clock import utcnow
+from nexa.kit.lazy_text import _
 
 MEDIA_TYPES = {
     "imageMessage": FileType.image,
@@ -52,7 +53,7 @@ def parse_webhook(body: bytes) -> list[InboundEvent]:
     envelope = json_object(body)
     event, instance = envelope.get("event"), envelope.get("instance")
     if not isinstance(event, str) or not isinstance(instance, str) or not instance:
-        raise WebhookRejected(400, "Not an Evolution webhook: `event` and `instance` are required")
+        raise WebhookRejected(400, _("Not an Evolution webhook: `event` and `instance` are required"))
     parser = _PARSERS.get(event.lower().replace("_", "."))
     if parser is None:
         return []
@@ -62,14 +63,14 @@ def parse_webhook(body: bytes) -> list[InboundEvent]:
 def _records(data: Any) -> list[dict[str, Any]]:
     records = data if isinstance(data, list) else [data]
     if not all(isinstance(record, dict) for record in records):
-        raise WebhookRejected(400, "`data` must be an object or a list of objects")
+        raise WebhookRejected(400, _("`data` must be an object or a list of objects"))
     return records
 
 
 def _required_text(record: dict[str, Any], name: str) -> str:
     value = record.get(name)
     if not isinstance(value, str) or not value:
-        raise WebhookRejected(400, f"`{name}` is required")
+        raise WebhookRejected(400, _("`%(name)s` is required", name=name))
     return value
 
 
@@ -79,11 +80,11 @@ def _required_text(record: dict[str, Any], name: str) -> str:
 def _message(record: dict[str, Any], instance: str) -> InboundMessage | None:
     key = record.get("key")
     if not isinstance(key, dict):
-        raise WebhookRejected(400, "`data.key` is required")
+        raise WebhookRejected(400, _("`data.key` is required"))
     source_id, remote_jid = _required_text(key, "id"), _required_text(key, "remoteJid")
     message = record.get("message") or {}
     if not isinstance(message, dict):
-        raise WebhookRejected(400, "`data.message` must be an object")
+        raise WebhookRejected(400, _("`data.message` must be an object"))
     if remote_jid.endswith(_NOT_CUSTOMERS) or "protocolMessage" in message or "editedMessage" in message:
         # Edits and revokes come again as messages.edited / messages.delete, which carry their meaning.
         return None
@@ -197,7 +198,7 @@ def _quoted_id(record: dict[str, Any], body: Any) -> str | None:
 def _update(record: dict[str, Any], instance: str) -> InboundEvent | None:
     source_id = record.get("keyId") or _dict(record.get("key")).get("id")
     if not isinstance(source_id, str) or not source_id:
-        raise WebhookRejected(400, "`data.keyId` is required")
+        raise WebhookRejected(400, _("`data.keyId` is required"))
     status = record.get("status")
     status = _STATUS_NAMES.get(status, status) if isinstance(status, int) else status
     if status == "DELETED":
@@ -217,7 +218,7 @@ def _update(record: dict[str, Any], instance: str) -> InboundEvent | None:
 def _edit(record: dict[str, Any], instance: str) -> MessageChanged | None:
     source_id = _dict(record.get("key")).get("id")
     if not isinstance(source_id, str) or not source_id:
-        raise WebhookRejected(400, "`data.key.id` is required")
+        raise WebhookRejected(400, _("`data.key.id` is required"))
     at = _timestamp_ms(record.get("timestampMs")) or utcnow()
     edited = record.get("editedMessage") or record.get("message")
     if isinstance(edited, dict):

@@ -32,6 +32,7 @@ from nexa.channels.telegram.parse import message_id_in, parse_update, source_id_
 from nexa.conversations.models import FileType
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.crypto import constant_time_equals
+from nexa.kit.lazy_text import _
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
@@ -66,10 +67,10 @@ class TelegramAdapter:
     def authenticate(self, inbox: Inbox, request: WebhookRequest, credentials: Credentials) -> None:
         given = request.headers.get(SECRET_HEADER)
         if given is None:
-            raise WebhookRejected(401, "Missing the X-Telegram-Bot-Api-Secret-Token header")
+            raise WebhookRejected(401, _("Missing the X-Telegram-Bot-Api-Secret-Token header"))
         expected = credentials.get("webhook_secret")
         if not expected or not constant_time_equals(given, expected):
-            raise WebhookRejected(403, "The secret token does not match this inbox")
+            raise WebhookRejected(403, _("The secret token does not match this inbox"))
 
     def parse(self, body: bytes) -> list[InboundEvent]:
         return parse_update(body)
@@ -165,7 +166,7 @@ def _keyboard(message: OutboundMessage) -> dict[str, Any] | None:
     choices += [(row.id, row.title) for section in message.sections for row in section.rows]
     if not choices:
         return None
-    for data, _ in choices:
+    for data, _title in choices:
         if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
             raise DeliveryError(
                 f"Button id {data!r} is longer than Telegram's {MAX_CALLBACK_DATA_BYTES} bytes", retryable=False

@@ -21,6 +21,7 @@ from nexa.channels.base import (
 )
 from nexa.conversations.models import ContentType, FileType
 from nexa.kit.clock import utcnow
+from nexa.kit.lazy_text import _
 
 CALLBACK_PREFIX = "callback:"
 
@@ -28,7 +29,7 @@ CALLBACK_PREFIX = "callback:"
 def parse_update(body: bytes) -> list[InboundEvent]:
     update = json_object(body)
     if not isinstance(update.get("update_id"), int):
-        raise WebhookRejected(400, "Not a Telegram update: `update_id` is required")
+        raise WebhookRejected(400, _("Not a Telegram update: `update_id` is required"))
     if "message" in update:
         message = _object(update, "message")
         return [_message(message)] if _is_private(message) else []
@@ -55,14 +56,14 @@ def message_id_in(source_id: str) -> tuple[str, int] | None:
 def _object(parent: dict[str, Any], name: str) -> dict[str, Any]:
     value = parent.get(name)
     if not isinstance(value, dict):
-        raise WebhookRejected(400, f"`{name}` must be an object")
+        raise WebhookRejected(400, _("`%(name)s` must be an object", name=name))
     return value
 
 
 def _chat_id(message: dict[str, Any]) -> int:
     chat_id = _object(message, "chat").get("id")
     if not isinstance(chat_id, int):
-        raise WebhookRejected(400, "`chat.id` is required")
+        raise WebhookRejected(400, _("`chat.id` is required"))
     return chat_id
 
 
@@ -73,7 +74,7 @@ def _is_private(message: dict[str, Any]) -> bool:
 def _message_id(message: dict[str, Any]) -> str:
     message_id = message.get("message_id")
     if not isinstance(message_id, int):
-        raise WebhookRejected(400, "`message_id` is required")
+        raise WebhookRejected(400, _("`message_id` is required"))
     return source_id_of(_chat_id(message), message_id)
 
 
@@ -121,11 +122,11 @@ def _edit(message: dict[str, Any]) -> MessageChanged:
 def _button_tap(callback: dict[str, Any]) -> InboundMessage:
     callback_id, user = callback.get("id"), callback.get("from")
     if not isinstance(callback_id, str) or not isinstance(user, dict):
-        raise WebhookRejected(400, "`callback_query.id` and `callback_query.from` are required")
+        raise WebhookRejected(400, _("`callback_query.id` and `callback_query.from` are required"))
     origin = callback.get("message") if isinstance(callback.get("message"), dict) else None
     chat_id = _chat_id(origin) if origin else user.get("id")
     if not isinstance(chat_id, int):
-        raise WebhookRejected(400, "`callback_query.from.id` is required")
+        raise WebhookRejected(400, _("`callback_query.from.id` is required"))
     data = callback.get("data") if isinstance(callback.get("data"), str) else None
     attributes: dict[str, Any] = {
         # Chatwoot-style button reply; the query id lets the webhook answer answerCallbackQuery.
@@ -183,7 +184,7 @@ def _attachments(message: dict[str, Any]) -> tuple[IncomingMedia, ...]:
 def _file(file_type: FileType, body: dict[str, Any], default_mime: str | None, **meta: Any) -> IncomingMedia:
     file_id = body.get("file_id")
     if not isinstance(file_id, str):
-        raise WebhookRejected(400, "`file_id` is required on an attachment")
+        raise WebhookRejected(400, _("`file_id` is required on an attachment"))
     return IncomingMedia(
         file_type=file_type,
         provider_media_id=file_id,

@@ -24,6 +24,7 @@ from nexa.channels.web_widget.serializers import public_conversation, public_mes
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.inboxes.models import Inbox
 from nexa.kit.errors import NotFound, TooManyRequests
+from nexa.kit.lazy_text import _
 from nexa.runtime import Runtime
 from nexa.tenancy.models import Account
 
@@ -53,7 +54,10 @@ async def _check_visitor_rate(runtime: Runtime, request: Request) -> None:
     key = f"public:visitor:{request_origin(request).ip}"
     wait = await runtime.rate_limiter.hit(key, VISITORS_PER_MINUTE, 60)
     if wait is not None:
-        raise TooManyRequests(f"Too many new visitors from this address. Try again in {wait} seconds.", retry_after=wait)
+        raise TooManyRequests(
+            _("Too many new visitors from this address. Try again in %(wait)s seconds.", wait=wait),
+            retry_after=wait,
+        )
 
 
 @router.get("", response_model=WidgetInbox)

@@ -34,6 +34,7 @@ from nexa.channels.whatsapp_cloud.parse import parse_webhook
 from nexa.conversations.models import FileType
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v25.0"
 # Meta's default throughput per business number; numbers Meta has upgraded can say so in rate_per_second.
@@ -70,16 +71,20 @@ class WhatsAppCloudAdapter:
         expected = credentials.get("webhook_verify_token")
         given = request.query.get("hub.verify_token", "")
         if request.query.get("hub.mode") != "subscribe" or not expected or not _equal(given, expected):
-            raise WebhookRejected(403, "Verification failed: hub.verify_token does not match the inbox's verify token")
+            raise WebhookRejected(
+                403, _("Verification failed: hub.verify_token does not match the inbox's verify token")
+            )
         return WebhookReply(200, request.query.get("hub.challenge", ""), media_type="text/plain")
 
     def authenticate(self, inbox: Inbox, request: WebhookRequest, credentials: Credentials) -> None:
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
-            raise WebhookRejected(401, "Missing X-Hub-Signature-256 header")
+            raise WebhookRejected(401, _("Missing X-Hub-Signature-256 header"))
         app_secret = credentials.get("app_secret")
         if not app_secret or not _equal(given.lower(), signature(app_secret, request.body)):
-            raise WebhookRejected(403, "X-Hub-Signature-256 does not match the body signed with the inbox's app secret")
+            raise WebhookRejected(
+                403, _("X-Hub-Signature-256 does not match the body signed with the inbox's app secret")
+            )
 
     def parse(self, body: bytes) -> list[InboundEvent]:
         return parse_webhook(body)

@@ -13,6 +13,7 @@ from typing import Any
 from nexa.channels.base import ListSection, OutboundMessage, OutgoingMedia, ReplyButton
 from nexa.conversations.models import FileType
 from nexa.kit.errors import ValidationFailed
+from nexa.kit.lazy_text import _
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -64,7 +65,13 @@ def _content(message: OutboundMessage) -> dict[str, Any]:
         ("buttons", bool(message.buttons)), ("list", bool(message.sections)),
     ) if present]
     if len(kinds) > 1:
-        raise ValidationFailed(f"A WhatsApp message is one of template, media, buttons or list, not {' + '.join(kinds)}", kinds)
+        raise ValidationFailed(
+            _(
+                "A WhatsApp message is one of template, media, buttons or list, not %(kinds)s",
+                kinds=" + ".join(kinds),
+            ),
+            kinds,
+        )
     if message.template is not None:
         template = message.template
         payload: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
@@ -83,15 +90,21 @@ def _content(message: OutboundMessage) -> dict[str, Any]:
 
 def _media(media: Sequence[OutgoingMedia], caption: str | None) -> dict[str, Any]:
     if len(media) > 1:
-        raise ValidationFailed("WhatsApp sends one attachment per message: send each one separately", ["attachments"])
+        raise ValidationFailed(
+            _("WhatsApp sends one attachment per message: send each one separately"), ["attachments"]
+        )
     item = media[0]
     key = _MEDIA_KEYS.get(item.file_type)
     if key is None:
-        raise ValidationFailed(f"WhatsApp cannot send a {item.file_type} attachment", ["attachments"])
+        raise ValidationFailed(
+            _("WhatsApp cannot send a %(file_type)s attachment", file_type=item.file_type), ["attachments"]
+        )
     payload: dict[str, Any] = {"link": item.url}
     if caption:
         if key not in _CAPTIONED:
-            raise ValidationFailed(f"WhatsApp {key} messages have no caption: send the text separately", ["content"])
+            raise ValidationFailed(
+                _("WhatsApp %(key)s messages have no caption: send the text separately", key=key), ["content"]
+            )
         payload["caption"] = _require_text(caption, "content", MAX_CAPTION)
     if key == "document" and item.filename:
         payload["filename"] = item.filename
@@ -105,7 +118,9 @@ def _interactive(kind: str, text: str | None, action: dict[str, Any]) -> dict[st
 
 def _buttons(buttons: Sequence[ReplyButton]) -> list[dict[str, Any]]:
     if not 1 <= len(buttons) <= MAX_BUTTONS:
-        raise ValidationFailed(f"WhatsApp reply buttons: 1 to {MAX_BUTTONS} buttons", ["buttons"])
+        raise ValidationFailed(
+            _("WhatsApp reply buttons: 1 to %(max_buttons)s buttons", max_buttons=MAX_BUTTONS), ["buttons"]
+        )
     _unique([b.id for b in buttons], "button ids", "buttons")
     _unique([b.title for b in buttons], "button titles", "buttons")
     for button in buttons:
@@ -117,17 +132,23 @@ def _buttons(buttons: Sequence[ReplyButton]) -> list[dict[str, Any]]:
 def _list_action(button: str | None, sections: Sequence[ListSection]) -> dict[str, Any]:
     label = _require_text(button, "list_button", MAX_LIST_BUTTON)
     if len(sections) > MAX_SECTIONS:
-        raise ValidationFailed(f"WhatsApp lists: at most {MAX_SECTIONS} sections", ["sections"])
+        raise ValidationFailed(
+            _("WhatsApp lists: at most %(max_sections)s sections", max_sections=MAX_SECTIONS), ["sections"]
+        )
     rows = [row for section in sections for row in section.rows]
     if not 1 <= len(rows) <= MAX_ROWS:
-        raise ValidationFailed(f"WhatsApp lists: 1 to {MAX_ROWS} rows in total", ["sections"])
+        raise ValidationFailed(
+            _("WhatsApp lists: 1 to %(max_rows)s rows in total", max_rows=MAX_ROWS), ["sections"]
+        )
     _unique([row.id for row in rows], "row ids", "sections")
     payload = []
     for section in sections:
         if len(sections) > 1 and not section.title:
-            raise ValidationFailed("WhatsApp lists: every section needs a title when there are several", ["sections"])
+            raise ValidationFailed(
+                _("WhatsApp lists: every section needs a title when there are several"), ["sections"]
+            )
         if not section.rows:
-            raise ValidationFailed("WhatsApp lists: a section needs at least one row", ["sections"])
+            raise ValidationFailed(_("WhatsApp lists: a section needs at least one row"), ["sections"])
         entry: dict[str, Any] = {"rows": [_row(row.id, row.title, row.description) for row in section.rows]}
         if section.title:
             entry["title"] = _limit(section.title, MAX_SECTION_TITLE, "section title", "sections")
@@ -144,18 +165,20 @@ def _row(row_id: str, title: str, description: str | None) -> dict[str, Any]:
 
 def _require_text(value: str | None, field: str, limit: int) -> str:
     if not value or not value.strip():
-        raise ValidationFailed(f"WhatsApp needs a non-empty {field}", [field])
+        raise ValidationFailed(_("WhatsApp needs a non-empty %(field)s", field=field), [field])
     return _limit(value, limit, field, field)
 
 
 def _limit(value: str, limit: int, what: str, field: str) -> str:
     if not value:
-        raise ValidationFailed(f"WhatsApp: {what} must not be empty", [field])
+        raise ValidationFailed(_("WhatsApp: %(what)s must not be empty", what=what), [field])
     if len(value) > limit:
-        raise ValidationFailed(f"WhatsApp: {what} is longer than {limit} characters", [field])
+        raise ValidationFailed(
+            _("WhatsApp: %(what)s is longer than %(limit)s characters", what=what, limit=limit), [field]
+        )
     return value
 
 
 def _unique(values: list[str], what: str, field: str) -> None:
     if len(set(values)) != len(values):
-        raise ValidationFailed(f"WhatsApp: {what} must be unique within the message", [field])
+        raise ValidationFailed(_("WhatsApp: %(what)s must be unique within the message", what=what), [field])

@@ -25,6 +25,7 @@ from nexa.channels.base import (
 )
 from nexa.channels.whatsapp_cloud.errors import plain_reason
 from nexa.conversations.models import FileType, MessageStatus
+from nexa.kit.lazy_text import _
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ _STATUSES = {
 def parse_webhook(body: bytes) -> list[InboundEvent]:
     payload = json_object(body)
     if payload.get("object") != WEBHOOK_OBJECT:
-        raise WebhookRejected(400, f"Not a WhatsApp webhook: object must be {WEBHOOK_OBJECT!r}")
+        raise WebhookRejected(
+            400, _("Not a WhatsApp webhook: object must be %(expected)r", expected=WEBHOOK_OBJECT)
+        )
     events: list[InboundEvent] = []
     for entry in _list(payload, "entry"):
         for change in _list(_mapping(entry, "entry"), "changes"):
@@ -271,7 +274,7 @@ def _details(error: Mapping[str, Any]) -> str | None:
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise WebhookRejected(400, f"Malformed WhatsApp webhook: {what} must be an object")
+        raise WebhookRejected(400, _("Malformed WhatsApp webhook: %(what)s must be an object", what=what))
     return value
 
 
@@ -280,14 +283,14 @@ def _list(parent: Mapping[str, Any], key: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise WebhookRejected(400, f"Malformed WhatsApp webhook: {key} must be a list")
+        raise WebhookRejected(400, _("Malformed WhatsApp webhook: %(key)s must be a list", key=key))
     return value
 
 
 def _required(parent: Mapping[str, Any], key: str) -> str:
     value = _text(parent.get(key))
     if not value:
-        raise WebhookRejected(400, f"Malformed WhatsApp webhook: {key} is missing")
+        raise WebhookRejected(400, _("Malformed WhatsApp webhook: %(key)s is missing", key=key))
     return value
 
 
@@ -296,7 +299,9 @@ def _timestamp(parent: Mapping[str, Any]) -> datetime:
     try:
         return datetime.fromtimestamp(int(raw), UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
-        raise WebhookRejected(400, f"Malformed WhatsApp webhook: timestamp {raw!r} is not unix seconds") from None
+        raise WebhookRejected(
+            400, _("Malformed WhatsApp webhook: timestamp %(raw)r is not unix seconds", raw=raw)
+        ) from None
 
 
 def _mappings(value: Any) -> list[Mapping[str, Any]]:

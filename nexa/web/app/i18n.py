@@ -4,7 +4,8 @@ Each locale folder (`nexa/web/translations/<pt_BR|es|en>/LC_MESSAGES/`) holds on
 app (`inbox.po`, `settings.po`, ...). All of them are merged into one catalog per locale, so parts are
 translated independently without merge conflicts in one big file. `.po` files are compiled in memory when
 first used (no `.mo` build step to forget at install). msgids are the English text; an untranslated message
-shows its English msgid.
+shows its English msgid. The server's own texts (API error messages) are the `errors` domain (`errors.po`): they
+are rendered by the server, so they stay out of the page catalogs the browser receives.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
+from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
 from nexa.kit.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES
+from nexa.kit.lazy_text import Gettext, english
 
 TRANSLATIONS_DIR = Path(__file__).parent.parent / "translations"
 
@@ -42,19 +45,33 @@ class Catalog:
     messages: dict[str, str | list[str]] = field(default_factory=dict)
 
 
+SERVER_DOMAIN = "errors"
+
+
+def _folder(locale: str) -> Path:
+    return TRANSLATIONS_DIR / babel_name(locale) / "LC_MESSAGES"
+
+
+def _read(po_path: Path, locale: str) -> tuple[BabelCatalog, Translations]:
+    with po_path.open("rb") as po_file:
+        parsed = read_po(po_file, locale=babel_name(locale))
+    compiled = io.BytesIO()
+    write_mo(compiled, parsed)
+    compiled.seek(0)
+    return parsed, Translations(fp=compiled)
+
+
 @functools.cache
 def catalog(locale: str) -> Catalog:
-    """The merged catalog of `locale` (one of SUPPORTED_LOCALES), read from every `*.po` of its folder."""
+    """The merged catalog of `locale` (one of SUPPORTED_LOCALES), read from every `*.po` of its folder but the
+    server's own (SERVER_DOMAIN)."""
     merged = Translations()
     messages: dict[str, str | list[str]] = {}
-    folder = TRANSLATIONS_DIR / babel_name(locale) / "LC_MESSAGES"
-    for po_path in sorted(folder.glob("*.po")):
-        with po_path.open("rb") as po_file:
-            parsed = read_po(po_file, locale=babel_name(locale))
-        compiled = io.BytesIO()
-        write_mo(compiled, parsed)
-        compiled.seek(0)
-        merged.merge(Translations(fp=compiled))
+    for po_path in sorted(_folder(locale).glob("*.po")):
+        if po_path.stem == SERVER_DOMAIN:
+            continue
+        parsed, translations = _read(po_path, locale)
+        merged.merge(translations)
         for message in parsed:
             if not message.id or not message.string or message.fuzzy:
                 continue
@@ -65,6 +82,15 @@ def catalog(locale: str) -> Catalog:
     # A Translations() built empty has no plural rule: gettext's default is English's (n != 1).
     merged.plural = _plural_rule(locale)
     return Catalog(locale=locale, translations=merged, messages=messages)
+
+
+@functools.cache
+def server_gettext(locale: str) -> Gettext:
+    """gettext of the server's texts (SERVER_DOMAIN) in `locale`; English, the msgids' language, as they are."""
+    path = _folder(locale) / f"{SERVER_DOMAIN}.po"
+    if locale == "en" or not path.exists():
+        return english
+    return _read(path, locale)[1].gettext
 
 
 def _plural_rule(locale: str) -> Any:
@@ -100,6 +126,12 @@ def from_accept_language(header: str | None) -> str | None:
         if locale := supported(tag):
             return locale
     return None
+
+
+def server_text_locale(user_locale: str | None, accept_language: str | None) -> str:
+    """The language of a server text (an API error) for a request: the signed-in user's own setting, else the
+    browser's, else English, which API clients (Chatwoot's among them) expect."""
+    return supported(user_locale) or from_accept_language(accept_language) or "en"
 
 
 def choose_locale(user_locale: str | None, accept_language: str | None, account_locale: str | None) -> str:
