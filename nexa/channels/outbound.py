@@ -38,6 +38,7 @@ from nexa.channels.base import (
 from nexa.channels.inbound import apply_early_receipts
 from nexa.channels.registry import adapter_for
 from nexa.channels.webhooks import InboxCredentials
+from nexa.channels.whatsapp_cloud.templates import check_template_send
 from nexa.contacts.models import ContactInbox
 from nexa.conversations import messages
 from nexa.conversations.models import Attachment, ContentType, Conversation, Message, MessageStatus, MessageType
@@ -322,7 +323,8 @@ async def check_reply(
     template_params: Mapping[str, Any] | None,
 ) -> None:
     """Refuse up front (422) a reply the channel would refuse: free-form outside the service window,
-    buttons or lists over their limits, a template the channel cannot send."""
+    buttons or lists over their limits, a template the channel cannot send or that the inbox's templates
+    synced from Meta do not have (name, language, approval, parameters)."""
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
         return
@@ -331,7 +333,10 @@ async def check_reply(
             raise UnprocessableEntity(
                 _("%(channel)s inboxes cannot send templates", channel=channel_name(inbox))
             )
-        template_of(template_params)
+        template = template_of(template_params)
+        if inbox.message_templates:
+            # The inbox has Meta's list (WhatsApp Cloud): a send it would refuse is refused before it is queued.
+            check_template_send(inbox.message_templates, template)
         return
     closes_at = await service_window_closes_at(session, conversation, inbox)
     if closes_at is not None and closes_at <= utcnow():

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.auth.dependencies import AccountContext, DbSession, RuntimeDep, authorize
 from nexa.auth.repository import MembershipRepository
-from nexa.inboxes import service, webhook_setup
+from nexa.inboxes import service, templates, webhook_setup
 from nexa.inboxes.repository import InboxMemberRepository, InboxRepository
 from nexa.inboxes.schemas import (
     AgentList,
@@ -16,6 +16,7 @@ from nexa.inboxes.schemas import (
     InboxMembersChange,
     InboxOut,
     InboxUpdate,
+    TemplateSync,
     WebhookSetup,
 )
 from nexa.inboxes.serializers import inbox_out
@@ -113,3 +114,11 @@ async def setup_webhook(inbox_id: int, ctx: InboxesAdmin, session: DbSession, ru
         inbox, base_url=runtime.settings.base_url, cipher=runtime.cipher, http=runtime.http
     )
     return WebhookSetup(callback_webhook_url=url)
+
+
+@router.post("/inboxes/{inbox_id}/sync_templates", response_model=TemplateSync)
+async def sync_templates(inbox_id: int, ctx: InboxesAdmin, session: DbSession) -> TemplateSync:
+    """Sync the WhatsApp Cloud inbox's message templates from Meta, in a job; 422 for other channels."""
+    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    await templates.request_template_sync(session, inbox)
+    return TemplateSync(message="Template sync initiated successfully")

@@ -54,9 +54,8 @@ class Inbox(IdMixin, TimestampMixin, AccountScopedMixin, Base):
     # WhatsApp Cloud: the business account's message templates as Meta lists them (Chatwoot's
     # channel_whatsapp.message_templates), kept fresh by nexa.inboxes.jobs. None until the first sync.
     message_templates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
-    message_templates_last_updated: Mapped[datetime | None] = mapped_column(
-        UTCDateTime
-    )  # last successful sync
+    # The last successful sync.
+    message_templates_last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why the last sync failed, in plain words; None once a sync succeeds.
     message_templates_sync_error: Mapped[str | None] = mapped_column(Text)
     # When a sync last ran, successful or not: the periodic re-sync paces itself on it.

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from nexa.agent_bots.models import AgentBot
 from nexa.auth.models import AccountUser, Role
-from nexa.inboxes.models import Inbox, InboxMember
+from nexa.inboxes.models import ChannelType, Inbox, InboxMember
 from nexa.tenancy.repository import AccountRepository, MemberSetRepository, Repository
 
 
@@ -37,13 +38,16 @@ class InboxMemberRepository(MemberSetRepository[InboxMember]):
         return sorted((await self.session.scalars(statement)).all())
 
     async def is_member(self, inbox_id: int, user_id: int) -> bool:
-        return await self.session.scalar(
-            select(InboxMember.id).where(
-                InboxMember.account_id == self.account_id,
-                InboxMember.inbox_id == inbox_id,
-                InboxMember.user_id == user_id,
+        return (
+            await self.session.scalar(
+                select(InboxMember.id).where(
+                    InboxMember.account_id == self.account_id,
+                    InboxMember.inbox_id == inbox_id,
+                    InboxMember.user_id == user_id,
+                )
             )
-        ) is not None
+            is not None
+        )
 
     async def assignable_user_ids(self, inbox_id: int) -> list[int]:
         """Inbox members plus the account's administrators, who may work every inbox (as in Chatwoot)."""
@@ -74,3 +78,27 @@ class PublicInboxRepository(Repository[Inbox]):
 
     async def get_by_public_id(self, public_id: str) -> Inbox | None:
         return await self.session.scalar(select(Inbox).where(Inbox.public_id == public_id))
+
+
+class TemplateSyncRepository(Repository[Inbox]):
+    """Every account's WhatsApp Cloud inboxes, for the periodic template re-sync: a system job that serves
+    all tenants and reads ids only; each sync then runs in its inbox's account (nexa.inboxes.jobs)."""
+
+    model = Inbox
+
+    async def due(self, attempted_before: datetime, *, limit: int) -> list[tuple[int, int]]:
+        """(inbox id, account id) of the inboxes whose last sync ran before `attempted_before`, or never; the
+        longest waiting first."""
+        attempted_at = Inbox.message_templates_sync_attempted_at
+        statement = (
+            select(Inbox.id, Inbox.account_id)
+            .where(
+                Inbox.channel_type == ChannelType.whatsapp_cloud,
+                or_(attempted_at.is_(None), attempted_at < attempted_before),
+            )
+            .order_by(attempted_at.is_not(None), attempted_at, Inbox.id)
+            .limit(limit)
+        )
+        return [
+            (inbox_id, account_id) for inbox_id, account_id in (await self.session.execute(statement)).all()
+        ]

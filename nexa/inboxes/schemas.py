@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -141,6 +142,14 @@ class InboxOut(BaseModel):
     agent_bot_id: int | None
     lock_to_single_conversation: bool
     allow_messages_after_resolved: bool
+    message_templates: list[dict[str, Any]] = Field(
+        description="WhatsApp Cloud: the business account's templates as Meta lists them (every status), synced "
+        "from Meta; empty for other channels"
+    )
+    message_templates_last_updated: datetime | None = Field(description="When the templates were last synced")
+    message_templates_sync_error: str | None = Field(
+        description="Why the last template sync failed, in plain words; null when it succeeded"
+    )
 
 
 class InboxList(BaseModel):
@@ -156,6 +165,10 @@ class InboxSummary(BaseModel):
     name: str
     channel_type: str
     provider: str
+
+
+class TemplateSync(BaseModel):
+    message: str = Field(description="The sync was queued; the inbox shows its outcome once it ran")
 
 
 class WebhookSetup(BaseModel):

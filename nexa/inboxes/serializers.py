@@ -48,6 +48,9 @@ def inbox_out(inbox: Inbox, *, base_url: str) -> InboxOut:
         agent_bot_id=inbox.agent_bot_id,
         lock_to_single_conversation=inbox.lock_to_single_conversation,
         allow_messages_after_resolved=inbox.allow_messages_after_resolved,
+        message_templates=inbox.message_templates or [],
+        message_templates_last_updated=inbox.message_templates_last_updated,
+        message_templates_sync_error=inbox.message_templates_sync_error,
     )
 
 

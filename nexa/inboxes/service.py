@@ -9,6 +9,7 @@ from nexa.auth.repository import MembershipRepository
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import AgentBotRepository, InboxMemberRepository, InboxRepository
 from nexa.inboxes.schemas import InboxCreate, InboxSettings, InboxUpdate
+from nexa.inboxes.templates import enqueue_template_sync, has_message_templates, template_source
 from nexa.kit.crypto import Cipher, random_token
 from nexa.kit.errors import ValidationFailed
 from nexa.kit.lazy_text import _
@@ -70,15 +71,20 @@ async def create_inbox(session: AsyncSession, account_id: int, params: InboxCrea
     session.add(inbox)
     await session.flush()
     record_webhook_event(session, "inbox_created", account_id, inbox_id=inbox.id)
+    if has_message_templates(inbox):
+        await enqueue_template_sync(session, inbox.id, account_id)
     return inbox
 
 
 async def update_inbox(
     session: AsyncSession, account_id: int, inbox: Inbox, params: InboxUpdate, *, cipher: Cipher
 ) -> Inbox:
+    templates_from = template_source(inbox)
     await _apply(session, account_id, inbox, params, cipher)
     await session.flush()
     record_webhook_event(session, "inbox_updated", account_id, inbox_id=inbox.id)
+    if has_message_templates(inbox) and template_source(inbox) != templates_from:
+        await enqueue_template_sync(session, inbox.id, account_id)
     return inbox
 
 

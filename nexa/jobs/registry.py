@@ -29,6 +29,7 @@ JOB_MODULES: list[str] = [
     "nexa.knowledge.jobs",
     "nexa.automation.jobs",
     "nexa.bulk_actions.jobs",
+    "nexa.inboxes.jobs",
 ]
 
 

@@ -107,7 +107,7 @@ class WhatsAppCloudAdapter:
             body = message_body(message)
         except ValidationFailed as exc:
             raise DeliveryError(exc.message, retryable=False, code="invalid_message") from None
-        answer = await _call(http, "POST", f"{_number_url(inbox)}/messages", credentials, json=body)
+        answer = await call_graph(http, "POST", f"{_number_url(inbox)}/messages", credentials, json=body)
         sent = answer.json()
         messages = sent.get("messages") or [{}]
         if not messages[0].get("id"):
@@ -125,14 +125,14 @@ class WhatsAppCloudAdapter:
         if not media.provider_media_id:
             raise DeliveryError("The attachment has no WhatsApp media id", retryable=False, code="no_media_id")
         # The download URL expires after 5 minutes: always ask for a fresh one.
-        described = await _call(
+        described = await call_graph(
             http, "GET", f"{api_base_url(inbox)}/{media.provider_media_id}", credentials,
             params={"phone_number_id": self.route_key(inbox)} if self.route_key(inbox) else None,
         )
         info = described.json()
         if not info.get("url"):
             raise DeliveryError("WhatsApp returned no download URL for the media", retryable=False)
-        content = await _call(http, "GET", info["url"], credentials)
+        content = await call_graph(http, "GET", info["url"], credentials)
         return MediaContent(
             data=content.content,
             mime_type=info.get("mime_type") or media.mime_type or content.headers.get("content-type"),
@@ -142,7 +142,7 @@ class WhatsAppCloudAdapter:
     async def mark_read(
         self, inbox: Inbox, credentials: Credentials, source_id: str, http: httpx.AsyncClient, *, typing: bool = False
     ) -> None:
-        await _call(http, "POST", f"{_number_url(inbox)}/messages", credentials, json=read_body(source_id, typing=typing))
+        await call_graph(http, "POST", f"{_number_url(inbox)}/messages", credentials, json=read_body(source_id, typing=typing))
 
 
 def _number_url(inbox: Inbox) -> str:
@@ -152,7 +152,8 @@ def _number_url(inbox: Inbox) -> str:
     return f"{api_base_url(inbox)}/{phone_number_id}"
 
 
-async def _call(http: httpx.AsyncClient, method: str, url: str, credentials: Credentials, **kwargs: Any) -> httpx.Response:
+async def call_graph(http: httpx.AsyncClient, method: str, url: str, credentials: Credentials, **kwargs: Any) -> httpx.Response:
+    """One Graph API call with the inbox's token; a refusal or an unreachable API raises DeliveryError in plain words."""
     token = credentials.get("access_token")
     if not token:
         raise DeliveryError("The inbox has no access token", retryable=False, code="not_configured")
