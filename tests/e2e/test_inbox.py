@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from nexa.config import Settings
 from nexa.conversations.models import Message, MessageType
-from nexa.devtools.fake_graph import FakeGraph
+from nexa.devtools.fake_graph import FakeGraph, message_template
 from nexa.jobs.worker import Worker
 from nexa.kit.clock import utcnow
 from nexa.runtime import Runtime
@@ -68,18 +68,13 @@ async def eventually(check: Callable[[], Awaitable[Any] | Any], timeout: float =
         await asyncio.sleep(0.05)
 
 
-async def whatsapp_inbox(api: httpx.AsyncClient, member: Member, fake: FakeGraph, **config: Any) -> dict[str, Any]:
+async def whatsapp_inbox(api: httpx.AsyncClient, member: Member, fake: FakeGraph) -> dict[str, Any]:
     response = await api.post(f"/api/v1/accounts/{member.account.id}/inboxes", json={
         "name": "Vendas", "channel": {"type": "whatsapp", "phone_number": "+15550783881", "provider": "whatsapp_cloud",
                                       "provider_config": fake.provider_config()},
     })
     assert response.status_code == 200, response.text
-    inbox = response.json()
-    if config:
-        patched = await api.patch(f"/api/v1/accounts/{member.account.id}/inboxes/{inbox['id']}", json={"channel_config": config})
-        assert patched.status_code == 200, patched.text
-        inbox = patched.json()
-    return inbox
+    return response.json()
 
 
 async def sign_in(page: Any, url: str, member: Member) -> None:
@@ -203,11 +198,20 @@ async def test_closed_window_switches_to_templates_in_portuguese_on_a_phone(
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     admin = await make_member(runtime)
-    templates = [{"name": "retomar_contato", "language": "pt_BR", "status": "APPROVED", "category": "MARKETING",
-                  "components": [{"type": "BODY", "text": "Olá {{1}}, ainda posso ajudar com o seu pedido?"}]}]
+    # Templates come from Meta: the new inbox syncs them from the fake Graph API; only approved ones are offered.
+    fake_graph.templates = [
+        message_template("retomar_contato", "Olá {{1}}, ainda posso ajudar com o seu pedido?", category="MARKETING"),
+        message_template("aguardando_aprovacao", "Oi {{1}}", status="PENDING"),
+    ]
     async with serve_nexa(runtime) as nexa, httpx.AsyncClient(base_url=nexa.http, headers=admin.headers) as api:
         account = f"/api/v1/accounts/{admin.account.id}"
-        inbox = await whatsapp_inbox(api, admin, fake_graph, message_templates=templates)
+        inbox = await whatsapp_inbox(api, admin, fake_graph)
+
+        async def synced() -> bool:
+            shown = (await api.get(f"{account}/inboxes/{inbox['id']}")).json()
+            return len(shown["message_templates"]) == 2
+
+        await eventually(synced)
         callback = httpx.URL(inbox["callback_webhook_url"]).path
         await fake_graph.customer_says(api, callback, "Quero saber do meu pedido", name="João")
 
@@ -233,6 +237,8 @@ async def test_closed_window_switches_to_templates_in_portuguese_on_a_phone(
             assert not await page.locator(".list").is_visible()
             await page.locator(".composer__window--closed", has_text="Janela de 24 horas encerrada").wait_for()
             assert not await page.locator(".composer textarea").is_visible()
+            offered = await page.locator(".template select option").all_inner_texts()
+            assert offered[1:] == ["retomar_contato (pt_BR)"]
             await page.select_option(".template select", label="retomar_contato (pt_BR)")
             await page.fill('.template input[name="1"]', "João")
             await page.locator(".template__preview", has_text="Olá João, ainda posso ajudar").wait_for()

@@ -389,6 +389,21 @@ function attachmentNode(attachment) {
   }
 }
 
+// A template's placeholders: {{1}}, {{2}}... or, in named-parameter templates, {{first_name}}.
+const PLACEHOLDER = /\{\{\s*(\w+)\s*\}\}/g;
+const placeholders = (text) => [...new Set([...String(text || "").matchAll(PLACEHOLDER)].map((match) => match[1]))];
+const templatePart = (tpl, type) => (tpl.components || []).find((c) => String(c.type).toUpperCase() === type);
+const templateText = (tpl, type) => templatePart(tpl, type)?.text || "";
+const MEDIA_HEADERS = { IMAGE: "image", VIDEO: "video", DOCUMENT: "document" };
+const MEDIA_HEADER_LABELS = { image: t("Header image link"), video: t("Header video link"), document: t("Header document link") };
+
+/** What the send must say about the header: a media link (image, video, document) or text placeholders. */
+function templateHeader(tpl) {
+  const header = templatePart(tpl, "HEADER");
+  const format = String(header?.format || "").toUpperCase();
+  return { media: MEDIA_HEADERS[format] || null, placeholders: format === "TEXT" ? placeholders(header.text) : [] };
+}
+
 /** The reply box: text or private note, canned responses on "/", emoji, files, templates when the window is closed. */
 class Composer {
   constructor(view) {
@@ -447,8 +462,14 @@ class Composer {
     this.setTemplateMode(this.closed && !this.private ? true : this.templateMode && !this.private, { quiet: true });
   }
 
+  /** The inbox's WhatsApp templates Meta approved (synced from Meta onto the inbox). */
+  approvedTemplates() {
+    const templates = this.view.inbox?.message_templates || [];
+    return templates.filter((tpl) => String(tpl.status || "").toUpperCase() === "APPROVED");
+  }
+
   setTemplateMode(on, { quiet = false } = {}) {
-    const templates = this.view.inbox?.channel_config?.message_templates || [];
+    const templates = this.approvedTemplates();
     if (on && !quiet && !templates.length) {
       toast(t("This inbox has no approved templates."), "error");
       return;
@@ -459,9 +480,9 @@ class Composer {
     if (on) this.buildTemplates(templates);
   }
 
-  buildTemplates(templates) {
+  /** Pick a template, fill its placeholders ({{1}} or {{name}}) and header, see the text, send it. */
+  buildTemplates(usable) {
     if (this.templateBox.childElementCount) return;
-    const usable = templates.filter((tpl) => !tpl.status || String(tpl.status).toLowerCase() === "approved");
     const chooser = h("select", { "aria-label": t("Template") }, h("option", { value: "" }, t("Choose a template…")),
       usable.map((tpl, index) => h("option", { value: index }, `${tpl.name} (${tpl.language})`)));
     const fields = h("div", { class: "template__fields" });
@@ -469,39 +490,56 @@ class Composer {
     const send = h("button", { class: "button button--primary", type: "button", disabled: true }, t("Send template"));
     const back = h("button", { class: "button button--small", type: "button", onclick: () => this.setTemplateMode(false) }, t("Write a message"));
     let chosen = null;
-    const bodyOf = (tpl) => (tpl.components || []).find((c) => String(c.type).toUpperCase() === "BODY")?.text || "";
+    const inputs = (part) => [...fields.querySelectorAll(`input[data-part="${part}"]`)];
+    const valuesOf = (part) => Object.fromEntries(inputs(part).map((input) => [input.name, input.value.trim()]));
     const render = () => {
       if (!chosen) return;
-      const values = Object.fromEntries([...fields.querySelectorAll("input")].map((input) => [input.name, input.value]));
-      preview.textContent = bodyOf(chosen).replace(/\{\{(\d+)\}\}/g, (whole, n) => values[n] || whole);
-      send.disabled = Object.values(values).some((value) => !value.trim());
+      const values = valuesOf("body");
+      preview.textContent = templateText(chosen, "BODY").replace(PLACEHOLDER, (whole, name) => values[name] || whole);
+      send.disabled = [...fields.querySelectorAll("input")].some((input) => !input.value.trim());
     };
+    const field = (part, name, label, type = "text") => h("label", { class: "field" }, h("span", {}, label),
+      h("input", { name, type, required: true, dataset: { part }, oninput: render }));
     chooser.addEventListener("change", () => {
       chosen = usable[Number(chooser.value)] || null;
       clear(fields);
-      if (!chosen) return;
-      const numbers = [...new Set([...bodyOf(chosen).matchAll(/\{\{(\d+)\}\}/g)].map((m) => m[1]))];
-      for (const n of numbers) {
-        fields.append(h("label", { class: "field" }, h("span", {}, t("Parameter %(n)s", { n })), h("input", { name: n, oninput: render })));
+      preview.textContent = "";
+      if (!chosen) {
+        send.disabled = true;
+        return;
       }
+      const header = templateHeader(chosen);
+      if (header.media) fields.append(field("header", "media_url", MEDIA_HEADER_LABELS[header.media], "url"));
+      for (const name of header.placeholders) fields.append(field("header", name, t("Header parameter %(n)s", { n: name })));
+      for (const name of placeholders(templateText(chosen, "BODY"))) fields.append(field("body", name, t("Parameter %(n)s", { n: name })));
       render();
-      send.disabled = numbers.length > 0;
     });
     send.addEventListener("click", async () => {
-      const params = Object.fromEntries([...fields.querySelectorAll("input")].map((input) => [input.name, input.value]));
+      const body = valuesOf("body");
+      const expected = placeholders(templateText(chosen, "BODY"));
+      // WhatsApp refuses a template whose parameters do not match the approved version: say so before sending.
+      if (expected.length !== Object.keys(body).length || Object.values(body).some((value) => !value)) {
+        toast(t("This template needs %(count)s parameters.", { count: expected.length }), "error");
+        return;
+      }
+      const header = templateHeader(chosen);
+      const headerValues = valuesOf("header");
+      const processed = { body };
+      if (header.media) processed.header = { media_url: headerValues.media_url, media_type: header.media };
+      else if (header.placeholders.length) processed.header = { text: headerValues[header.placeholders[0]] };
       send.disabled = true;
       try {
         await api.post(`${this.view.url}/messages`, {
           content: preview.textContent,
-          template_params: { name: chosen.name, language: chosen.language, category: chosen.category, processed_params: params },
+          template_params: { name: chosen.name, language: chosen.language, category: chosen.category, processed_params: processed },
         });
         chooser.value = "";
+        chosen = null;
         clear(fields);
         preview.textContent = "";
         await this.view.fetchNewer();
       } catch (error) {
         toast(error.message, "error");
-      } finally {
         send.disabled = false;
       }
     });
