@@ -254,6 +254,7 @@ async def test_closed_window_switches_to_templates_in_portuguese_on_a_phone(
             await page.click(".conv__back")
             await page.locator(".item", has_text="João").locator(".item__select").check()
             await page.locator(".list__bulk", has_text="1 selecionadas").wait_for()
+            assert "Adicionar etiqueta…" in await page.locator('[data-bulk="label-add"] option').all_inner_texts()
             await page.click('[data-bulk="resolve"]')
             await page.locator(".list__empty", has_text="Nenhuma conversa aqui.").wait_for()
             assert errors == []

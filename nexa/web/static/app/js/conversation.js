@@ -4,6 +4,7 @@ import { ContactPanel } from "./contact.js";
 import { clear, h, toast } from "./dom.js";
 import { config, dayKey, formatDay, formatDuration, formatTime, t } from "./i18n.js";
 import { realtime } from "./realtime.js";
+import { snoozeUntil } from "./snooze.js";
 
 const INCOMING = 0;
 const OUTGOING = 1;
@@ -220,14 +221,7 @@ export class ConversationView {
   }
 
   snooze(choice) {
-    const now = new Date();
-    const until = new Date(now);
-    if (choice === "hour") until.setHours(now.getHours() + 1);
-    else {
-      until.setDate(now.getDate() + (choice === "week" ? 7 : 1));
-      until.setHours(9, 0, 0, 0);
-    }
-    return this.setStatus("snoozed", Math.floor(until.getTime() / 1000));
+    return this.setStatus("snoozed", snoozeUntil(choice));
   }
 
   assign(body) {

@@ -1,6 +1,7 @@
 // The inbox page: the conversation list (tabs, filters, search, infinite scroll, live updates, bulk actions)
 // and the keyboard shortcuts; the open conversation is conversation.js, the side panel contact.js.
 import { accountPath, api } from "./api.js";
+import { bulkActionBody } from "./bulk.js";
 import { ConversationView } from "./conversation.js";
 import { clear, h, toast } from "./dom.js";
 import { config, formatDuration, formatTime, dayKey, formatDateTime, t } from "./i18n.js";
@@ -55,6 +56,10 @@ async function loadReferences() {
   fillSelect(filtersForm.team_id, teams.map((team) => [team.id, team.name]));
   fillSelect(filtersForm.label, labels.payload.map((l) => [l.title, l.title]));
   fillSelect(bulkBar.querySelector('[data-bulk="assign"]'), agents.map((a) => [a.id, a.available_name || a.name]));
+  fillSelect(bulkBar.querySelector('[data-bulk="team"]'), teams.map((team) => [team.id, team.name]));
+  for (const action of ["label-add", "label-remove"]) {
+    fillSelect(bulkBar.querySelector(`[data-bulk="${action}"]`), labels.payload.map((l) => [l.title, l.title]));
+  }
 }
 
 function fillSelect(select, options) {
@@ -179,9 +184,9 @@ function updateBulk() {
 
 // One request for the whole selection: the server checks it all (a refusal changes nothing) and changes the
 // conversations in a job; the list follows through the live events each change sends.
-async function bulk(fields) {
+async function bulk(action, value) {
   try {
-    await api.post(accountPath("/bulk_actions"), { type: "Conversation", ids: [...state.selected], fields });
+    await api.post(accountPath("/bulk_actions"), bulkActionBody(state.selected, action, value));
   } catch (error) {
     toast(error.message, "error");
     return;
@@ -190,12 +195,15 @@ async function bulk(fields) {
   render(); // unchecks the items and hides the bar
 }
 
-bulkBar.querySelector('[data-bulk="resolve"]').addEventListener("click", () => bulk({ status: "resolved" }));
-bulkBar.querySelector('[data-bulk="assign"]').addEventListener("change", (event) => {
-  const assignee = Number(event.target.value);
-  event.target.value = "";
-  if (assignee) bulk({ assignee_id: assignee });
-});
+bulkBar.querySelector('[data-bulk="resolve"]').addEventListener("click", () => bulk("resolve"));
+// Assignee, team, a label to add or remove, a snooze: each select acts once an option is picked, then resets.
+for (const select of bulkBar.querySelectorAll("select[data-bulk]")) {
+  select.addEventListener("change", () => {
+    const { value } = select;
+    select.value = "";
+    if (value) bulk(select.dataset.bulk, value);
+  });
+}
 
 // --- tabs, filters, search ----------------------------------------------------------------------------------
 for (const tab of root.querySelectorAll("[data-tab]")) {
