@@ -19,13 +19,13 @@ import httpx
 from nexa.conversations.models import ContentType, FileType, MessageStatus
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.kit.errors import NexaError
-from nexa.kit.lazy_text import _
+from nexa.kit.lazy_text import LazyText, _
 
 
 class WebhookRejected(NexaError):
     """A webhook the provider must be told off for; `status_code` is 400, 401, 403, 404 or 413."""
 
-    def __init__(self, status_code: int, message: str) -> None:
+    def __init__(self, status_code: int, message: LazyText) -> None:
         super().__init__(message)
         self.status_code = status_code
 
