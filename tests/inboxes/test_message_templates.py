@@ -24,7 +24,7 @@ from nexa.kit.clock import utcnow
 from nexa.runtime import Runtime
 from tests.bot.harness import settle
 from tests.channels.whatsapp.helpers import WhatsAppInbox, create_whatsapp_inbox
-from tests.factories import make_account, make_member
+from tests.factories import Member, make_account, make_member
 
 TEMPLATES = [
     message_template("pedido_enviado", "Olá {{1}}, seu pedido {{2}} saiu para entrega."),
@@ -37,6 +37,22 @@ async def _inbox_json(client: httpx.AsyncClient, inbox: WhatsAppInbox) -> dict[s
     response = await client.get(f"{inbox.account_url}/inboxes/{inbox.id}", headers=inbox.member.headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def _inbox_with(
+    client: httpx.AsyncClient, admin: Member, provider_config: dict[str, str]
+) -> WhatsAppInbox:
+    """A WhatsApp Cloud inbox created with these provider settings (e.g. a token Meta refuses)."""
+    created = await client.post(
+        f"/api/v1/accounts/{admin.account.id}/inboxes",
+        headers=admin.headers,
+        json={
+            "name": "Vendas",
+            "channel": {"type": "whatsapp", "provider": "whatsapp_cloud", "provider_config": provider_config},
+        },
+    )
+    assert created.status_code == 200, created.text
+    return WhatsAppInbox(admin, created.json())
 
 
 def _listings(fake: FakeGraph) -> list[Any]:
@@ -113,17 +129,7 @@ async def test_a_refused_token_is_shown_in_plain_words_and_a_new_token_syncs_aga
 ) -> None:
     fake_graph.templates = list(TEMPLATES)
     admin = await make_member(runtime)
-    config = fake_graph.provider_config() | {"api_key": "EAAG-revoked"}
-    created = await client.post(
-        f"/api/v1/accounts/{admin.account.id}/inboxes",
-        headers=admin.headers,
-        json={
-            "name": "Vendas",
-            "channel": {"type": "whatsapp", "provider": "whatsapp_cloud", "provider_config": config},
-        },
-    )
-    assert created.status_code == 200, created.text
-    inbox = WhatsAppInbox(admin, created.json())
+    inbox = await _inbox_with(client, admin, fake_graph.provider_config() | {"api_key": "EAAG-revoked"})
     await settle(runtime)
 
     failed = await _inbox_json(client, inbox)
@@ -155,17 +161,9 @@ async def test_a_wrong_business_account_id_is_named(
     client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, worker: Worker
 ) -> None:
     admin = await make_member(runtime)
-    config = fake_graph.provider_config() | {"business_account_id": "999"}
-    created = await client.post(
-        f"/api/v1/accounts/{admin.account.id}/inboxes",
-        headers=admin.headers,
-        json={
-            "name": "Vendas",
-            "channel": {"type": "whatsapp", "provider": "whatsapp_cloud", "provider_config": config},
-        },
-    )
+    inbox = await _inbox_with(client, admin, fake_graph.provider_config() | {"business_account_id": "999"})
     await settle(runtime)
-    shown = await _inbox_json(client, WhatsAppInbox(admin, created.json()))
+    shown = await _inbox_json(client, inbox)
     assert "WhatsApp does not know the business account 999" in shown["message_templates_sync_error"]
 
 
