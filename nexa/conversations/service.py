@@ -377,12 +377,15 @@ def _emit_updated(session: AsyncSession, conversation: Conversation, field: str,
 
 
 async def mark_seen_by_agent(session: AsyncSession, conversation: Conversation, *, user_id: int | None) -> None:
-    """An agent has the conversation open: its incoming messages count as read from now on."""
+    """An agent has the conversation open: its incoming messages count as read from now on, and so do their
+    notifications about it."""
     now = utcnow()
     conversation.agent_last_seen_at = now
     if user_id is not None and conversation.assignee_id == user_id:
         conversation.assignee_last_seen_at = now
     await session.flush()
+    if user_id is not None:
+        await notifications.conversation_seen(session, conversation, user_id)
 
 
 def announce_typing(session: AsyncSession, conversation: Conversation, *, on: bool, private: bool, user_id: int | None) -> None:

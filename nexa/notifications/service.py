@@ -140,6 +140,17 @@ async def mark_read(
         await _announce(session, repository, EventName.NOTIFICATION_UPDATED, notification)
 
 
+async def conversation_seen(session: AsyncSession, conversation: Conversation, user_id: int) -> None:
+    """The user has the conversation open: its notifications for them are read (each one announced, so the
+    bell of every tab follows)."""
+    repository = NotificationRepository(session, conversation.account_id, user_id)
+    unread = repository.select().where(
+        Notification.conversation_id == conversation.id, Notification.read_at.is_(None)
+    )
+    for notification in await repository.list(unread):
+        await mark_read(session, repository, notification)
+
+
 async def mark_all_read(
     session: AsyncSession, repository: NotificationRepository, *, conversation_display_id: int | None = None
 ) -> None:

@@ -302,3 +302,15 @@ async def test_the_event_reaches_the_notified_user_only(client: httpx.AsyncClien
     assert created.data["account_id"] == s.admin.account.id
     assert not [e for e in admin_events if e.name.value.startswith("notification.")]
     assert outsider_events == []
+
+
+async def test_opening_the_conversation_reads_its_notifications(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    s = await _setup(client, runtime)
+    await s.note(client, s.admin, f"here {_markup(s.agent)}")
+    await s.note(client, s.agent, f"and you @{s.admin.user.name}")
+    seen = await client.post(f"{s.url}/update_last_seen", headers=s.agent.headers)
+    assert seen.status_code == 200, seen.text
+    assert (await s.notifications(client, s.agent))["meta"]["unread_count"] == 0
+    assert (await s.notifications(client, s.admin))["meta"]["unread_count"] == 1  # only the viewer's own

@@ -94,8 +94,8 @@ def _component(template: Mapping[str, Any], kind: str) -> Mapping[str, Any] | No
 
 
 def check_template_send(templates: Sequence[Mapping[str, Any]], send: Template) -> None:
-    """Refuse (422) a send WhatsApp would refuse: an unknown name or language, a template not approved, or
-    body and header parameters that do not match the approved version."""
+    """Refuse (422) a send WhatsApp would refuse: an unknown name or language, a template not approved,
+    body and header parameters that do not match the approved version, or a link button left unfilled."""
     named = [template for template in templates if template.get("name") == send.name]
     if not named:
         raise UnprocessableEntity(
@@ -127,6 +127,7 @@ def check_template_send(templates: Sequence[Mapping[str, Any]], send: Template) 
         )
     _check_body(template, send)
     _check_header(template, send)
+    _check_link_buttons(template, send)
 
 
 def _given(send: Template, kind: str) -> list[Mapping[str, Any]]:
@@ -184,5 +185,31 @@ def _check_header(template: Mapping[str, Any], send: Template) -> None:
                 "The WhatsApp template %(name)s needs its header (%(kind)s) in the send.",
                 name=send.name,
                 kind=needs,
+            )
+        )
+
+
+def _check_link_buttons(template: Mapping[str, Any], send: Template) -> None:
+    """A URL button whose link ends in a placeholder needs its value (Meta: 131008); others are static."""
+    buttons = (_component(template, "BUTTONS") or {}).get("buttons") or []
+    dynamic = [
+        index
+        for index, button in enumerate(buttons)
+        if isinstance(button, Mapping)
+        and str(button.get("type", "")).upper() == "URL"
+        and _placeholders(button.get("url"))
+    ]
+    given = {
+        str(part.get("index"))
+        for part in send.components
+        if str(part.get("type", "")).lower() == "button" and part.get("sub_type") == "url"
+    }
+    missing = [index for index in dynamic if str(index) not in given]
+    if missing:
+        raise UnprocessableEntity(
+            _(
+                "The WhatsApp template %(name)s needs the link parameter of its button %(buttons)s.",
+                name=send.name,
+                buttons=", ".join(str(index + 1) for index in missing),
             )
         )

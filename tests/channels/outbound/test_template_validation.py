@@ -23,16 +23,30 @@ SYNCED = [
     ),
     message_template("retomar", "Hola {{first_name}}, ¿seguimos con {{product}}?", language="es"),
     message_template("natal", "Promoção de Natal!", status="PENDING", category="MARKETING"),
+    message_template(
+        "rastreio",
+        "Seu pedido saiu.",
+        buttons=[
+            {"type": "PHONE_NUMBER", "text": "Ligar", "phone_number": "+5511999990000"},
+            {"type": "URL", "text": "Rastrear", "url": "https://loja.example/rastreio/{{1}}"},
+        ],
+    ),
 ]
 IMAGE = {"media_url": "https://example.com/pedido.jpg", "media_type": "image"}
 
 
 def _template(
-    name: str, language: str, body: dict[str, str], header: dict[str, str] | None = None
+    name: str,
+    language: str,
+    body: dict[str, str],
+    header: dict[str, str] | None = None,
+    buttons: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     processed: dict[str, Any] = {"body": body}
     if header is not None:
         processed["header"] = header
+    if buttons is not None:
+        processed["buttons"] = buttons
     return {"name": name, "language": language, "processed_params": processed}
 
 
@@ -83,6 +97,9 @@ async def test_a_template_send_wrong_for_the_synced_templates_is_a_422_before_an
         "The WhatsApp template retomar has no header to fill in.": _template(
             "retomar", "es", {"first_name": "Ana", "product": "sofá"}, {"text": "Oi"}
         ),
+        "The WhatsApp template rastreio needs the link parameter of its button 2.": _template(
+            "rastreio", "pt_BR", {}
+        ),
     }
     for error, template_params in refusals.items():
         response = await reply(client, chat, None, template_params=template_params)
@@ -98,6 +115,22 @@ async def test_a_template_send_wrong_for_the_synced_templates_is_a_422_before_an
     )
     await status_becomes(client, chat, created["id"], "sent")
     assert fake_graph.sent[-1].body["template"]["name"] == "pedido_enviado"
+    # The link button's value goes at its place among the template's buttons (the phone button is static).
+    tracked = await sent_reply(
+        client,
+        chat,
+        None,
+        template_params=_template(
+            "rastreio",
+            "pt_BR",
+            {},
+            buttons=[{"type": "quick_reply", "parameter": ""}, {"type": "url", "parameter": "A1"}],
+        ),
+    )
+    await status_becomes(client, chat, tracked["id"], "sent")
+    assert fake_graph.sent[-1].body["template"]["components"] == [
+        {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "A1"}]}
+    ]
     named = await sent_reply(
         client,
         chat,

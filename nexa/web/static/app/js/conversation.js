@@ -391,6 +391,11 @@ const templateText = (tpl, type) => templatePart(tpl, type)?.text || "";
 const MEDIA_HEADERS = { IMAGE: "image", VIDEO: "video", DOCUMENT: "document" };
 const MEDIA_HEADER_LABELS = { image: t("Header image link"), video: t("Header video link"), document: t("Header document link") };
 
+/** [index, button] of the template's URL buttons whose link ends in a placeholder: the send fills it in. */
+const linkButtons = (tpl) => (templatePart(tpl, "BUTTONS")?.buttons || [])
+  .map((button, index) => [index, button])
+  .filter(([, button]) => String(button.type).toUpperCase() === "URL" && placeholders(button.url).length > 0);
+
 /** What the send must say about the header: a media link (image, video, document) or text placeholders. */
 function templateHeader(tpl) {
   const header = templatePart(tpl, "HEADER");
@@ -506,6 +511,9 @@ class Composer {
       if (header.media) fields.append(field("header", "media_url", MEDIA_HEADER_LABELS[header.media], "url"));
       for (const name of header.placeholders) fields.append(field("header", name, t("Header parameter %(n)s", { n: name })));
       for (const name of placeholders(templateText(chosen, "BODY"))) fields.append(field("body", name, t("Parameter %(n)s", { n: name })));
+      for (const [index, button] of linkButtons(chosen)) {
+        fields.append(field("button", String(index), t("Link parameter of the button %(title)s", { title: button.text || index + 1 })));
+      }
       render();
     });
     send.addEventListener("click", async () => {
@@ -521,6 +529,13 @@ class Composer {
       const processed = { body };
       if (header.media) processed.header = { media_url: headerValues.media_url, media_type: header.media };
       else if (header.placeholders.length) processed.header = { text: headerValues[header.placeholders[0]] };
+      const links = valuesOf("button");
+      const dynamic = linkButtons(chosen).map(([index]) => index);
+      if (dynamic.length) {
+        // Each link value at its button's place; the static buttons before it go empty (nothing to fill in).
+        processed.buttons = Array.from({ length: Math.max(...dynamic) + 1 }, (unused, index) =>
+          (index in links ? { type: "url", parameter: links[index] } : { type: "quick_reply", parameter: "" }));
+      }
       send.disabled = true;
       try {
         await api.post(`${this.view.url}/messages`, {
