@@ -18,7 +18,7 @@ from nexa.catalog.models import Availability, CatalogItem, ItemKind
 from nexa.catalog.repository import CatalogItemRepository
 from nexa.catalog.schemas import CatalogImportResult, CatalogItemCreate, CatalogItemUpdate, ImportRowError
 from nexa.kit.errors import UnprocessableEntity, ValidationFailed
-from nexa.kit.lazy_text import _, verbatim
+from nexa.kit.lazy_text import _
 from nexa.knowledge.extraction import ExtractionError, decode_text
 from nexa.knowledge.repository import NewChunk
 from nexa.knowledge.service import refresh_catalog
@@ -91,7 +91,7 @@ async def import_csv(session: AsyncSession, account_id: int, data: bytes) -> Cat
     try:
         text = decode_text(data)
     except ExtractionError as exc:
-        raise UnprocessableEntity(verbatim(exc.reason)) from exc
+        raise UnprocessableEntity(exc.text) from exc
     rows = _csv_rows(text)
     if not rows:
         raise UnprocessableEntity(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from nexa.kit.lazy_text import LazyText, _
+
 
 class DocumentFormat(StrEnum):
     pdf = "pdf"
@@ -41,11 +43,13 @@ EXTENSIONS: dict[str, DocumentFormat] = {
 
 
 class ExtractionError(Exception):
-    """The file cannot be read; `reason` says why in words an admin understands."""
+    """The file cannot be read; `reason` says why in words an admin understands (English, as stored on the
+    document), `text` the same words to translate for the one who uploads it (nexa/kit/lazy_text.py)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: LazyText) -> None:
+        self.text = reason
+        self.reason = str(reason)
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def format_of(filename: str) -> DocumentFormat | None:
 def probe(data: bytes, fmt: DocumentFormat) -> None:
     """Refuse at upload what can never be indexed: empty, encrypted, corrupt or undecodable files."""
     if not data.strip():
-        raise ExtractionError("The file is empty")
+        raise ExtractionError(_("The file is empty"))
     if fmt is DocumentFormat.pdf:
         _pdf_reader(data)
     elif fmt in (DocumentFormat.docx, DocumentFormat.xlsx):
@@ -90,9 +94,15 @@ def extract_blocks(data: bytes, fmt: DocumentFormat) -> list[Block]:
     except ExtractionError:
         raise
     except Exception as exc:  # a parser choking on a malformed file: the file's problem, said plainly
-        raise ExtractionError(f"The file could not be read ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        raise ExtractionError(
+            _(
+                "The file could not be read (%(error)s: %(detail)s)",
+                error=type(exc).__name__,
+                detail=str(exc)[:200],
+            )
+        ) from exc
     if not blocks:
-        raise ExtractionError("No text could be extracted from the file (a scanned PDF needs OCR first)")
+        raise ExtractionError(_("No text could be extracted from the file (a scanned PDF needs OCR first)"))
     return blocks
 
 
@@ -106,7 +116,7 @@ def decode_text(data: bytes) -> str:
         if "\x00" in text:
             break
         return text
-    raise ExtractionError("The file is not text (expected UTF-8 or Windows-1252)")
+    raise ExtractionError(_("The file is not text (expected UTF-8 or Windows-1252)"))
 
 
 def _pdf_reader(data: bytes):  # type: ignore[no-untyped-def]
@@ -116,27 +126,29 @@ def _pdf_reader(data: bytes):  # type: ignore[no-untyped-def]
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise ExtractionError("The PDF is password-protected; upload an unprotected copy")
+            raise ExtractionError(_("The PDF is password-protected; upload an unprotected copy"))
         len(reader.pages)
     except ExtractionError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ExtractionError(f"The PDF is corrupt or not a PDF ({exc})") from exc
+        raise ExtractionError(_("The PDF is corrupt or not a PDF (%(reason)s)", reason=exc)) from exc
     return reader
 
 
 def _check_office_zip(data: bytes, fmt: DocumentFormat) -> None:
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         # Office wraps encrypted documents (and legacy .doc/.xls) in an OLE container instead of a zip.
-        raise ExtractionError(f"The {fmt.value.upper()} file is password-protected or in a legacy format")
+        raise ExtractionError(
+            _("The %(format)s file is password-protected or in a legacy format", format=fmt.value.upper())
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
     except zipfile.BadZipFile as exc:
-        raise ExtractionError(f"The {fmt.value.upper()} file is corrupt") from exc
+        raise ExtractionError(_("The %(format)s file is corrupt", format=fmt.value.upper())) from exc
     expected = "word/document.xml" if fmt is DocumentFormat.docx else "xl/workbook.xml"
     if expected not in names:
-        raise ExtractionError(f"The file is not a {fmt.value.upper()} document")
+        raise ExtractionError(_("The file is not a %(format)s document", format=fmt.value.upper()))
 
 
 def _pdf_blocks(data: bytes) -> list[Block]:

@@ -9,6 +9,7 @@ import httpx
 
 from nexa.catalog.service import catalog_chunks
 from nexa.jobs.registry import JobContext, job
+from nexa.kit.lazy_text import _, verbatim
 from nexa.kit.storage import media_store
 from nexa.knowledge import embeddings
 from nexa.knowledge.chunking import chunk_blocks
@@ -106,28 +107,35 @@ async def _source_bytes(runtime: Runtime, document: KnowledgeDocument, size_limi
     if document.source_url:
         return await _fetch(runtime, document.source_url, size_limit)
     if document.storage_key is None:
-        raise ExtractionError("The document has no stored file to index")
+        raise ExtractionError(_("The document has no stored file to index"))
     try:
         return await media_store(runtime.settings).read(document.storage_key)
     except FileNotFoundError as exc:
-        raise ExtractionError("The original file is missing from storage; upload it again") from exc
+        raise ExtractionError(_("The original file is missing from storage; upload it again")) from exc
 
 
 async def _fetch(runtime: Runtime, url: str, limit: int | None) -> bytes:
     # Checked again at every fetch: DNS may point elsewhere since the URL was accepted.
     refusal = await refuse_private_target(url, runtime.settings)
     if refusal is not None:
-        raise ExtractionError(refusal)
+        raise ExtractionError(verbatim(refusal))
     try:
         async with runtime.http.stream("GET", url) as response:
             if 400 <= response.status_code < 500:
-                raise ExtractionError(f"The URL answered HTTP {response.status_code}; is it public?")
+                raise ExtractionError(
+                    _("The URL answered HTTP %(status)s; is it public?", status=response.status_code)
+                )
             response.raise_for_status()
             data = bytearray()
             async for piece in response.aiter_bytes():
                 data += piece
                 if limit is not None and len(data) > limit:
-                    raise ExtractionError(f"The file at the URL is larger than your plan's {limit // (1024 * 1024)} MB limit")
+                    raise ExtractionError(
+                        _(
+                            "The file at the URL is larger than your plan's %(megabytes)s MB limit",
+                            megabytes=limit // (1024 * 1024),
+                        )
+                    )
     except httpx.HTTPError as exc:
         raise _Unavailable(f"The URL could not be fetched: {exc}") from exc
     return bytes(data)

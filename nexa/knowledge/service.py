@@ -18,7 +18,7 @@ from nexa.config import Settings
 from nexa.db.engine import after_commit
 from nexa.jobs.enqueue import enqueue
 from nexa.kit.errors import NexaError, UnprocessableEntity
-from nexa.kit.lazy_text import _, verbatim
+from nexa.kit.lazy_text import _
 from nexa.kit.storage import media_store, new_media_key
 from nexa.knowledge import embeddings
 from nexa.knowledge.extraction import DocumentFormat, ExtractionError, format_of, probe
@@ -68,7 +68,7 @@ async def upload_document(
     try:
         probe(data, fmt)
     except ExtractionError as exc:
-        raise UnprocessableEntity(verbatim(exc.reason)) from exc
+        raise UnprocessableEntity(exc.text) from exc
     return await _add_document(
         session, account, settings, data=data, fmt=fmt, title=title or filename, filename=filename
     )

@@ -1,5 +1,6 @@
 """Error texts are translatable: every raise site hands its error a `_()` text, and every `_()` msgid of
-nexa/ has a translation in each locale's errors catalog (so a new error cannot ship in English only)."""
+nexa/ has a translation in each locale's errors catalog (so a new error cannot ship in English only).
+Errors are NexaError's subclasses, and ExtractionError, whose reason becomes an upload's 422."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ SOURCE = Path(nexa.__file__).parent
 CATALOGS = i18n.TRANSLATIONS_DIR
 # What an error's message argument may be: a msgid, words from elsewhere, or a choice between those.
 TEXT_MAKERS = {"_", "verbatim"}
+ERRORS = {
+    "NexaError": SOURCE / "kit" / "errors.py",
+    "ExtractionError": SOURCE / "knowledge" / "extraction.py",
+}
+TEXT_PARAMETERS = ("message", "reason")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sr]")
 
 
@@ -37,17 +43,21 @@ def _name(node: ast.expr) -> str | None:
 
 
 def _error_classes(files: list[tuple[Path, ast.Module]]) -> dict[str, type]:
-    """Every NexaError subclass defined in nexa/, by class name, found in the source and then imported."""
-    defined: dict[str, Path] = {"NexaError": SOURCE / "kit" / "errors.py"}
+    """Every error class defined in nexa/ (ERRORS and their subclasses), by name, found in the source and
+    then imported."""
+    defined: dict[str, Path] = dict(ERRORS)
     grew = True
     while grew:
         grew = False
         for path, tree in files:
             for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef) and node.name not in defined:
-                    if any(_name(base) in defined for base in node.bases):
-                        defined[node.name] = path
-                        grew = True
+                if (
+                    isinstance(node, ast.ClassDef)
+                    and node.name not in defined
+                    and any(_name(base) in defined for base in node.bases)
+                ):
+                    defined[node.name] = path
+                    grew = True
     classes = {}
     for name, path in defined.items():
         module = ".".join(path.relative_to(SOURCE.parent).with_suffix("").parts)
@@ -58,27 +68,32 @@ def _error_classes(files: list[tuple[Path, ast.Module]]) -> dict[str, type]:
 def _is_text(node: ast.expr) -> bool:
     if isinstance(node, ast.IfExp):
         return _is_text(node.body) and _is_text(node.orelse)
+    if isinstance(node, ast.Attribute):
+        return node.attr == "text"  # another error's text passed on (`UnprocessableEntity(exc.text)`)
     return isinstance(node, ast.Call) and _name(node.func) in TEXT_MAKERS
 
 
 def test_every_error_gets_a_translatable_text() -> None:
     files = _python_files()
     classes = _error_classes(files)
-    assert {"NotFound", "WebhookRejected", "DatabaseUnavailable"} <= classes.keys()
+    assert {"NotFound", "WebhookRejected", "DatabaseUnavailable", "ExtractionError"} <= classes.keys()
     untranslatable = []
     for path, tree in files:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _name(node.func) in classes:
                 parameters = list(inspect.signature(classes[_name(node.func)].__init__).parameters)[1:]
-                position = parameters.index("message")
-                message = next((k.value for k in node.keywords if k.arg == "message"), None)
+                name = next(p for p in parameters if p in TEXT_PARAMETERS)
+                position = parameters.index(name)
+                message = next((k.value for k in node.keywords if k.arg == name), None)
                 if message is None and len(node.args) > position:
                     message = node.args[position]
                 if message is not None and not _is_text(message):
                     untranslatable.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno}")
-            if isinstance(node, ast.Assign) and any(_name(t) == "default_message" for t in node.targets):
-                if not _is_text(node.value):
-                    untranslatable.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno} (default_message)")
+            defaults = isinstance(node, ast.Assign) and any(
+                _name(t) == "default_message" for t in node.targets
+            )
+            if defaults and not _is_text(node.value):
+                untranslatable.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno} (default_message)")
     assert untranslatable == [], "wrap these messages in _() from nexa.kit.lazy_text"
 
 
@@ -93,7 +108,13 @@ def _own_scope(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast
 
 
 _NESTED_SCOPES = (
-    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Lambda,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
 )
 
 
@@ -105,7 +126,9 @@ def test_no_function_hides_the_text_marker() -> None:
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             nodes = list(_own_scope(function))
-            binds = any(isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store) for n in nodes)
+            binds = any(
+                isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store) for n in nodes
+            )
             calls = any(isinstance(n, ast.Call) and _name(n.func) == "_" for n in nodes)
             if binds and calls:
                 hidden.append(f"{path.relative_to(SOURCE.parent)}:{function.lineno}")
@@ -134,7 +157,9 @@ def test_every_msgid_is_in_each_errors_catalog(locale: str) -> None:
     untranslated = [m for m in msgids if not catalog[m][0] or catalog[m][1]]
     assert untranslated == [], f"translate these in {locale}/LC_MESSAGES/errors.po"
     # A translation that names other placeholders would raise KeyError (or drop a value) when rendered.
-    mismatched = [m for m in msgids if sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(catalog[m][0]))]
+    mismatched = [
+        m for m in msgids if sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(catalog[m][0]))
+    ]
     assert mismatched == []
 
 
@@ -143,7 +168,9 @@ def test_texts_render_in_the_gettexts_language() -> None:
     limit = _("Invalid data type for %(key)s", key="labels")
     assert str(limit) == "Invalid data type for labels"
     assert limit.render(portuguese) == "Tipo de dado inválido para labels"
-    assert i18n.server_gettext("en") is not portuguese and limit.render(i18n.server_gettext("en")) == str(limit)
+    assert i18n.server_gettext("en") is not portuguese and limit.render(i18n.server_gettext("en")) == str(
+        limit
+    )
     # A parameter that is itself a text speaks the same language; a text without parameters keeps a lone %.
     nested = _("Email is invalid: %(reason)s", reason=_("Name can't be blank"))
     assert nested.render(portuguese) == "E-mail inválido: O nome não pode ficar em branco"
@@ -159,7 +186,9 @@ def test_errors_keep_english_for_logs_and_translate_their_body() -> None:
     assert missing.body(spanish) == {"error": "No se encontró el recurso"}
     invalid = ValidationFailed(_("Name can't be blank"), ["name"])
     assert invalid.body(spanish) == {"message": "El nombre no puede estar vacío", "attributes": ["name"]}
-    waiting = TooManyRequests(_("Too many login attempts. Try again in %(wait)s seconds.", wait=30), retry_after=30)
+    waiting = TooManyRequests(
+        _("Too many login attempts. Try again in %(wait)s seconds.", wait=30), retry_after=30
+    )
     assert waiting.message == "Too many login attempts. Try again in 30 seconds."
     assert isinstance(waiting.text, LazyText) and waiting.retry_after == 30
 

@@ -22,8 +22,18 @@ from tests.web.conftest import sign_in
 JS = Path(__file__).parents[2] / "nexa" / "web" / "static" / "app" / "js"
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)  # 12:30 in São Paulo, the browser's clock below
 # (action, picked option) as the bar's button and selects give them to bulkActionBody.
-PICKS = [("resolve", None), ("assign", "{agent}"), ("assign", "none"), ("team", "{team}"), ("team", "none"),
-         ("label-add", "vip"), ("label-remove", "vip"), ("snooze", "hour"), ("snooze", "tomorrow"), ("snooze", "week")]
+PICKS = [
+    ("resolve", None),
+    ("assign", "{agent}"),
+    ("assign", "none"),
+    ("team", "{team}"),
+    ("team", "none"),
+    ("label-add", "vip"),
+    ("label-remove", "vip"),
+    ("snooze", "hour"),
+    ("snooze", "tomorrow"),
+    ("snooze", "week"),
+]
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
@@ -36,8 +46,14 @@ def bulk_bodies(ids: list[int], picks: list[tuple[str, str | None]]) -> list[dic
         f"const picks = {json.dumps(picks)};\n"
         f"console.log(JSON.stringify(picks.map(([action, value]) => bulkActionBody(new Set({json.dumps(ids)}), action, value, now))));\n"
     )
-    done = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "TZ": "America/Sao_Paulo"}, check=True)
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "TZ": "America/Sao_Paulo"},
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -53,33 +69,63 @@ def test_bulk_js_builds_chatwoots_bodies() -> None:
         {"fields": {"team_id": None}},
         {"labels": {"add": ["vip"], "remove": []}},
         {"labels": {"add": [], "remove": ["vip"]}},
-        {"fields": {"status": "snoozed", "snoozed_until": int(datetime(2026, 11, 20, 16, 30, tzinfo=UTC).timestamp())}},
+        {
+            "fields": {
+                "status": "snoozed",
+                "snoozed_until": int(datetime(2026, 11, 20, 16, 30, tzinfo=UTC).timestamp()),
+            }
+        },
         # Tomorrow and next week at 09:00 on the browser's clock (12:00 UTC in São Paulo).
-        {"fields": {"status": "snoozed", "snoozed_until": int(datetime(2026, 11, 21, 12, tzinfo=UTC).timestamp())}},
-        {"fields": {"status": "snoozed", "snoozed_until": int(datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp())}},
+        {
+            "fields": {
+                "status": "snoozed",
+                "snoozed_until": int(datetime(2026, 11, 21, 12, tzinfo=UTC).timestamp()),
+            }
+        },
+        {
+            "fields": {
+                "status": "snoozed",
+                "snoozed_until": int(datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp()),
+            }
+        },
     ]
 
 
 async def _conversations(client: httpx.AsyncClient, admin: Member) -> tuple[list[int], int]:
     base = f"/api/v1/accounts/{admin.account.id}"
-    inbox = (await client.post(f"{base}/inboxes", json={"name": "API", "channel_type": "api"}, headers=admin.headers)).json()
-    contact = (await client.post(f"{base}/contacts", json={"name": "Ana", "inbox_id": inbox["id"]},
-                                 headers=admin.headers)).json()["payload"]["contact"]
+    inbox = (
+        await client.post(
+            f"{base}/inboxes", json={"name": "API", "channel_type": "api"}, headers=admin.headers
+        )
+    ).json()
+    contact = (
+        await client.post(
+            f"{base}/contacts", json={"name": "Ana", "inbox_id": inbox["id"]}, headers=admin.headers
+        )
+    ).json()["payload"]["contact"]
     ids = []
     for _ in range(2):
-        created = await client.post(f"{base}/conversations", json={"inbox_id": inbox["id"], "contact_id": contact["id"]},
-                                    headers=admin.headers)
+        created = await client.post(
+            f"{base}/conversations",
+            json={"inbox_id": inbox["id"], "contact_id": contact["id"]},
+            headers=admin.headers,
+        )
         ids.append(created.json()["id"])
     return ids, inbox["id"]
 
 
 @needs_node
-async def test_the_server_accepts_every_body_the_bar_sends(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_the_server_accepts_every_body_the_bar_sends(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     admin = await make_member(runtime)
     base = f"/api/v1/accounts/{admin.account.id}"
     ids, inbox_id = await _conversations(client, admin)
-    await client.post(f"{base}/inbox_members", json={"inbox_id": inbox_id, "user_ids": [admin.user.id]},
-                      headers=admin.headers)
+    await client.post(
+        f"{base}/inbox_members",
+        json={"inbox_id": inbox_id, "user_ids": [admin.user.id]},
+        headers=admin.headers,
+    )
     team = (await client.post(f"{base}/teams", json={"name": "Sales"}, headers=admin.headers)).json()
     picks = [(a, v.format(agent=admin.user.id, team=team["id"]) if v else v) for a, v in PICKS]
     for (action, value), body in zip(picks, bulk_bodies(ids, picks), strict=True):
@@ -95,10 +141,20 @@ async def test_the_bar_offers_every_bulk_action_in_the_users_language(
         (await session.get(User, member.user.id)).locale = "pt-BR"
     await sign_in(client, member)
     page = (await client.get(f"/app/accounts/{member.account.id}/conversations")).text
-    bar = page[page.index('<div class="list__bulk"'):]
-    bar = bar[:bar.index("</div>")]
+    bar = page[page.index('<div class="list__bulk"') :]
+    bar = bar[: bar.index("</div>")]
     for action in ("resolve", "assign", "team", "label-add", "label-remove", "snooze"):
         assert f'data-bulk="{action}"' in bar
-    for text in ("Resolver", "Atribuir a…", "Definir time…", "Sem time", "Adicionar etiqueta…", "Remover etiqueta…",
-                 "Adiar…", "Por uma hora", "Até amanhã", "Até a próxima semana"):
+    for text in (
+        "Resolver",
+        "Atribuir a…",
+        "Definir time…",
+        "Sem time",
+        "Adicionar etiqueta…",
+        "Remover etiqueta…",
+        "Adiar…",
+        "Por uma hora",
+        "Até amanhã",
+        "Até a próxima semana",
+    ):
         assert text in bar, text
