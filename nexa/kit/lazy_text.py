@@ -3,8 +3,8 @@
 `_("Try again in %(seconds)s seconds.", seconds=wait)` keeps the English msgid and its named parameters;
 `str()` gives the English text and `render(gettext)` the text in whatever language `gettext` speaks. Errors
 carry one (nexa/kit/errors.py) and the app's error handler renders it in the request's language. msgids are
-collected from the `_()` calls in nexa/ by Babel's Python extractor (its default keywords include `_`), so
-the first argument must be a string literal; their translations live in the `errors` catalog
+collected from the `_()` calls in nexa/ by Babel's Python extractor (`make errors-catalog`), so the first
+argument must be a string literal; their translations live in the `errors` catalog
 (nexa/web/translations/<locale>/LC_MESSAGES/errors.po, docs/web-inbox.md).
 """
 
