@@ -1,12 +1,13 @@
-"""Who a private note mentions: Chatwoot's markup `[@Name](mention://user/ID/Name)` (what its editor and
-API clients write), or a plain "@Name" typed by hand (what the web inbox's composer sends)."""
+"""Who a private note mentions: Chatwoot's markup `[@Name](mention://user/ID/Name)` or, for every member
+of a team, `[@Team](mention://team/ID/Team)` (what its editor and API clients write), or a plain "@Name"
+typed by hand (what the web inbox's composer sends)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 
-MARKUP = re.compile(r"\[@([^\]]*)\]\(mention://user/(\d+)/[^)]*\)")
+MARKUP = re.compile(r"\[@([^\]]*)\]\(mention://(user|team)/(\d+)/[^)]*\)")
 
 
 def readable(content: str) -> str:
@@ -19,7 +20,8 @@ def mentioned_user_ids(content: str, names: Mapping[int, Sequence[str]]) -> set[
 
     Markup names a user by id; a plain "@Name" is matched whole and case-insensitively, the longest name
     first ("@Ana Souza" is Ana Souza, not another member called Ana), and not inside an e-mail address."""
-    found = {int(match.group(2)) for match in MARKUP.finditer(content)} & set(names)
+    marked = {int(match.group(3)) for match in MARKUP.finditer(content) if match.group(2) == "user"}
+    found = marked & set(names)
     plain = MARKUP.sub(" ", content)
     by_name: dict[str, set[int]] = {}
     for user_id, user_names in names.items():
@@ -32,3 +34,8 @@ def mentioned_user_ids(content: str, names: Mapping[int, Sequence[str]]) -> set[
     for match in re.finditer(rf"(?<![\w@])@({alternatives})(?!\w)", plain, re.IGNORECASE):
         found |= by_name[match.group(1).casefold()]
     return found
+
+
+def mentioned_team_ids(content: str) -> set[int]:
+    """The teams `content` mentions with markup (any id: the caller keeps its own account's)."""
+    return {int(match.group(3)) for match in MARKUP.finditer(content) if match.group(2) == "team"}

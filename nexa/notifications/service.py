@@ -19,12 +19,13 @@ from nexa.conversations.models import Conversation, Message, SenderType
 from nexa.conversations.repository import ConversationRepository
 from nexa.inboxes.repository import InboxMemberRepository
 from nexa.kit.clock import utcnow
-from nexa.notifications.mentions import mentioned_user_ids
+from nexa.notifications.mentions import mentioned_team_ids, mentioned_user_ids
 from nexa.notifications.models import ActorType, Notification, NotificationType
 from nexa.notifications.repository import NotificationRepository
 from nexa.notifications.serializers import notifications_out
 from nexa.realtime import Event, EventName, publish, user_channel
 from nexa.teams.agents import memberships_of
+from nexa.teams.repository import TeamMemberRepository
 
 if TYPE_CHECKING:
     from nexa.conversations.service import Actor
@@ -35,7 +36,8 @@ _QUALIFIED = "qualified"
 
 
 async def mentioned(session: AsyncSession, note: Message, conversation: Conversation) -> list[Notification]:
-    """One conversation_mention per member a private note by an agent mentions, except its author.
+    """One conversation_mention per member a private note by an agent mentions (by name, or as a member of a
+    mentioned team), except its author.
 
     Only members who may see the conversation (the inbox's agents and the administrators) can be
     mentioned: an id or a name of anyone else, in this account or another, is ignored."""
@@ -46,7 +48,13 @@ async def mentioned(session: AsyncSession, note: Message, conversation: Conversa
     )
     memberships = await memberships_of(MembershipRepository(session, conversation.account_id), eligible)
     names = {m.user_id: sorted({m.user.name, m.user.available_name}) for m in memberships}
-    targets = mentioned_user_ids(note.content, names) - {note.sender_id}
+    targets = mentioned_user_ids(note.content, names)
+    team_members = TeamMemberRepository(session, conversation.account_id)
+    for team_id in mentioned_team_ids(note.content):
+        targets |= set(await team_members.user_ids(team_id)) & set(
+            names
+        )  # another account's team has none here
+    targets -= {note.sender_id}
     return [
         await _create(
             session,

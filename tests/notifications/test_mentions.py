@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nexa.notifications.mentions import mentioned_user_ids, readable
+from nexa.notifications.mentions import mentioned_team_ids, mentioned_user_ids, readable
 
 NAMES = {1: ["Ana"], 2: ["Ana Souza", "Aninha"], 3: ["Bruno"]}
 
@@ -32,3 +32,9 @@ def test_the_name_inside_markup_does_not_also_count_as_a_plain_mention() -> None
 
 def test_readable_shows_markup_as_plain_mentions() -> None:
     assert readable("ping [@Ana Souza](mention://user/2/Ana%20Souza) now") == "ping @Ana Souza now"
+
+
+def test_team_markup_names_teams_not_users() -> None:
+    content = "[@Vendas](mention://team/3/Vendas) and [@Bruno](mention://user/3/Bruno)"
+    assert mentioned_team_ids(content) == {3}
+    assert mentioned_user_ids("[@Vendas](mention://team/3/Vendas)", NAMES) == set()

@@ -314,3 +314,22 @@ async def test_opening_the_conversation_reads_its_notifications(
     assert seen.status_code == 200, seen.text
     assert (await s.notifications(client, s.agent))["meta"]["unread_count"] == 0
     assert (await s.notifications(client, s.admin))["meta"]["unread_count"] == 1  # only the viewer's own
+
+
+async def test_a_team_mention_notifies_its_members_who_see_the_conversation(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    s = await _setup(client, runtime)
+    team = (await client.post(f"{s.base}/teams", json={"name": "Vendas"}, headers=s.admin.headers)).json()
+    members = [s.admin.user.id, s.agent.user.id, s.outsider.user.id]
+    added = await client.post(
+        f"{s.base}/teams/{team['id']}/team_members", json={"user_ids": members}, headers=s.admin.headers
+    )
+    assert added.status_code == 200, added.text
+    await s.note(client, s.admin, f"[@Vendas](mention://team/{team['id']}/Vendas) who takes it?")
+    (mention,) = (await s.notifications(client, s.agent))["payload"]
+    assert mention["notification_type"] == "conversation_mention"
+    assert mention["push_message_title"] == f"[#{s.display_id}] @Vendas who takes it?"
+    # Not the author; not a team member who is not an agent of the inbox.
+    for member in (s.admin, s.outsider):
+        assert (await s.notifications(client, member))["meta"]["count"] == 0
