@@ -10,6 +10,10 @@ import { config, formatDateTime, t } from "./i18n.js";
 const PAGE = accountPath("/notifications");
 // A handoff and the assignment that follows it are one event for the ear: one sound per conversation.
 const SOUND_GAP_MS = 15000;
+// An agent coming online may be handed the whole queue at once: past a few alerts in a burst, only the bell
+// counts them.
+const BURST_MS = 3000;
+const BURST_ALERTS = 3;
 
 /** What a stored notification says, in this page's language. */
 function describe(notification) {
@@ -32,6 +36,7 @@ export class Notifier {
   constructor(enableButton, bellRoot = document.querySelector("[data-notifications]")) {
     this.enableButton = enableButton;
     this.lastSound = new Map(); // conversation id -> when its sound played
+    this.recentAlerts = []; // when the alerts of the current burst were shown
     this.bell = bellRoot ? new Bell(bellRoot) : null;
     if ("Notification" in window && Notification.permission === "default" && enableButton) {
       // Browsers only ask after a user gesture: a button, not a prompt on page load.
@@ -69,6 +74,9 @@ export class Notifier {
   }
 
   alert(text, conversationId, { sound = false, quiet = false } = {}) {
+    const now = Date.now();
+    this.recentAlerts = [...this.recentAlerts.filter((at) => now - at < BURST_MS), now];
+    if (this.recentAlerts.length > BURST_ALERTS) return;
     toast(text);
     if (sound && Date.now() - (this.lastSound.get(conversationId) || 0) > SOUND_GAP_MS) {
       this.lastSound.set(conversationId, Date.now());
