@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics import service as analytics
 from nexa.analytics.models import ReportingEventName
-from nexa.contacts.repository import ContactInboxRepository, ContactRepository
+from nexa.automation.triggers import record_trigger as record_automation_trigger
+from nexa.contacts.repository import ContactRepository
 from nexa.conversations import service as conversations
 from nexa.conversations.models import (
     MESSAGE_TYPE_NUMBER,
@@ -41,7 +42,6 @@ from nexa.realtime import (
     publish,
 )
 from nexa.webhooks.outbox import record_event as record_webhook_event
-from nexa.automation.triggers import record_trigger as record_automation_trigger
 
 DELETED_CONTENT = "This message was deleted"
 _BOTS = (SenderType.agent_bot, SenderType.bot)
@@ -85,7 +85,7 @@ class NewAttachment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-async def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
+def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
     """The one place message changes reach realtime subscribers (after commit)."""
     data = {
         "id": message.id,
@@ -106,10 +106,7 @@ async def _emit(session: AsyncSession, name: EventName, message: Message, conver
     channels = [account_channel(message.account_id), inbox_channel(message.inbox_id), conversation_channel(conversation.id)]
     if not message.private and message.message_type != MessageType.activity and conversation.contact_inbox_id:
         # The customer's widget: private notes and activity lines are for agents only.
-        contact_inboxes = ContactInboxRepository(session, message.account_id)
-        contact_inbox = await contact_inboxes.get(conversation.contact_inbox_id)
-        if contact_inbox is not None:
-            channels.append(contact_channel(contact_inbox.pubsub_token))
+        channels.append(contact_channel(conversation.contact_inbox_id))
     publish(session, Event(name, data, account_id=message.account_id, channels=channels))
     record_webhook_event(session, name, message.account_id, conversation_id=conversation.id, message_id=message.id)
     if message.message_type != MessageType.activity:
@@ -197,7 +194,7 @@ async def create_messages(session: AsyncSession, drafts: Sequence[NewMessage]) -
         for attachment in draft.attachments:
             session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
         _enqueue_follow_up_jobs(session, draft, message)
-        await _emit(session, EventName.MESSAGE_CREATED, message, draft.conversation)
+        _emit(session, EventName.MESSAGE_CREATED, message, draft.conversation)
         await notifications.mentioned(session, message, draft.conversation)
     await session.flush()
     return stored
@@ -296,7 +293,7 @@ async def delete_message(session: AsyncSession, message: Message, conversation: 
     message.content = DELETED_CONTENT
     message.content_attributes = {**message.content_attributes, "deleted": True}
     await session.flush()
-    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return message
 
 
@@ -332,13 +329,13 @@ async def apply_status(
         return False
     message.status = status
     message.external_error = external_error if status == MessageStatus.failed else None
-    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return True
 
 
 async def attachments_changed(session: AsyncSession, message: Message, conversation: Conversation) -> None:
     """Tell subscribers a message's attachments changed (a media file was fetched, or could not be)."""
-    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
 
 
 async def edit_message(session: AsyncSession, message: Message, conversation: Conversation, content: str | None) -> Message:
@@ -348,5 +345,5 @@ async def edit_message(session: AsyncSession, message: Message, conversation: Co
     }
     message.content = content
     await session.flush()
-    await _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
+    _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return message

@@ -69,9 +69,11 @@ def conversation_channel(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
-def contact_channel(pubsub_token: str) -> str:
-    """The web widget's stream for one contact, keyed by its secret pubsub token (never by contact id)."""
-    return f"contact:{pubsub_token}"
+def contact_channel(contact_inbox_id: int) -> str:
+    """The web widget's stream for one contact in one inbox. Sockets never name their channels: a visitor
+    proves who they are with the contact inbox's secret pubsub token and the server subscribes it here, so
+    the id is no secret, and publishers need no lookup of the token."""
+    return f"contact_inbox:{contact_inbox_id}"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

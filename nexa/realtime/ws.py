@@ -190,7 +190,7 @@ async def _identify_visitor(websocket: WebSocket, runtime: Runtime) -> Peer:
         if account is None or not account.is_active:
             raise Refused(CloseCode.FORBIDDEN, "Account is suspended")
     return Peer(
-        channels=frozenset({contact_channel(token)}), account_id=contact_inbox.account_id,
+        channels=frozenset({contact_channel(contact_inbox.id)}), account_id=contact_inbox.account_id,
         contact_id=contact_inbox.contact_id,
     )
 

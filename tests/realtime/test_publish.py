@@ -87,11 +87,11 @@ async def test_an_agent_of_one_account_never_sees_another_accounts_events(db: Da
 
 async def test_each_client_gets_an_event_once_even_when_several_of_its_channels_match(hub: Hub) -> None:
     agent = hub.connect([account_channel(1), conversation_channel(5)])
-    widget = hub.connect([contact_channel("tok-abc")])
-    other_widget = hub.connect([contact_channel("tok-xyz")])
+    widget = hub.connect([contact_channel(7)])
+    other_widget = hub.connect([contact_channel(8)])
     async with agent, widget, other_widget:
         await publish_now(event(EventName.MESSAGE_CREATED, {"id": 1, "content": "Olá, tudo bem?"}, 1,
-                                account_channel(1), conversation_channel(5), contact_channel("tok-abc")))
+                                account_channel(1), conversation_channel(5), contact_channel(7)))
         # A private note: agents only.
         note = event(EventName.MESSAGE_CREATED, {"id": 2, "private": True}, 1, conversation_channel(5))
         await publish_now(note)

@@ -147,7 +147,7 @@ async def test_widget_visitor_hears_only_public_messages_of_their_own_conversati
             await say(client, admin, theirs, "Olá, Ana!")
             await say(client, admin, someone_elses, "Olá, Bia!")
             await api(client, "POST", f"{theirs}/toggle_status", admin.token, status="resolved")  # an activity line, if any
-            events = await events_until_marker(visitor, contact_channel(token))
+            events = await events_until_marker(visitor, contact_channel(conversation.contact_inbox_id))
 
             # Frames a visitor may send: a heartbeat; anything else gets an error frame and the socket stays.
             await visitor.send(json.dumps({"type": "presence", "availability": "online"}))
