@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload
 
 from nexa.channels.base import (
     ChannelAdapter,
@@ -41,7 +42,14 @@ from nexa.channels.webhooks import InboxCredentials
 from nexa.channels.whatsapp_cloud.templates import check_template_send
 from nexa.contacts.models import ContactInbox
 from nexa.conversations import messages
-from nexa.conversations.models import Attachment, ContentType, Conversation, Message, MessageStatus, MessageType
+from nexa.conversations.models import (
+    Attachment,
+    ContentType,
+    Conversation,
+    Message,
+    MessageStatus,
+    MessageType,
+)
 from nexa.conversations.repository import MessageRepository
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.jobs.enqueue import enqueue
@@ -484,17 +492,16 @@ async def deliver(ctx: JobContext, message_id: int) -> None:
 
 async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job_id: int) -> _Delivery | None:
     """The send to make, or None when there is nothing to send (gone, already settled, unsendable)."""
-    message = await session.get(Message, message_id)
-    if message is None or message.status != MessageStatus.pending:
+    loaded = await _load_pending(session, message_id)
+    if loaded is None:
         return None
-    conversation = await session.get(Conversation, message.conversation_id)
-    inbox = await session.get(Inbox, message.inbox_id)
-    assert conversation is not None and inbox is not None
+    message, conversation, inbox, waits_for_earlier = loaded
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
         await _fail(session, message, conversation, f"Nexa cannot send through {inbox.channel_type.value} inboxes")
         return None
-    await _wait_for_earlier_replies(session, message)
+    if waits_for_earlier:
+        await _wait_for_earlier_replies(session, message)
     try:
         outbound = await _outbound_message(session, runtime, message, conversation, inbox, adapter, job_id)
     except UnprocessableEntity as exc:
@@ -506,6 +513,30 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
         if wait > 0:
             raise Snooze(wait)
     return _Delivery(message, conversation, inbox, adapter, outbound)
+
+
+async def _load_pending(session: AsyncSession, message_id: int) -> tuple[Message, Conversation, Inbox, bool] | None:
+    """The pending reply with its attachments, conversation, inbox and customer address, in one statement
+    (a delivery runs for every reply), and whether an earlier reply of the conversation is still pending."""
+    earlier = aliased(Message)
+    waits_for_earlier = exists().where(
+        earlier.conversation_id == Message.conversation_id, earlier.id < Message.id,
+        earlier.status == MessageStatus.pending,
+    )
+    row = (
+        await session.execute(
+            select(Message, Conversation, Inbox, ContactInbox, waits_for_earlier)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Inbox, Inbox.id == Message.inbox_id)
+            .outerjoin(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
+            .where(Message.id == message_id)
+            .options(joinedload(Message.attachments))
+        )
+    ).unique().first()
+    if row is None or row[0].status != MessageStatus.pending:
+        return None
+    message, conversation, inbox, _address, waits = row
+    return message, conversation, inbox, bool(waits)
 
 
 async def _wait_for_earlier_replies(session: AsyncSession, message: Message) -> None:
@@ -534,12 +565,13 @@ async def _outbound_message(
     session: AsyncSession, runtime: Runtime, message: Message, conversation: Conversation, inbox: Inbox,
     adapter: ChannelAdapter, job_id: int,
 ) -> OutboundMessage:
+    # Loaded with the message (_load_pending): no round trip.
     contact_inbox = await session.get(ContactInbox, conversation.contact_inbox_id) if conversation.contact_inbox_id else None
     if contact_inbox is None:
         raise UnprocessableEntity(_("The conversation has no address of the customer in this inbox"))
     template_params = message.additional_attributes.get("template_params")
     interactive = interactive_of(adapter, message.content, message.content_type, message.content_attributes)
-    attachments = await MessageRepository(session, message.account_id).attachments_of(message.id)
+    attachments = message.attachments
     return OutboundMessage(
         to=contact_inbox.source_id,
         text=message.content,
@@ -601,11 +633,16 @@ async def _fail(session: AsyncSession, message: Message, conversation: Conversat
 
 
 async def _record_sent(session: AsyncSession, message_id: int, sent: SentMessage) -> None:
-    message = await session.get(Message, message_id)
-    if message is None:
+    row = (
+        await session.execute(
+            select(Message, Conversation)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.id == message_id)
+        )
+    ).first()
+    if row is None:
         return
-    conversation = await session.get(Conversation, message.conversation_id)
-    assert conversation is not None
+    message, conversation = row
     await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=sent.source_id)
     await apply_early_receipts(session, message, conversation)
 
