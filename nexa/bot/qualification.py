@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.language import Language, fold, words
-from nexa.bot.models import BotConversation
+from nexa.bot.models import BotConversation, BotSettings
 from nexa.bot.repository import BotSettingsRepository
 from nexa.bot.schemas import BotConfig, Choice, FieldType, QualificationField
 from nexa.bot.texts import localized, text
@@ -72,7 +72,10 @@ DEFAULT_CONFIG = BotConfig.model_validate({
 
 
 async def load_config(session: AsyncSession, account_id: int) -> BotConfig:
-    settings = await BotSettingsRepository(session, account_id).current()
+    return config_of(await BotSettingsRepository(session, account_id).current())
+
+
+def config_of(settings: BotSettings | None) -> BotConfig:
     if settings is None or not settings.config:
         return DEFAULT_CONFIG
     return BotConfig.model_validate(settings.config)

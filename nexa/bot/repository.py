@@ -1,16 +1,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
 from nexa.bot.rules.models import BotRule
+from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, ConversationStatus, Message
 from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
 from nexa.db.engine import execute_at_commit
+from nexa.inboxes.models import Inbox
 from nexa.tenancy.repository import AccountRepository
+
+
+class TurnRows(NamedTuple):
+    message: Message
+    conversation: Conversation
+    inbox: Inbox
+    contact: Contact
+    state: BotConversation | None
+    settings: BotSettings | None
 
 
 class BotSettingsRepository(AccountRepository[BotSettings]):
@@ -50,6 +62,26 @@ class BotRuleRepository(AccountRepository[BotRule]):
 
 class BotConversationRepository(AccountRepository[BotConversation]):
     model = BotConversation
+
+    async def turn_rows(self, message_id: int) -> TurnRows | None:
+        """Everything a bot turn for this customer message reads, in one statement: a turn runs for every
+        message while the bot has the conversation."""
+        account_id = self.account_id
+        row = (
+            await self.session.execute(
+                select(Message, Conversation, Inbox, Contact, BotConversation, BotSettings)
+                .join(Conversation, (Conversation.id == Message.conversation_id) & (Conversation.account_id == account_id))
+                .join(Inbox, (Inbox.id == Conversation.inbox_id) & (Inbox.account_id == account_id))
+                .join(Contact, (Contact.id == Conversation.contact_id) & (Contact.account_id == account_id))
+                .outerjoin(
+                    BotConversation,
+                    (BotConversation.conversation_id == Conversation.id) & (BotConversation.account_id == account_id),
+                )
+                .outerjoin(BotSettings, BotSettings.account_id == account_id)
+                .where(Message.account_id == account_id, Message.id == message_id)
+            )
+        ).first()
+        return TurnRows(*row) if row is not None else None
 
     async def for_conversation(self, conversation_id: int) -> BotConversation:
         found = await self.session.scalar(self.select().where(BotConversation.conversation_id == conversation_id))

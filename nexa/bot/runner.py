@@ -33,12 +33,13 @@ from nexa.bot.language import (
     is_opt_out,
     is_question,
 )
+from nexa.bot.llm import LLMTurn, llm_available, llm_turn
 from nexa.bot.models import BotConversation
 from nexa.bot.qualification import (
     Answer,
     Invalid,
     apply_to_contact,
-    load_config,
+    config_of,
     next_field,
     parse_answer,
     score_answers,
@@ -50,19 +51,15 @@ from nexa.bot.rules.service import count_use, find_rule
 from nexa.bot.schemas import BotConfig, FieldType, QualificationField
 from nexa.bot.texts import localized, text
 from nexa.contacts.models import Contact
-from nexa.contacts.repository import ContactRepository
 from nexa.conversations.messages import create_message
 from nexa.conversations.models import ContentType, Conversation, ConversationStatus, Message, MessageType
-from nexa.conversations.repository import ConversationRepository, MessageRepository
+from nexa.db.engine import Database
 from nexa.inboxes.models import Inbox
-from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.clock import utcnow
 from nexa.knowledge.schemas import KnowledgeHit
 from nexa.knowledge.service import search_knowledge
 from nexa.runtime import Runtime, current_runtime
-from nexa.bot.llm import LLMTurn, llm_available, llm_turn
-from nexa.db.engine import Database
 
 logger = logging.getLogger(__name__)
 
@@ -161,21 +158,17 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
 
 
 async def _load(session: AsyncSession, runtime: Runtime, account_id: int, message_id: int) -> Turn | None:
-    message = await MessageRepository(session, account_id).get(message_id)
-    if message is None or message.message_type != MessageType.incoming:
+    states = BotConversationRepository(session, account_id)
+    rows = await states.turn_rows(message_id)
+    if rows is None or rows.message.message_type != MessageType.incoming:
         return None
-    conversation = await ConversationRepository(session, account_id).get(message.conversation_id)
-    if conversation is None or conversation.status != ConversationStatus.pending:
+    message, conversation, inbox, contact = rows.message, rows.conversation, rows.inbox, rows.contact
+    if conversation.status != ConversationStatus.pending or not inbox.bot_enabled:
         return None
-    inbox = await InboxRepository(session, account_id).get_or_404(conversation.inbox_id)
-    if not inbox.bot_enabled:
-        return None
-    state = await BotConversationRepository(session, account_id).for_conversation(conversation.id)
+    state = rows.state or await states.add(BotConversation(conversation_id=conversation.id, answers={}))
     if state.last_customer_message_id is not None and state.last_customer_message_id >= message.id:
         return None  # this message's turn already ran (a retried job)
-    contact = await ContactRepository(session, account_id).get_or_404(conversation.contact_id)
-    config = await load_config(session, account_id)
-    return Turn(session, runtime, message, conversation, inbox, contact, state, config)
+    return Turn(session, runtime, message, conversation, inbox, contact, state, config_of(rows.settings))
 
 
 def _update_language(turn: Turn) -> None:
