@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     worker_queues: str = "default:10,inbound:2,deliveries:10,webhooks:10,bot:5,media:2"
     worker_poll_interval: float = 1.0
+    # Least time between two claims of one queue (Oban's dispatch_cooldown): jobs finishing within it free
+    # their slots for one claim transaction instead of one each.
+    worker_dispatch_cooldown: float = 0.005
     job_heartbeat_seconds: float = 15.0
     job_rescue_after_seconds: float = 90.0
     job_prune_after_days: int = 7

@@ -72,6 +72,7 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.limits = {name: limits.get(name, _DEFAULT_QUEUE_LIMIT) for name in names}
         self._poll_interval = settings.worker_poll_interval
+        self._cooldown = settings.worker_dispatch_cooldown
         self._rescue_after = settings.job_rescue_after_seconds
         # Several heartbeats fit in one rescue window, so one slow beat never gets a live job rescued.
         self._heartbeat_interval = min(settings.job_heartbeat_seconds, self._rescue_after / 3)
@@ -160,7 +161,13 @@ class Worker:
     async def _queue_loop(self, queue: str) -> None:
         wake = self._wake[queue]
         limit = self.limits[queue]
+        loop = asyncio.get_running_loop()
+        last_claim = -self._cooldown
         while not (self._stopping and not self._running[queue] and not self._acks[queue]):
+            cooldown_left = last_claim + self._cooldown - loop.time()
+            if cooldown_left > 0 and not self._stopping:
+                await asyncio.sleep(cooldown_left)
+            last_claim = loop.time()
             wake.clear()
             free = 0 if self._stopping else limit - len(self._running[queue])
             acks, self._acks[queue] = self._acks[queue], []
