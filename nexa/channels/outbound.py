@@ -495,7 +495,7 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
     loaded = await _load_pending(session, message_id)
     if loaded is None:
         return None
-    message, conversation, inbox, waits_for_earlier = loaded
+    message, conversation, inbox, address, waits_for_earlier = loaded
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
         await _fail(session, message, conversation, f"Nexa cannot send through {inbox.channel_type.value} inboxes")
@@ -503,7 +503,7 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
     if waits_for_earlier:
         await _wait_for_earlier_replies(session, message)
     try:
-        outbound = await _outbound_message(session, runtime, message, conversation, inbox, adapter, job_id)
+        outbound = await _outbound_message(session, runtime, message, address, adapter, job_id)
     except UnprocessableEntity as exc:
         await _fail(session, message, conversation, exc.message)
         return None
@@ -515,7 +515,9 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
     return _Delivery(message, conversation, inbox, adapter, outbound)
 
 
-async def _load_pending(session: AsyncSession, message_id: int) -> tuple[Message, Conversation, Inbox, bool] | None:
+async def _load_pending(
+    session: AsyncSession, message_id: int
+) -> tuple[Message, Conversation, Inbox, ContactInbox | None, bool] | None:
     """The pending reply with its attachments, conversation, inbox and customer address, in one statement
     (a delivery runs for every reply), and whether an earlier reply of the conversation is still pending."""
     earlier = aliased(Message)
@@ -535,8 +537,8 @@ async def _load_pending(session: AsyncSession, message_id: int) -> tuple[Message
     ).unique().first()
     if row is None or row[0].status != MessageStatus.pending:
         return None
-    message, conversation, inbox, _address, waits = row
-    return message, conversation, inbox, bool(waits)
+    message, conversation, inbox, address, waits = row
+    return message, conversation, inbox, address, bool(waits)
 
 
 async def _wait_for_earlier_replies(session: AsyncSession, message: Message) -> None:
@@ -562,18 +564,16 @@ async def _wait_for_earlier_replies(session: AsyncSession, message: Message) -> 
 
 
 async def _outbound_message(
-    session: AsyncSession, runtime: Runtime, message: Message, conversation: Conversation, inbox: Inbox,
-    adapter: ChannelAdapter, job_id: int,
+    session: AsyncSession, runtime: Runtime, message: Message, address: ContactInbox | None, adapter: ChannelAdapter,
+    job_id: int,
 ) -> OutboundMessage:
-    # Loaded with the message (_load_pending): no round trip.
-    contact_inbox = await session.get(ContactInbox, conversation.contact_inbox_id) if conversation.contact_inbox_id else None
-    if contact_inbox is None:
+    if address is None:
         raise UnprocessableEntity(_("The conversation has no address of the customer in this inbox"))
     template_params = message.additional_attributes.get("template_params")
     interactive = interactive_of(adapter, message.content, message.content_type, message.content_attributes)
     attachments = message.attachments
     return OutboundMessage(
-        to=contact_inbox.source_id,
+        to=address.source_id,
         text=message.content,
         reply_to_source_id=await _quoted_source_id(session, message),
         media=tuple(_outgoing_media(runtime, attachment) for attachment in attachments),
