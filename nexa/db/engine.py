@@ -7,14 +7,16 @@ SQLite and PostgreSQL differ here and only here:
 - PostgreSQL gets a sized pool; row locks and `SKIP LOCKED` do the rest.
 
 Losing the database (a restart, a failover, a network cut) surfaces from `Database.session()` as
-`DatabaseUnavailable`, a 503 for requests and a retried attempt for jobs; the pool's pre-ping replaces
-the dead connections once the server is back, so recovery needs nothing from anyone.
+`DatabaseUnavailable`, a 503 for requests and a retried attempt for jobs; once the server is back, the
+pool's ping of idle connections and its invalidation after a disconnect replace the dead connections, so
+recovery needs nothing from anyone.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -37,6 +39,8 @@ AfterCommitHook = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "nexa_after_commit"
 _AT_COMMIT = "nexa_at_commit"
 _WRITE_OPTION = "nexa_write"
+_CHECKED_IN_AT = "nexa_checked_in_at"
+_PING_IDLE_AFTER_SECONDS = 1.0
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLSTATEs of a server out of reach: 08 connection exception; 57P01-57P03 admin/crash shutdown, starting
 # up; 53300 too many connections (full for now: a retry later succeeds, so it is a 503 too, not a 500).
@@ -86,9 +90,9 @@ class Database:
             )
             _configure_sqlite(engine)
             return engine
-        return create_async_engine(
-            self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-        )
+        engine = create_async_engine(self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        _ping_idle_connections(engine)
+        return engine
 
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -167,6 +171,32 @@ async def run_hooks(hooks: list[AfterCommitHook]) -> None:
             await hook()
         except Exception:
             logger.exception("after-commit hook failed", extra={"hook": getattr(hook, "__qualname__", repr(hook))})
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Pre-ping, but only connections idle for a while: SQLAlchemy's `pool_pre_ping` costs a round trip per
+    transaction, most of them on connections that answered a moment ago.
+
+    A connection used within the last second that the server has since dropped fails its first statement
+    instead: that transaction gets `DatabaseUnavailable` (503, or a retried job), and the pool, seeing the
+    disconnect, replaces every connection it held before it, as after a failed ping.
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        if checked_in is not None and time.monotonic() - checked_in < _PING_IDLE_AFTER_SECONDS:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one, if need be).
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
