@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from nexa.db.engine import Database, after_commit, execute_at_commit
+from nexa.db import engine as engine_module
+from nexa.db.engine import Database, DatabaseUnavailable, after_commit, execute_at_commit
 from nexa.tenancy.models import Account
 
 
@@ -72,3 +73,41 @@ async def test_json_columns_round_trip(db: Database) -> None:
         account = await session.scalar(select(Account))
     assert account is not None and account.branding == {"product_name": "Zap", "colors": ["#fff"]}
     assert account.created_at <= datetime.now(UTC)
+
+
+async def _terminate_own_backend(db: Database) -> None:
+    """Kill the server side of the pool's one connection, as a restart or a network cut does."""
+    async with db.session(write=False) as session:
+        pid = await session.scalar(text("SELECT pg_backend_pid()"))
+    killer = Database(db.engine.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        async with killer.session(write=False) as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await killer.dispose()
+
+
+async def test_a_dropped_idle_connection_is_replaced_quietly_and_a_hot_one_fails_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite has no server connection to lose")
+    pooled = Database(db.engine.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        # Idle past the threshold: the checkout ping finds the dead connection and the pool opens another.
+        monkeypatch.setattr(engine_module, "_PING_IDLE_AFTER_SECONDS", 0.0)
+        await _terminate_own_backend(pooled)
+        async with pooled.session(write=False) as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+
+        # Used a moment ago: no ping, so the first statement meets the dead connection (a 503 for a request)
+        # and the disconnect replaces it for the next transaction.
+        monkeypatch.setattr(engine_module, "_PING_IDLE_AFTER_SECONDS", 3600.0)
+        await _terminate_own_backend(pooled)
+        with pytest.raises(DatabaseUnavailable):
+            async with pooled.session(write=False) as session:
+                await session.scalar(text("SELECT 1"))
+        async with pooled.session(write=False) as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await pooled.dispose()
