@@ -52,6 +52,7 @@ from nexa.conversations.models import (
 )
 from nexa.conversations.repository import MessageRepository
 from nexa.inboxes.models import ChannelType, Inbox
+from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.models import LIVE_STATES, Job
 from nexa.jobs.registry import JobContext, Snooze, job
@@ -342,6 +343,7 @@ async def check_reply(
                 _("%(channel)s inboxes cannot send templates", channel=channel_name(inbox))
             )
         template = template_of(template_params)
+        await InboxRepository(session, inbox.account_id).load_templates(inbox)
         if inbox.message_templates:
             # The inbox has Meta's list (WhatsApp Cloud): a send it would refuse is refused before it is queued.
             check_template_send(inbox.message_templates, template)

@@ -117,7 +117,7 @@ async def create_contact(
     body: ContactCreate, ctx: ContactsWrite, session: DbSession, runtime: RuntimeDep
 ) -> ContactCreated:
     """Creates the contact and, with `inbox_id`, its contact inbox (WhatsApp source_id defaults to the phone)."""
-    inbox = await InboxRepository(session, ctx.account_id).get_or_404(body.inbox_id) if body.inbox_id else None
+    inbox = await InboxRepository(session, ctx.account_id).with_templates_or_404(body.inbox_id) if body.inbox_id else None
     contact = await service.create_contact(session, ctx.account_id, body)
     contact_inbox = await service.find_or_create_contact_inbox(session, contact, inbox, body.source_id) if inbox else None
     return ContactCreated(

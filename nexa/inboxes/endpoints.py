@@ -51,7 +51,7 @@ async def create_inbox(body: InboxCreate, ctx: InboxesAdmin, session: DbSession,
 
 @router.get("/inboxes/{inbox_id}", response_model=InboxOut)
 async def show_inbox(inbox_id: int, ctx: InboxesRead, session: DbSession, runtime: RuntimeDep) -> InboxOut:
-    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    inbox = await InboxRepository(session, ctx.account_id).with_templates_or_404(inbox_id)
     return inbox_out(inbox, base_url=runtime.settings.base_url)
 
 
@@ -59,7 +59,7 @@ async def show_inbox(inbox_id: int, ctx: InboxesRead, session: DbSession, runtim
 async def update_inbox(
     inbox_id: int, body: InboxUpdate, ctx: InboxesAdmin, session: DbSession, runtime: RuntimeDep
 ) -> InboxOut:
-    inbox = await InboxRepository(session, ctx.account_id).get_or_404(inbox_id)
+    inbox = await InboxRepository(session, ctx.account_id).with_templates_or_404(inbox_id)
     inbox = await service.update_inbox(session, ctx.account_id, inbox, body, cipher=runtime.cipher)
     return inbox_out(inbox, base_url=runtime.settings.base_url)
 

@@ -53,7 +53,12 @@ class Inbox(IdMixin, TimestampMixin, AccountScopedMixin, Base):
 
     # WhatsApp Cloud: the business account's message templates as Meta lists them (Chatwoot's
     # channel_whatsapp.message_templates), kept fresh by nexa.inboxes.jobs. None until the first sync.
-    message_templates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # Tens of KB that only the inbox's API shape and template sends read: deferred, so the message path
+    # (webhooks, bot turns, deliveries) never loads them, and raising on a lazy load, so a new reader that
+    # forgets to load them (InboxRepository.load_templates) fails in tests instead of adding a query.
+    message_templates: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONType, deferred=True, deferred_raiseload=True
+    )
     # The last successful sync.
     message_templates_last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why the last sync failed, in plain words; None once a sync succeeds.

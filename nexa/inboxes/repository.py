@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.orm import undefer
 
 from nexa.agent_bots.models import AgentBot
 from nexa.auth.models import AccountUser, Role
@@ -12,10 +13,14 @@ from nexa.tenancy.repository import AccountRepository, MemberSetRepository, Repo
 
 
 class InboxRepository(AccountRepository[Inbox]):
+    """Inboxes come without their WhatsApp templates (a deferred column, see the model): the queries for
+    the inbox's API shape (nexa.inboxes.serializers.inbox_out) and for template sends load them."""
+
     model = Inbox
 
     async def ordered(self, only_ids: Iterable[int] | None = None) -> Sequence[Inbox]:
-        statement = self.select().order_by(Inbox.id)
+        """The inboxes by id, with their templates: they are listed as the API shows them."""
+        statement = self.select().options(undefer(Inbox.message_templates)).order_by(Inbox.id)
         if only_ids is not None:
             statement = statement.where(Inbox.id.in_(list(only_ids)))
         return await self.list(statement)
@@ -25,6 +30,17 @@ class InboxRepository(AccountRepository[Inbox]):
         if not wanted:
             return {}
         return {inbox.id: inbox for inbox in await self.list(self.select().where(Inbox.id.in_(wanted)))}
+
+    async def with_templates_or_404(self, inbox_id: int) -> Inbox:
+        """The inbox with its templates loaded, to show it (inbox_out)."""
+        inbox = await self.get_or_404(inbox_id)
+        await self.load_templates(inbox)
+        return inbox
+
+    async def load_templates(self, inbox: Inbox) -> None:
+        """Load the templates of an inbox loaded without them; no query when they are loaded already."""
+        if "message_templates" in inspect(inbox).unloaded:
+            await self.session.refresh(inbox, ["message_templates"])
 
 
 class InboxMemberRepository(MemberSetRepository[InboxMember]):

@@ -63,6 +63,7 @@ async def create_inbox(session: AsyncSession, account_id: int, params: InboxCrea
         encrypted_credentials={},
         working_hours=[],
         public_id=random_token(PUBLIC_ID_LENGTH),
+        message_templates=None,  # set, not left unloaded: the deferred column would raise when shown
     )
     await _apply(session, account_id, inbox, params, cipher)
     if inbox.channel_type in _GENERATED_WEBHOOK_SECRET and "webhook_secret" not in inbox.encrypted_credentials:

@@ -30,6 +30,7 @@ from nexa.conversations import messages as conversation_messages
 from nexa.conversations import service as conversations
 from nexa.conversations.models import Conversation, ConversationStatus, Message, MessageStatus, MessageType
 from nexa.inboxes.models import ChannelType, Inbox
+from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.service import read_credential
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.registry import JobContext, job
@@ -215,6 +216,7 @@ async def _body(session: AsyncSession, name: str, subject: _Subject, data: dict[
         return {"event": name, **payloads.contact_data(subject.contact, subject.account)}
     if subject.conversation is None:
         assert subject.inbox is not None
+        await InboxRepository(session, subject.account.id).load_templates(subject.inbox)
         return {"event": name, **payloads.inbox_data(subject.inbox)}
     conversation = await payloads.conversation_data(session, subject.conversation)
     if name.startswith("conversation_typing_"):
