@@ -108,8 +108,6 @@ def create_app(
     settings = settings or (runtime.settings if runtime else get_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime.build(settings)
-    # Jobs run in this process and payload serializers (signed media links) reach the runtime through this.
-    use_runtime(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,7 +127,7 @@ def create_app(
         description="Chatwoot-compatible Application API of Nexa, plus Nexa's own resources.",
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
+    bind_runtime(app, runtime)
     # Token APIs and the widget's public API are called from other origins (sites embedding the widget,
     # browser-based integrations). No credentials are allowed cross-origin, so the session cookie is never
     # sent from another site and CSRF protection is unaffected.
@@ -140,6 +138,13 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def bind_runtime(app: FastAPI, runtime: Runtime) -> None:
+    """Serve `app`'s requests with `runtime`; jobs and payload serializers (signed media links) in this
+    process reach it too."""
+    app.state.runtime = runtime
+    use_runtime(runtime)
 
 
 async def _start_realtime(runtime: Runtime, stack: AsyncExitStack) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from nexa.auth.passwords import use_cheapest_hashing
 from nexa.db import migrations
 from nexa.db.engine import Database
 from nexa.models import metadata
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 TEST_DATABASE_URL = os.environ.get("NEXA_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("NEXA_TEST_REDIS_URL")
+use_cheapest_hashing()
+
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])
 
 
@@ -138,11 +141,22 @@ async def runtime(db: Database, settings: Settings) -> AsyncIterator[Runtime]:
         await built.redis.aclose()
 
 
+_shared_app: FastAPI | None = None
+
+
 @pytest.fixture
 async def app(runtime: Runtime) -> FastAPI:
-    from nexa.app import create_app
+    """One app per test process, bound to each test's runtime. FastAPI builds an app's route table on its
+    first requests, about half a second of CPU: an app per test cost minutes of the suite. Tests that need
+    the app's lifespan (which belongs to the runtime it was created with) call `create_app` themselves."""
+    global _shared_app
+    from nexa.app import bind_runtime, create_app
 
-    return create_app(runtime=runtime)
+    if _shared_app is None:
+        _shared_app = create_app(runtime=runtime)
+    else:
+        bind_runtime(_shared_app, runtime)
+    return _shared_app
 
 
 @pytest.fixture
