@@ -2,8 +2,11 @@
 
 SQLite and PostgreSQL differ here and only here:
 - SQLite gets WAL, foreign keys and a busy timeout on every connection, and write transactions start
-  with `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of failing when a read lock
-  cannot be upgraded (the classic SQLITE_BUSY_SNAPSHOT in WAL mode).
+  with `BEGIN IMMEDIATE` so two writers queue instead of failing when a read lock cannot be upgraded (the
+  classic SQLITE_BUSY_SNAPSHOT in WAL mode). Within a process they queue on an asyncio lock, in order:
+  SQLite's busy handler polls with sleeps of up to 100 ms, so writers left to it wait long after the lock
+  is free, and under steady load some wait past the busy timeout and fail. Other processes on the same
+  file still queue on the busy timeout.
 - PostgreSQL gets a sized pool; row locks and `SKIP LOCKED` do the rest.
 
 Losing the database (a restart, a failover, a network cut) surfaces from `Database.session()` as
@@ -14,9 +17,11 @@ recovery needs nothing from anyone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -71,6 +76,10 @@ class Database:
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
+        # One per event loop: an asyncio lock belongs to the loop it first waited on.
+        self._sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriterQueue] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,7 +123,8 @@ class Database:
     @asynccontextmanager
     async def _transaction(self, write: bool) -> AsyncIterator[AsyncSession]:
         maker = self._write_sessions if write else self._read_sessions
-        async with maker() as session:
+        kept: BaseException | None = None
+        async with self._writer_turn(write), maker() as session:
             await session.begin()
             try:
                 yield session
@@ -124,15 +134,54 @@ class Database:
                 if not getattr(exc, "keep_writes", False):
                     await session.rollback()
                     raise
-                await session.commit()
-                await run_hooks(session.info.pop(_AFTER_COMMIT, []))
-                raise
+                kept = exc
             await session.commit()
             hooks: list[AfterCommitHook] = session.info.pop(_AFTER_COMMIT, [])
+        # After the writer's turn is over: a hook may well write.
         await run_hooks(hooks)
+        if kept is not None:
+            raise kept
+
+    @asynccontextmanager
+    async def _writer_turn(self, write: bool) -> AsyncIterator[None]:
+        if not (write and self.is_sqlite):
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        writers = self._sqlite_writers.get(loop)
+        if writers is None:
+            writers = self._sqlite_writers[loop] = _WriterQueue()
+        async with writers.turn():
+            yield
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _WriterQueue:
+    """This process's SQLite writers, one at a time, first come first served."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            # It would wait for itself: SQLite allows one writer, and this task already is it.
+            raise RuntimeError("a write transaction was opened inside another one on SQLite")
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable() from None
+        self._holder = task
+        try:
+            yield
+        finally:
+            self._holder = None
+            self._lock.release()
 
 
 def execute_at_commit(session: AsyncSession, statement: Executable) -> None:

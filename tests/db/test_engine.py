@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -111,3 +112,16 @@ async def test_a_dropped_idle_connection_is_replaced_quietly_and_a_hot_one_fails
             assert await session.scalar(text("SELECT 1")) == 1
     finally:
         await pooled.dispose()
+
+
+async def test_a_write_transaction_inside_another_fails_at_once_on_sqlite(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL allows a second writer")
+    async with db.session() as session:
+        session.add(Account(name="outer"))
+        async with asyncio.timeout(1):
+            with pytest.raises(RuntimeError, match="inside another one"):
+                async with db.session() as inner:
+                    inner.add(Account(name="inner"))  # would wait for the outer one's lock until the busy timeout
+    async with db.session(write=False) as session:
+        assert await session.scalar(select(Account.name)) == "outer"
