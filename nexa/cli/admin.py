@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nexa.auth import service as auth_service
-from nexa.auth.models import Role, TokenOwner
-from nexa.auth.repository import UserRepository
 from nexa.cli.common import console, run_with_runtime
-from nexa.kit.crypto import generate_encryption_key
 from nexa.kit.errors import NotFound
 from nexa.kit.lazy_text import _
-from nexa.runtime import Runtime
-from nexa.tenancy import service as tenancy_service
-from nexa.tenancy.models import Account, AccountStatus
+
+if TYPE_CHECKING:
+    from nexa.runtime import Runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +32,7 @@ def register(app: typer.Typer) -> None:
         plan: str = "free",
     ) -> None:
         """Create an account and print its id."""
+        from nexa.tenancy import service as tenancy_service
 
         async def work(runtime: Runtime) -> int:
             async with runtime.db.session() as session:
@@ -46,7 +43,12 @@ def register(app: typer.Typer) -> None:
 
         console.print(f"Account [bold]{name}[/bold] created with id {run_with_runtime(work)}.")
 
-    def _set_status(account_id: int, status: AccountStatus) -> None:
+    def _set_status(account_id: int, status_name: str) -> None:
+        from nexa.tenancy import service as tenancy_service
+        from nexa.tenancy.models import Account, AccountStatus
+
+        status = AccountStatus(status_name)
+
         async def work(runtime: Runtime) -> None:
             async with runtime.db.session() as session:
                 account = await session.get(Account, account_id)
@@ -60,22 +62,26 @@ def register(app: typer.Typer) -> None:
     @accounts.command("suspend")
     def suspend(account_id: int) -> None:
         """Suspend an account: its users and tokens get 401 until it is activated."""
-        _set_status(account_id, AccountStatus.suspended)
+        _set_status(account_id, "suspended")
 
     @accounts.command("activate")
     def activate(account_id: int) -> None:
         """Activate a suspended account."""
-        _set_status(account_id, AccountStatus.active)
+        _set_status(account_id, "active")
 
     @users.command("create")
     def create_user(
         email: str,
         name: Annotated[str, typer.Option(help="Full name")],
         account_id: Annotated[int, typer.Option("--account", help="Account id to join")],
-        role: Annotated[Role, typer.Option(help="owner, administrator or agent")] = Role.agent,
+        # A str parsed into a Role by _role: a Role annotation would import the ORM models for every command.
+        role: Annotated[str, typer.Option(help="owner, administrator or agent", callback=_role)] = "agent",
         password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
     ) -> None:
         """Create a user (or add an existing one) in an account with a role."""
+        from nexa.auth import service as auth_service
+        from nexa.auth.repository import UserRepository
+        from nexa.tenancy.models import Account
 
         async def work(runtime: Runtime) -> int:
             async with runtime.db.session() as session:
@@ -91,7 +97,7 @@ def register(app: typer.Typer) -> None:
             return user.id
 
         user_id = run_with_runtime(work)
-        console.print(f"User {email} (id {user_id}) is {role.value} of account {account_id}.")
+        console.print(f"User {email} (id {user_id}) is {role} of account {account_id}.")
 
     @tokens.command("create")
     def create_token(
@@ -100,6 +106,9 @@ def register(app: typer.Typer) -> None:
         scope: Annotated[list[str] | None, typer.Option(help="Repeat for several, e.g. conversations:write")] = None,
     ) -> None:
         """Create an API token for a user and print it once."""
+        from nexa.auth import service as auth_service
+        from nexa.auth.models import TokenOwner
+        from nexa.auth.repository import UserRepository
 
         async def work(runtime: Runtime) -> str:
             async with runtime.db.session() as session:
@@ -118,4 +127,16 @@ def register(app: typer.Typer) -> None:
     @keys.command("generate")
     def generate_key() -> None:
         """Print a new key for NEXA_ENCRYPTION_KEY."""
+        from nexa.kit.crypto import generate_encryption_key
+
         console.print(generate_encryption_key(), highlight=False)
+
+
+def _role(value: str) -> str:
+    """The Role named `value`; annotated str (a Role is one) because Typer evaluates this signature at start-up."""
+    from nexa.auth.models import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(Role)}") from None

@@ -3,7 +3,6 @@ from __future__ import annotations
 import typer
 
 from nexa.cli.common import console, load_settings
-from nexa.db import migrations
 
 
 def register(app: typer.Typer) -> None:
@@ -13,15 +12,17 @@ def register(app: typer.Typer) -> None:
     @db_app.command("upgrade")
     def upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
         """Apply migrations up to REVISION (default: the latest)."""
-        settings = load_settings()
-        migrations.upgrade(settings.resolved_database_url, revision)
+        from nexa.db import migrations
+
+        migrations.upgrade(load_settings().resolved_database_url, revision)
         console.print(f"[green]Database at {revision}.[/green]")
 
     @db_app.command("downgrade")
     def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base")) -> None:
         """Revert migrations down to REVISION."""
-        settings = load_settings()
-        migrations.downgrade(settings.resolved_database_url, revision)
+        from nexa.db import migrations
+
+        migrations.downgrade(load_settings().resolved_database_url, revision)
         console.print(f"[yellow]Database at {revision}.[/yellow]")
 
     @db_app.command("current")
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
         """Show the applied and the latest revision."""
         import asyncio
 
+        from nexa.db import migrations
         from nexa.db.engine import Database
 
         settings = load_settings()

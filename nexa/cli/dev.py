@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from nexa.cli.common import console, err_console
-from nexa.devtools.simulate import Login, SimulationError, simulate
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +24,8 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="The customer's profile name")] = "Maria",
     ) -> None:
         """Chat as a WhatsApp customer with a local Nexa through a built-in fake WhatsApp Cloud API."""
+        from nexa.devtools.simulate import Login, SimulationError, simulate
+
         login = Login(token=token) if token else Login(
             email=email or os.environ.get("NEXA_ADMIN_EMAIL") or typer.prompt("Administrator email"),
             password=password or os.environ.get("NEXA_ADMIN_PASSWORD") or typer.prompt("Password", hide_input=True),

@@ -1,32 +1,24 @@
-"""`nexa` command line: serve, worker, scheduler, db, accounts, users, tokens, doctor."""
+"""`nexa` command line: serve, worker, scheduler, db, accounts, users, tokens, doctor.
+
+Typer builds every command on each invocation, so the modules registering them stay light (see nexa/cli/common.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
-
 import typer
-from rich.console import Console
 
 from nexa.cli import admin, db, dev, doctor, serve
+from nexa.cli.common import console
+from nexa.jobs import cli as jobs_cli
 
 app = typer.Typer(help="Nexa: WhatsApp-first customer engagement platform.", no_args_is_help=True)
-console = Console()
 
 serve.register(app)
 db.register(app)
 admin.register(app)
 doctor.register(app)
 dev.register(app)
-
-
-def _register_jobs() -> None:
-    from nexa.jobs.cli import register
-
-    register(app)
-
-
-_register_jobs()
+jobs_cli.register(app)
 
 
 @app.command()

@@ -1,20 +1,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from nexa.bootstrap import FirstLogin, ensure_first_account
 from nexa.cli.common import console, load_settings
-from nexa.config import Settings
-from nexa.db import migrations
-from nexa.kit.logging import configure_logging
-from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES
-from nexa.runtime import Runtime
 
-MAX_WEBSOCKET_FRAME_BYTES = 16 * MAX_CLIENT_FRAME_BYTES
+if TYPE_CHECKING:
+    from nexa.bootstrap import FirstLogin
+    from nexa.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +21,15 @@ def register(app: typer.Typer) -> None:
         migrate: Annotated[bool, typer.Option(help="Apply migrations before starting")] = True,
     ) -> None:
         """Serve the API, the web UI and (unless --no-worker) the job worker and scheduler."""
-        settings = load_settings()
+        settings = load_settings()  # before importing the application, so a bad configuration fails at once
+
+        import uvicorn
+
+        from nexa.app import create_app
+        from nexa.db import migrations
+        from nexa.kit.logging import configure_logging
+        from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES
+
         configure_logging(settings.log_level, settings.log_json)
         if migrate:
             migrations.upgrade(settings.resolved_database_url)
@@ -38,8 +41,6 @@ def register(app: typer.Typer) -> None:
                 console.print(f"Password (shown once): [bold]{first.password}[/bold]", highlight=False)
             console.rule()
 
-        from nexa.app import create_app
-
         application = create_app(settings, run_worker=not no_worker)
         uvicorn.run(
             application,
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
             proxy_headers=True,
             forwarded_allow_ips="127.0.0.1",
             # Clients send small control frames only; anything bigger is refused before it is buffered.
-            ws_max_size=MAX_WEBSOCKET_FRAME_BYTES,
+            ws_max_size=16 * MAX_CLIENT_FRAME_BYTES,
             # No permessage-deflate: its zlib state costs ~40 KB per socket (200 MB at 5,000 agents) and every
             # event would be compressed once per socket; realtime frames are 1-2 KB (docs/realtime.md).
             ws_per_message_deflate=False,
@@ -57,6 +58,9 @@ def register(app: typer.Typer) -> None:
 
 
 async def _first_start(settings: Settings) -> FirstLogin | None:
+    from nexa.bootstrap import ensure_first_account
+    from nexa.runtime import Runtime
+
     runtime = Runtime.build(settings)
     try:
         return await ensure_first_account(runtime)

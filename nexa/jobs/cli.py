@@ -1,19 +1,19 @@
-"""`nexa worker` and `nexa scheduler`: run until SIGTERM or SIGINT, then shut down gracefully."""
+"""`nexa worker` and `nexa scheduler`: run until SIGTERM or SIGINT, then shut down gracefully.
+
+Every `nexa` command imports this module to register these two, so they import what they run when they run.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
-from nexa.config import Settings, get_settings
-from nexa.db.engine import Database
-from nexa.jobs.scheduler import Scheduler
-from nexa.jobs.worker import Worker
-from nexa.kit.logging import configure_logging
-from nexa.realtime.bus import build_bus
-from nexa.realtime.hub import Hub, set_hub
+if TYPE_CHECKING:
+    from nexa.config import Settings
+    from nexa.db.engine import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -25,16 +25,24 @@ def register(app: typer.Typer) -> None:
         shutdown_timeout: float = typer.Option(30.0, help="Seconds running jobs get to finish on shutdown."),
     ) -> None:
         """Run jobs until SIGTERM or SIGINT."""
+        from nexa.config import get_settings
+
         names = [name.strip() for name in queues.split(",") if name.strip()] or None
         asyncio.run(_run_worker(get_settings(), names, shutdown_timeout))
 
     @app.command("scheduler")
     def scheduler_command() -> None:
         """Enqueue recurring (cron) jobs until SIGTERM or SIGINT; safe to run more than one."""
+        from nexa.config import get_settings
+
         asyncio.run(_run_scheduler(get_settings()))
 
 
 async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
+    from nexa.jobs.worker import Worker
+    from nexa.realtime.bus import build_bus
+    from nexa.realtime.hub import Hub, set_hub
+
     database = _open(settings)
     worker = Worker(database, settings, queues)
     # Jobs publish realtime events; a worker has no clients of its own, so its hub only sends (no start()).
@@ -52,6 +60,8 @@ async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_tim
 
 
 async def _run_scheduler(settings: Settings) -> None:
+    from nexa.jobs.scheduler import Scheduler
+
     database = _open(settings)
     scheduler = Scheduler(database, settings)
     stop = _stop_on_signal()
@@ -64,6 +74,9 @@ async def _run_scheduler(settings: Settings) -> None:
 
 
 def _open(settings: Settings) -> Database:
+    from nexa.db.engine import Database
+    from nexa.kit.logging import configure_logging
+
     configure_logging(settings.log_level, settings.log_json)
     return Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
 

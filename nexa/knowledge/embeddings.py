@@ -2,18 +2,22 @@
 bytes on each chunk (portable across dialects) and compared with numpy.
 
 The account's vectors are loaded once per process and reused until its embedded chunks change.
+numpy is imported by the functions that compute: it takes ~0.25 s, and most processes never search by meaning.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import httpx
-import numpy as np
 
 from nexa.config import Settings
 from nexa.knowledge.repository import ChunkRepository
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH_SIZE = 64
 _MAX_CACHED_ACCOUNTS = 64
@@ -25,6 +29,8 @@ def enabled(settings: Settings) -> bool:
 
 async def embed(http: httpx.AsyncClient, settings: Settings, texts: Sequence[str]) -> list[np.ndarray]:
     """Unit-length vectors for `texts`, in order. Raises httpx.HTTPError when the provider fails."""
+    import numpy as np
+
     assert settings.embeddings_base_url
     headers = {"Authorization": f"Bearer {settings.embeddings_api_key}"} if settings.embeddings_api_key else {}
     response = await http.post(
@@ -38,10 +44,14 @@ async def embed(http: httpx.AsyncClient, settings: Settings, texts: Sequence[str
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
+    import numpy as np
+
     return vector.astype(np.float32).tobytes()
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
 
@@ -58,6 +68,8 @@ _cache: OrderedDict[int, _Matrix] = OrderedDict()
 
 async def nearest(chunks: ChunkRepository, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
     """(chunk id, cosine similarity) of the account's `limit` chunks closest to `query`, closest first."""
+    import numpy as np
+
     matrix = await _account_matrix(chunks)
     if matrix is None or matrix.vectors.shape[1] != query.shape[0]:
         return []
@@ -69,6 +81,8 @@ async def nearest(chunks: ChunkRepository, query: np.ndarray, limit: int) -> lis
 
 
 async def _account_matrix(chunks: ChunkRepository) -> _Matrix | None:
+    import numpy as np
+
     version = await chunks.embedding_version()
     if version[0] == 0:
         return None

@@ -95,3 +95,33 @@ def test_production_refuses_default_secrets(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Refusing to start in production" in result.stderr
     assert "NEXA_SECRET_KEY" in result.stderr
+
+
+def imported_modules(env: dict[str, str], *args: str) -> set[str]:
+    """Every module a `nexa` command imports, from Python's -X importtime report."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *NEXA[1:], *args],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_help_imports_no_application_code(tmp_path: Path) -> None:
+    modules = imported_modules({**os.environ, "NEXA_DATA_DIR": str(tmp_path)}, "--help")
+    assert "typer" in modules
+    assert not {"nexa.config", "sqlalchemy", "fastapi", "numpy"} & modules
+
+
+async def test_operator_commands_import_no_web_application(cli_env: dict[str, str]) -> None:
+    web = {"fastapi", "nexa.app", "numpy"}
+    for command in (["db", "upgrade"], ["doctor"], ["accounts", "create", "Loja"], ["keys", "generate"]):
+        modules = imported_modules(cli_env, *command)
+        assert not web & modules, f"nexa {' '.join(command)} imports {web & modules}"
+
+
+def test_an_unknown_role_is_refused_before_the_password_prompt(tmp_path: Path) -> None:
+    env = {**os.environ, "NEXA_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    result = nexa(env, "users", "create", "ana@example.com", "--name", "Ana", "--account", "1", "--role", "boss")
+    assert result.returncode == 2
+    assert "'boss' is not one of owner, administrator, agent" in result.stderr
