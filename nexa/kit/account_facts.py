@@ -2,7 +2,9 @@
 
 Hot paths ask `fact.known(account_id)` (synchronous, no query) and fall back to their safe default when it
 answers None. Async code that is about to do a lot of work for one account calls `refresh_all(session,
-account_id)` once, which loads every registered fact that is missing or older than its `ttl`.
+account_id)` once, which loads every registered fact that is missing or in the second half of its `ttl`:
+a fact loaded before a job lasts at least `ttl / 2` into it, so it does not expire half-way through a busy
+job and leave the rest of the job writing the safe default.
 
 Any insert, update or delete of the rows a fact is derived from, in this process, drops the fact and keeps
 it unknown for `ttl` seconds (long enough for that change to commit, so a refresh that ran before the
@@ -41,7 +43,9 @@ class AccountFact:
         return cached[1]
 
     def needs_refresh(self, account_id: int) -> bool:
-        return self.known(account_id) is None and not self._changing(account_id)
+        cached = self._values.get(account_id)
+        fresh = cached is not None and cached[0] - self.ttl / 2 > time.monotonic()
+        return not fresh and not self._changing(account_id)
 
     async def refresh(self, session: AsyncSession, account_id: int) -> None:
         if not self.needs_refresh(account_id):
