@@ -47,16 +47,22 @@ async def cancel_follow_up(session: AsyncSession, conversation_id: int) -> None:
     )
 
 
-async def schedule_follow_up(session: AsyncSession, conversation: Conversation, state: BotConversation, config: BotConfig) -> None:
+async def schedule_follow_up(session: AsyncSession, conversation: Conversation, state: BotConversation, config: BotConfig) -> bool:
+    """Schedule the next follow-up after the customer's last message, in place of the one waiting (whose key
+    is the same: only a follow-up being sent moves to the next key). False when none is due."""
     plan = config.follow_ups
     if state.follow_ups_sent >= plan.max_count or not plan.delays_minutes or state.last_customer_message_id is None:
-        return
+        return False
     delay = plan.delays_minutes[min(state.follow_ups_sent, len(plan.delays_minutes) - 1)]
+    if delay <= 0:
+        # Due at once: nothing waits in its place, and a due job is not replaced but run.
+        await cancel_follow_up(session, conversation.id)
     await enqueue(
         session, FOLLOW_UP_JOB, {"conversation_id": conversation.id, "after_message_id": state.last_customer_message_id},
         queue="bot", account_id=conversation.account_id, schedule_in=timedelta(minutes=delay),
-        dedupe_key=_key(conversation.id, state.follow_ups_sent),
+        dedupe_key=_key(conversation.id, state.follow_ups_sent), replace_scheduled=delay > 0,
     )
+    return True
 
 
 @job(FOLLOW_UP_JOB, queue="bot", max_attempts=5)

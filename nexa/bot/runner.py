@@ -180,9 +180,12 @@ async def take_turn(turn: Turn) -> None:
     state, config = turn.state, turn.config
     _update_language(turn)
     state.last_customer_message_id = turn.message.id
-    await cancel_follow_up(turn.session, turn.conversation.id)
-    if await _decide(turn) and turn.conversation.status == ConversationStatus.pending:
+    # The customer wrote: the waiting follow-up is replaced by a new one, or cancelled if none is due now.
+    scheduled = await _decide(turn) and turn.conversation.status == ConversationStatus.pending and (
         await schedule_follow_up(turn.session, turn.conversation, state, config)
+    )
+    if not scheduled:
+        await cancel_follow_up(turn.session, turn.conversation.id)
     await turn.session.flush()
 
 

@@ -44,6 +44,7 @@ async def enqueue(
     schedule_in: float | timedelta | None = None,
     scheduled_at: datetime | None = None,
     dedupe_key: str | None = None,
+    replace_scheduled: bool = False,
     concurrency_key: str | None = None,
     max_attempts: int | None = None,
     account_id: int | None = None,
@@ -52,13 +53,16 @@ async def enqueue(
 
     Queue, priority and max_attempts default to the ones `@job(kind)` declared. With `dedupe_key`,
     a live job (not yet completed, discarded or cancelled) holding that key is returned instead of
-    inserting a second one.
+    inserting a second one; with `replace_scheduled` too, a job of that key still waiting for its time
+    takes this call's args and time instead (Oban's `replace`), in the same single statement.
     """
     values = _job_values(
         kind, args, queue=queue, priority=priority, schedule_in=schedule_in, scheduled_at=scheduled_at,
         dedupe_key=dedupe_key, concurrency_key=concurrency_key, max_attempts=max_attempts, account_id=account_id,
     )
-    job = await _insert(session, values)
+    if replace_scheduled and (dedupe_key is None or values["state"] != SCHEDULED):
+        raise ValueError("replace_scheduled needs a dedupe_key and a job scheduled for later")
+    job = await _insert(session, values, replace_scheduled=replace_scheduled)
     if job.state == AVAILABLE:
         _wake_on_commit(session, job.queue)
     return job
@@ -131,7 +135,7 @@ def _job_values(
     return values
 
 
-async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
+async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_scheduled: bool = False) -> Job:
     dedupe_key = values["dedupe_key"]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -139,12 +143,17 @@ async def _insert(session: AsyncSession, values: dict[str, Any]) -> Job:
         return (await session.scalars(insert(Job).values(**values).returning(Job))).one()
     # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
     # and on PostgreSQL waits for an uncommitted twin before deciding.
-    stmt = (
-        insert(Job)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Job.dedupe_key], index_where=state_is(*LIVE_STATES))
-        .returning(Job)
-    )
+    conflict = {"index_elements": [Job.dedupe_key], "index_where": state_is(*LIVE_STATES)}
+    statement = insert(Job).values(**values)
+    if replace_scheduled:
+        # A twin already running (or due) is left alone and returned, as without replacing.
+        statement = statement.on_conflict_do_update(
+            **conflict, set_={"args": values["args"], "scheduled_at": values["scheduled_at"]},
+            where=state_is(SCHEDULED),
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(**conflict)
+    stmt = statement.returning(Job)
     for _ in range(_DEDUPE_ATTEMPTS):
         job = (await session.scalars(stmt)).first()
         if job is not None:

@@ -198,10 +198,14 @@ async def test_follow_ups_are_sent_when_due_at_most_n_and_cancelled_when_the_cus
     await maria.says("Oi, quero comprar")
     async with runtime.db.session(write=False) as session:
         assert (await session.scalars(select(Job.state).where(Job.kind == "bot.follow_up"))).all() == ["scheduled"]
+        first = await session.scalar(select(Job.scheduled_at).where(Job.kind == "bot.follow_up"))
     await maria.says("Só informações")
     async with runtime.db.session(write=False) as session:
-        states = (await session.scalars(select(Job.state).where(Job.kind == "bot.follow_up").order_by(Job.id))).all()
-    assert states == ["cancelled", "scheduled"]
+        follow_ups = (await session.scalars(select(Job).where(Job.kind == "bot.follow_up"))).all()
+        last_message = (await maria.messages())[-2]  # the customer's; the bot's answer follows it
+    # The waiting follow-up now counts from the customer's new message.
+    assert [(job.state, job.args["after_message_id"]) for job in follow_ups] == [("scheduled", last_message["id"])]
+    assert follow_ups[0].scheduled_at > first
 
     await bot_settings(client, bot_inbox, follow_ups={"delays_minutes": [0], "max_count": 2})
     ana = customer(client, runtime, fake_graph, bot_inbox, "5511977776666")

@@ -70,6 +70,32 @@ async def test_dedupe_key_returns_the_live_job(db: Database, worker_factory) -> 
     assert [args["n"] for _, args in sample_jobs.RAN] == [1, 3]
 
 
+async def test_replace_scheduled_moves_the_waiting_job_but_leaves_a_due_one(db: Database) -> None:
+    async with db.session() as session:
+        waiting = await enqueue(session, "test.record", {"n": 1}, dedupe_key="k1", schedule_in=60)
+    async with db.session() as session:
+        replaced = await enqueue(session, "test.record", {"n": 2}, dedupe_key="k1", schedule_in=600, replace_scheduled=True)
+    assert replaced.id == waiting.id
+    async with db.session(write=False) as session:
+        stored = await session.get(Job, waiting.id)
+        assert stored.args == {"n": 2} and stored.state == "scheduled"
+        assert stored.scheduled_at - utcnow() > timedelta(seconds=500)
+
+    async with db.session() as session:
+        await session.execute(update(Job).where(Job.id == waiting.id).values(state="available", scheduled_at=utcnow()))
+    async with db.session() as session:
+        kept = await enqueue(session, "test.record", {"n": 3}, dedupe_key="k1", schedule_in=60, replace_scheduled=True)
+    assert kept.id == waiting.id
+    async with db.session(write=False) as session:
+        stored = await session.get(Job, waiting.id)
+        assert stored.args == {"n": 2} and stored.state == "available"
+    assert await _count(db) == 1
+
+    with pytest.raises(ValueError):
+        async with db.session() as session:
+            await enqueue(session, "test.record", {"n": 4}, dedupe_key="k2", replace_scheduled=True)
+
+
 async def test_priority_then_schedule_order(db: Database, settings: Settings, worker_factory) -> None:
     async with db.session() as session:
         for n, priority in [(1, 9), (2, 5), (3, 0), (4, 5), (5, 0)]:
