@@ -33,7 +33,7 @@ from nexa.bot.language import (
     is_opt_out,
     is_question,
 )
-from nexa.bot.llm import LLMTurn, llm_available, llm_turn
+from nexa.bot.llm.service import LLMTurn, llm_available, llm_turn
 from nexa.bot.models import BotConversation
 from nexa.bot.qualification import (
     Answer,

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import openai
+from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from nexa.bot.llm.models import LLMConfig
 from nexa.bot.llm.prompt import ANSWER_SCHEMA
 from nexa.bot.llm.schemas import ModelAnswer, StructuredOutput
 from nexa.runtime import Runtime
-
-if TYPE_CHECKING:
-    import openai
-    from openai import AsyncOpenAI
 
 _OUTPUT_MODES: tuple[StructuredOutput, ...] = ("json_schema", "json_object", "text")
 _RESPONSE_FORMATS: dict[StructuredOutput, dict[str, Any] | None] = {
@@ -58,10 +56,7 @@ class LLMCallFailed(Exception):
 
 
 async def complete(runtime: Runtime, config: LLMConfig, api_key: str | None, messages: list[dict[str, str]]) -> Completion:
-    # Imported here: the SDK takes about a second of CPU to import, and most processes never call an LLM.
-    import openai
-
-    client = openai.AsyncOpenAI(
+    client = AsyncOpenAI(
         base_url=config.base_url, api_key=api_key or _NO_KEY, http_client=runtime.http,
         timeout=config.timeout_seconds, max_retries=0,
     )
@@ -81,8 +76,6 @@ async def complete(runtime: Runtime, config: LLMConfig, api_key: str | None, mes
 async def _complete_structured(
     runtime: Runtime, client: AsyncOpenAI, config: LLMConfig, messages: list[dict[str, str]]
 ) -> Completion:
-    import openai
-
     remembered: dict[tuple[str, str], StructuredOutput] = runtime.extras.setdefault("llm_output_modes", {})
     server = (config.base_url, config.model)
     *fallible, last = _OUTPUT_MODES[_OUTPUT_MODES.index(remembered.get(server, "json_schema")):]

@@ -12,12 +12,12 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from nexa.bot.llm import LLMTurn, llm_turn
+from nexa.auth.models import Role
 from nexa.bot.llm.breaker import RedisCircuitBreaker
 from nexa.bot.llm.models import LLMConfig, LLMUsage
-from nexa.conversations.models import Conversation, Message
+from nexa.bot.llm.service import LLMTurn, llm_turn
 from nexa.contacts.models import Contact
-from nexa.auth.models import Role
+from nexa.conversations.models import Conversation, Message
 from nexa.devtools.fake_openai import DEFAULT_CHAT_MODEL, FakeOpenAI
 from nexa.runtime import Runtime
 from tests.factories import Member, make_member
