@@ -2,6 +2,7 @@
 fake Graph API -> its "sent" and "delivered" receipts posted back -> applied.
 
     .venv/bin/python bench/full_loop.py [--messages 2000] [--customers 500] [--concurrency 64] [--servers 2] [--workers 1]
+                                        [--split-queues inbound/bot/deliveries/default,webhooks,media]
 
 The inbox has the built-in bot on and one auto-reply rule that answers every message; the fake Graph API
 (nexa/devtools/fake_graph.py, in this process) accepts each send and posts the receipts back, signed, to
@@ -9,7 +10,9 @@ the inbox's callback URL, as Meta does. Prints, measured in the same run:
 - reference: the raw asyncpg per-message inbound transaction of bench/inbound_pipeline.py;
 - customer messages acked per second (2xx = stored) with ack latency;
 - loop throughput: customer messages per second from the first post until every reply is `delivered`,
-  with the latency from each customer's post to its reply's `delivered` receipt being applied.
+  with the latency from each customer's post to its reply's `delivered` receipt being applied;
+- the CPU each Nexa process spent per customer message during the measured run (with `--split-queues`, one
+  worker process per group of queues, so that each queue's share shows).
 Target (issue 3): >= 500 messages/s through the full loop.
 """
 
@@ -88,12 +91,14 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--split-queues", default="", help="one worker per '/'-separated group of queues, instead of --workers")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the last reply")
     options = parser.parse_args()
 
     fake = FakeGraph()
     async with bench_database("nexa_bench_loop") as (database, dsn), fake.running():
-        servers = Servers(database, options.servers, options.workers, Path(f"/tmp/nexa_bench_{uuid.uuid4().hex[:8]}"))
+        servers = Servers(database, options.servers, options.workers, Path(f"/tmp/nexa_bench_{uuid.uuid4().hex[:8]}"),
+                          worker_queues=options.split_queues.split("/") if options.split_queues else None)
         limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
         try:
             await servers.start()
@@ -108,8 +113,10 @@ async def main() -> None:
                 await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)
 
                 bodies = text_bodies(fake, "loop", options.messages, options.customers)
+                cpu_before = servers.cpu_seconds()
                 load = await burst(servers, path, bodies, options.concurrency)
                 done, delivered = await wait_for_rows(dsn, _delivered_replies("loop"), options.messages, options.timeout)
+                cpu_used = {name: seconds - cpu_before[name] for name, seconds in servers.cpu_seconds().items()}
                 await fake.settle()
             latencies = await loop_latencies(dsn, load, "loop")
         finally:
@@ -125,6 +132,10 @@ async def main() -> None:
     print(row("customer webhooks acked, ack latency", acked, load.acks, load.errors, acked / raw_rate))
     print(row("full loop: reply delivered, post-to-delivered", loop_rate, latencies, 0, loop_rate / raw_rate))
     print(f"\nfake Graph API: {len(fake.sent)} sends accepted")
+    print("\nCPU per customer message (ms), by process:")
+    for name, seconds in cpu_used.items():
+        print(f"  {1000 * seconds / options.messages:6.1f}  {name}")
+    print(f"  {1000 * sum(cpu_used.values()) / options.messages:6.1f}  all Nexa processes")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import stop_processes, wait_healthy  # noqa: E402
+from bench.harness import cpu_seconds, stop_processes, wait_healthy  # noqa: E402
 from nexa.db import migrations  # noqa: E402
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
 
@@ -132,9 +132,13 @@ async def raw_reference(dsn: str, account_id: int, inbox_id: int, messages: int,
 class Servers:
     """`servers` x `nexa serve --no-worker` (the webhook endpoints) and `workers` x `nexa worker`."""
 
-    def __init__(self, database_url: str, count: int, workers: int, data_dir: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, count: int, workers: int, data_dir: Path, *, worker_queues: list[str] | None = None,
+        **env: str,
+    ) -> None:
         self.ports = [_free_port() for _ in range(count)]
-        self.workers = workers
+        # One `nexa worker --queues <group>` per group when given (to see each queue's CPU), else `workers` on all.
+        self.worker_queues = worker_queues or [""] * workers
         self.env = {
             **os.environ, "NEXA_DATABASE_URL": database_url, "NEXA_DATA_DIR": str(data_dir),
             "NEXA_SECRET_KEY": "bench-secret-" + "x" * 32, "NEXA_ADMIN_EMAIL": ADMIN["email"],
@@ -150,9 +154,13 @@ class Servers:
                 command.append("--no-migrate")
             self.processes.append(subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL))
             await wait_healthy(f"http://127.0.0.1:{port}")
-        for _ in range(self.workers):
-            self.processes.append(subprocess.Popen([sys.executable, "-m", "nexa.cli.main", "worker"], env=self.env,
-                                                   stdout=subprocess.DEVNULL))
+        for queues in self.worker_queues:
+            command = [sys.executable, "-m", "nexa.cli.main", "worker", *(["--queues", queues] if queues else [])]
+            self.processes.append(subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each process, by its command line (`serve ... --port N`, `worker ...`)."""
+        return {" ".join(map(str, process.args[3:])): cpu_seconds(process.pid) for process in self.processes}
 
     def stop(self) -> None:
         stop_processes(self.processes, timeout=30)
