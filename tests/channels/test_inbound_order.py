@@ -3,10 +3,10 @@ behind one callback URL, as behind a load balancer.
 
 What the pipeline promises (docs/channels/README.md, "Order"): a customer's messages are stored in the
 order their webhooks were acknowledged (2xx) — whichever process answered — once each, in one
-conversation. Meta waits for the 2xx of a webhook before it sends the next one for the same number, so
-that is the order the customer wrote in. Webhooks of one customer that are in flight *at the same time*
-have no promised order: Nexa does not sort by the provider's timestamp, and concurrent requests commit in
-whatever order they happen to. For those only "once, in one conversation" is asserted here.
+conversation; a sender that waits for each 2xx before posting the next gets its sending order. Webhooks
+of one customer that are in flight *at the same time* have no promised order: Nexa does not sort by the
+provider's timestamp, and concurrent requests commit in whatever order they happen to (Meta promises no
+delivery order either). For those only "once, in one conversation" is asserted here.
 """
 
 from __future__ import annotations
