@@ -1,7 +1,8 @@
 """The inbound pipeline, the same for every channel: normalized events in, rows out, once and in order.
 
 `receive()` runs in the job that processes stored webhooks (nexa/channels/inbound_queue.py), for a batch
-of bodies in one transaction: contact found or created (Brazilian numbers with or without the 9th digit are one person),
+of bodies in one transaction: contact found or created (Brazilian numbers with or without the 9th digit are one person;
+a batch's new customers are created together, with a few statements for all of them),
 conversation found or reopened, message inserted unless the provider already delivered it (unique per
 inbox and provider id), receipts applied forward-only. Slow work (media download, the bot) is enqueued
 in the same transaction and runs in jobs.
@@ -14,15 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from nexa.channels.base import (
     ChannelStatus,
     Customer,
-    IncomingMedia,
     InboundEvent,
     InboundMessage,
+    IncomingMedia,
     MessageChanged,
     StatusUpdate,
 )
@@ -30,7 +32,6 @@ from nexa.channels.models import EarlyReceipt
 from nexa.contacts import service as contacts
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.contacts.repository import ContactInboxRepository, ContactRepository
-from nexa.contacts.schemas import ContactFields
 from nexa.conversations import messages
 from nexa.conversations import service as conversations
 from nexa.conversations.messages import NewAttachment, NewMessage, Sender
@@ -40,7 +41,6 @@ from nexa.inboxes.models import Inbox
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.registry import JobContext, Snooze, job
 from nexa.kit.clock import utcnow
-from nexa.kit.errors import ValidationFailed
 
 FETCH_MEDIA_JOB = "channels.fetch_media"
 APPLY_WAITING_RECEIPTS_JOB = "channels.apply_waiting_receipts"
@@ -75,6 +75,8 @@ class _Known:
     contacts: dict[int, Contact]
     latest_conversations: dict[int, Conversation | None]  # by contact inbox id
     conversations: list[Conversation]
+    # By address: contacts made for new customers whose contact inboxes a concurrent batch took meanwhile.
+    contacts_without_inbox: dict[str, Contact] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, inbox: Inbox, events: list[InboundEvent]) -> _Known:
@@ -134,6 +136,7 @@ async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent
     """
     received = Received()
     known = await _Known.load(session, inbox, events)
+    await _add_new_customers(session, inbox, events, known)
     drafts: list[NewMessage] = []
     for event in events:
         if isinstance(event, InboundMessage):
@@ -222,6 +225,45 @@ async def _store(
     drafts.clear()
 
 
+async def _add_new_customers(
+    session: AsyncSession, inbox: Inbox, events: list[InboundEvent], known: _Known
+) -> None:
+    """Contacts, contact inboxes and conversations for the batch's new customers (addresses the inbox has
+    not seen), with a few statements for all of them: a campaign's replies are mostly new customers.
+
+    A new address has no conversation to look up: each gets a new one. If a concurrent batch took one of
+    the addresses meanwhile, the unique (inbox, source_id) undoes the contact inboxes' INSERT and each
+    customer goes the one-at-a-time way in `_draft`, which finds the winner's contact inbox and conversation.
+    """
+    customers: dict[str, Customer] = {}
+    for event in events:
+        if (isinstance(event, InboundMessage) and event.source_id not in known.messages
+                and event.customer.source_id not in known.contact_inboxes):
+            customers.setdefault(event.customer.source_id, event.customer)
+    if not customers:
+        return
+    people = await contacts.find_or_create_people(
+        session, inbox.account_id, [_person(customer) for customer in customers.values()]
+    )
+    try:
+        addressed = await contacts.add_contact_inboxes(
+            session, inbox, list(zip(people, customers, strict=True))
+        )
+    except IntegrityError:
+        known.contacts_without_inbox.update(zip(customers, people, strict=True))
+        return
+    started = await conversations.start_conversations(
+        session, inbox, list(zip(people, addressed, strict=True))
+    )
+    for address, contact, contact_inbox, conversation in zip(
+        customers, people, addressed, started, strict=True
+    ):
+        known.contacts[contact.id] = contact
+        known.contact_inboxes[address] = contact_inbox
+        known.latest_conversations[contact_inbox.id] = conversation
+        known.conversations.append(conversation)
+
+
 async def _find_or_create_customer(
     session: AsyncSession, inbox: Inbox, customer: Customer, known: _Known
 ) -> tuple[Contact, ContactInbox]:
@@ -230,30 +272,18 @@ async def _find_or_create_customer(
         contact = known.contacts.get(existing.contact_id) or await session.get(Contact, existing.contact_id)
         assert contact is not None
         return contact, existing
-    contact = await _contact_for(session, inbox, customer)
+    contact = known.contacts_without_inbox.get(customer.source_id) or await contacts.find_or_create_person(
+        session, inbox.account_id, _person(customer)
+    )
     contact_inbox = await contacts.find_or_create_contact_inbox(session, contact, inbox, customer.source_id)
     known.contact_inboxes[customer.source_id] = contact_inbox
     known.contacts[contact.id] = contact
     return contact, contact_inbox
 
 
-async def _contact_for(session: AsyncSession, inbox: Inbox, customer: Customer) -> Contact:
-    if customer.phone:
-        try:
-            contact = await contacts.find_or_create_by_phone(
-                session, inbox.account_id, customer.phone, name=customer.name
-            )
-        except ValidationFailed:
-            pass  # not a dialable number (a business-scoped id, a group): keep the person all the same
-        else:
-            if customer.identifier and not contact.identifier:
-                contact.identifier = customer.identifier
-            return contact
-    identifier = customer.identifier
-    if identifier and await ContactRepository(session, inbox.account_id).get_by_identifier(identifier):
-        identifier = None  # someone else's already; this person is known by their address in the inbox
-    return await contacts.create_contact(
-        session, inbox.account_id, ContactFields(name=customer.name or customer.source_id, identifier=identifier)
+def _person(customer: Customer) -> contacts.Person:
+    return contacts.Person(
+        customer.source_id, name=customer.name, phone=customer.phone, identifier=customer.identifier
     )
 
 

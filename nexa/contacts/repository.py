@@ -9,9 +9,9 @@ from sqlalchemy.orm import selectinload
 
 from nexa.contacts.models import Contact, ContactInbox, ContactLabel, ContactNote
 from nexa.db.dialect import json_text
+from nexa.kit.errors import NotFound
 from nexa.kit.filters import Attribute, FilterCondition, build_where
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
-from nexa.kit.errors import NotFound
 from nexa.labels.repository import TaggingRepository
 from nexa.tenancy.repository import AccountRepository
 
@@ -31,6 +31,23 @@ class ContactRepository(AccountRepository[Contact]):
 
     async def get_by_phone_key(self, phone_key: str) -> Contact | None:
         return await self.session.scalar(self.select().where(Contact.phone_key == phone_key))
+
+    async def by_phone_keys(self, phone_keys: Iterable[str]) -> dict[str, Contact]:
+        wanted = sorted(set(phone_keys))
+        if not wanted:
+            return {}
+        found = await self.list(self.select().where(Contact.phone_key.in_(wanted)))
+        return {contact.phone_key: contact for contact in found if contact.phone_key is not None}
+
+    async def taken_identifiers(self, identifiers: Iterable[str]) -> set[str]:
+        """Those of `identifiers` that some contact of the account has."""
+        wanted = sorted(set(identifiers))
+        if not wanted:
+            return set()
+        statement = select(Contact.identifier).where(
+            Contact.account_id == self.account_id, Contact.identifier.in_(wanted)
+        )
+        return {identifier for identifier in await self.session.scalars(statement) if identifier is not None}
 
     async def by_ids(self, ids: Iterable[int]) -> dict[int, Contact]:
         wanted = list(set(ids))

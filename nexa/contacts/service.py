@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,7 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.contacts.models import Contact, ContactInbox, ContactNote
-from nexa.contacts.repository import ContactInboxRepository, ContactLabelRepository, ContactNoteRepository, ContactRepository
+from nexa.contacts.repository import (
+    ContactInboxRepository,
+    ContactLabelRepository,
+    ContactNoteRepository,
+    ContactRepository,
+)
 from nexa.contacts.schemas import ContactFields
 from nexa.contacts.serializers import contact_out
 from nexa.conversations.models import Conversation, Message, SenderType
@@ -36,9 +43,13 @@ def _emit(session: AsyncSession, name: EventName, contact: Contact) -> None:
     record_webhook_event(session, name, contact.account_id, contact_id=contact.id)
 
 
+def _new_contact(account_id: int, name: str, **identity: str | None) -> Contact:
+    return Contact(account_id=account_id, name=name, additional_attributes={}, custom_attributes={},
+                   lead_score_reasons=[], **identity)
+
+
 async def create_contact(session: AsyncSession, account_id: int, params: ContactFields) -> Contact:
-    contact = Contact(account_id=account_id, name="", additional_attributes={}, custom_attributes={},
-                      lead_score_reasons=[])
+    contact = _new_contact(account_id, "")
     await _apply(ContactRepository(session, account_id), contact, params)
     session.add(contact)
     await session.flush()
@@ -110,6 +121,15 @@ async def _checked_identifier(repository: ContactRepository, contact: Contact, r
     return identifier
 
 
+def _phone_and_key(raw_phone: str, default_region: str = "BR") -> tuple[str, str]:
+    """The number as E.164 and its match key (Brazilian mobiles with or without the 9th digit share one)."""
+    try:
+        e164 = phone.normalize(raw_phone, default_region)
+    except ValueError as exc:
+        raise ValidationFailed(_("Phone number %(reason)s", reason=exc), ["phone_number"]) from exc
+    return e164, phone.match_key(e164)
+
+
 async def find_or_create_by_phone(
     session: AsyncSession, account_id: int, raw_phone: str, *, name: str | None = None, default_region: str = "BR"
 ) -> Contact:
@@ -118,19 +138,12 @@ async def find_or_create_by_phone(
     Brazilian mobiles match with or without the 9th digit. Safe against a concurrent creator: the unique
     (account_id, phone_key) decides, and the loser reads the winner's row.
     """
-    try:
-        e164 = phone.normalize(raw_phone, default_region)
-    except ValueError as exc:
-        raise ValidationFailed(_("Phone number %(reason)s", reason=exc), ["phone_number"]) from exc
-    key = phone.match_key(e164)
+    e164, key = _phone_and_key(raw_phone, default_region)
     repository = ContactRepository(session, account_id)
     existing = await repository.get_by_phone_key(key)
     if existing is not None:
         return existing
-    contact = Contact(
-        account_id=account_id, name=(name or "").strip() or e164, phone_number=e164, phone_key=key,
-        additional_attributes={}, custom_attributes={}, lead_score_reasons=[],
-    )
+    contact = _new_contact(account_id, (name or "").strip() or e164, phone_number=e164, phone_key=key)
     try:
         async with session.begin_nested():
             session.add(contact)
@@ -141,6 +154,94 @@ async def find_or_create_by_phone(
         return winner
     _emit(session, EventName.CONTACT_CREATED, contact)
     return contact
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone a channel reports, to find among the account's contacts or add to them."""
+
+    address: str  # where the channel reaches them; the name of a new contact who has no other
+    name: str | None = None
+    phone: str | None = None
+    identifier: str | None = None
+
+
+async def find_or_create_person(session: AsyncSession, account_id: int, person: Person) -> Contact:
+    """The account's contact for `person`: the one with their phone when it is dialable (see
+    `find_or_create_by_phone`), given their identifier if it has none; otherwise a new contact, known by
+    their identifier unless another contact has it (then by their address in the inbox only)."""
+    if person.phone:
+        try:
+            contact = await find_or_create_by_phone(session, account_id, person.phone, name=person.name)
+        except ValidationFailed:
+            pass  # not a dialable number (a business-scoped id, a group): keep the person all the same
+        else:
+            if person.identifier and not contact.identifier:
+                contact.identifier = person.identifier
+            return contact
+    identifier = person.identifier
+    if identifier and await ContactRepository(session, account_id).get_by_identifier(identifier):
+        identifier = None
+    return await create_contact(
+        session, account_id, ContactFields(name=person.name or person.address, identifier=identifier)
+    )
+
+
+async def find_or_create_people(
+    session: AsyncSession, account_id: int, people: Sequence[Person]
+) -> list[Contact]:
+    """`find_or_create_person` for each of `people`, in order, with one SELECT per kind of key and one
+    INSERT for all the new contacts (two people may share one: both forms of a Brazilian mobile).
+
+    When a concurrent transaction created one of these contacts meanwhile, the unique key fails the
+    INSERT, which is undone, and each person then goes the one-at-a-time way, which reads the winner's row.
+    """
+    phones: dict[int, tuple[str, str]] = {}
+    for index, person in enumerate(people):
+        if person.phone:
+            try:
+                phones[index] = _phone_and_key(person.phone)
+            except ValidationFailed:
+                pass  # not a dialable number: known by identifier, as find_or_create_person does
+    repository = ContactRepository(session, account_id)
+    by_key = await repository.by_phone_keys({key for _, key in phones.values()})
+    identifiers = {index: (person.identifier or "").strip() or None for index, person in enumerate(people)}
+    taken = await repository.taken_identifiers(
+        {identifier for index, identifier in identifiers.items() if index not in phones and identifier}
+    )
+    contacts: list[Contact] = []
+    created: list[Contact] = []
+    for index, person in enumerate(people):
+        if index in phones:
+            e164, key = phones[index]
+            contact = by_key.get(key)
+            if contact is None:
+                contact = by_key[key] = _new_contact(
+                    account_id, (person.name or "").strip() or e164, phone_number=e164, phone_key=key
+                )
+                created.append(contact)
+        else:
+            identifier = identifiers[index]
+            if identifier in taken:
+                identifier = None
+            elif identifier is not None:
+                taken.add(identifier)
+            contact = _new_contact(account_id, (person.name or person.address).strip(), identifier=identifier)
+            created.append(contact)
+        contacts.append(contact)
+    if created:
+        try:
+            async with session.begin_nested():
+                session.add_all(created)
+        except IntegrityError:
+            return [await find_or_create_person(session, account_id, person) for person in people]
+    for contact in created:
+        _emit(session, EventName.CONTACT_CREATED, contact)
+    for index, contact in enumerate(contacts):
+        identifier = people[index].identifier
+        if index in phones and identifier and not contact.identifier:
+            contact.identifier = identifier
+    return contacts
 
 
 async def find_or_create_contact_inbox(
@@ -155,10 +256,7 @@ async def find_or_create_contact_inbox(
         if existing.contact_id != contact.id:
             raise ValidationFailed(_("Source has already been taken"), ["source_id"])
         return existing
-    contact_inbox = ContactInbox(
-        account_id=contact.account_id, contact_id=contact.id, inbox_id=inbox.id, source_id=source,
-        pubsub_token=random_token(32),
-    )
+    contact_inbox = _new_contact_inbox(contact, inbox, source)
     try:
         async with session.begin_nested():
             session.add(contact_inbox)
@@ -168,6 +266,28 @@ async def find_or_create_contact_inbox(
             raise ValidationFailed(_("Source has already been taken"), ["source_id"]) from None
         return winner
     return contact_inbox
+
+
+async def add_contact_inboxes(
+    session: AsyncSession, inbox: Inbox, addresses: Sequence[tuple[Contact, str]]
+) -> list[ContactInbox]:
+    """New contact inboxes for (contact, source_id) pairs whose source_id the caller found unused in
+    `inbox`, one INSERT for all.
+
+    Raises IntegrityError, with nothing added, when a concurrent transaction took one of the addresses
+    meanwhile: the caller then goes through `find_or_create_contact_inbox`, which reads the winner's row.
+    """
+    rows = [_new_contact_inbox(contact, inbox, source) for contact, source in addresses]
+    async with session.begin_nested():
+        session.add_all(rows)
+    return rows
+
+
+def _new_contact_inbox(contact: Contact, inbox: Inbox, source_id: str) -> ContactInbox:
+    return ContactInbox(
+        account_id=contact.account_id, contact_id=contact.id, inbox_id=inbox.id, source_id=source_id,
+        pubsub_token=random_token(32),
+    )
 
 
 def _default_source_id(contact: Contact, inbox: Inbox) -> str:

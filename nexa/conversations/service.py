@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics import service as analytics
@@ -20,6 +20,7 @@ from nexa.analytics.repository import ReportingEventRepository
 from nexa.auth.models import AccountUser
 from nexa.auth.repository import MembershipRepository
 from nexa.auth.service import enqueue_queue_assignment
+from nexa.automation.triggers import record_trigger as record_automation_trigger
 from nexa.contacts.models import Contact, ContactInbox
 from nexa.conversations import activity
 from nexa.conversations.models import Conversation, ConversationStatus, Priority
@@ -35,9 +36,8 @@ from nexa.realtime import Event, EventName, account_channel, conversation_channe
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
 from nexa.teams.repository import TeamRepository
-from nexa.tenancy.service import next_conversation_display_id
+from nexa.tenancy.models import Account
 from nexa.webhooks.outbox import record_event as record_webhook_event
-from nexa.automation.triggers import record_trigger as record_automation_trigger
 
 if TYPE_CHECKING:
     from nexa.auth.dependencies import AccountContext
@@ -124,7 +124,7 @@ async def create_conversation(
     require_snooze_time(chosen, snoozed_until)
     conversation = Conversation(
         account_id=inbox.account_id,
-        display_id=await next_conversation_display_id(session, inbox.account_id),
+        display_id=(await _take_display_ids(session, inbox.account_id, 1))[0],
         inbox_id=inbox.id,
         contact_id=contact.id,
         contact_inbox_id=contact_inbox.id if contact_inbox else None,
@@ -145,6 +145,46 @@ async def create_conversation(
     if team is not None:
         await activity.team_changed(session, conversation, actor, previous=None, current=team.name)
     return conversation
+
+
+async def start_conversations(
+    session: AsyncSession, inbox: Inbox, customers: Sequence[tuple[Contact, ContactInbox]]
+) -> list[Conversation]:
+    """A new conversation for each (contact, contact inbox), in order, as `create_conversation` makes one
+    with its defaults, for the inbound pipeline's new customers: one counter UPDATE and one INSERT for all."""
+    if not customers:
+        return []
+    display_ids = await _take_display_ids(session, inbox.account_id, len(customers))
+    now = utcnow()
+    started = [
+        Conversation(
+            account_id=inbox.account_id, display_id=display_id, inbox_id=inbox.id, contact_id=contact.id,
+            contact_inbox_id=contact_inbox.id, status=initial_status(inbox), additional_attributes={},
+            custom_attributes={}, last_activity_at=now,
+        )
+        for display_id, (contact, contact_inbox) in zip(display_ids, customers, strict=True)
+    ]
+    session.add_all(started)
+    await session.flush()
+    for conversation in started:
+        _emit(session, EventName.CONVERSATION_CREATED, conversation, {})
+    return started
+
+
+async def _take_display_ids(session: AsyncSession, account_id: int, count: int) -> range:
+    """The account's next `count` conversation numbers.
+
+    The UPDATE takes the account row's write lock, so concurrent inserts queue here and never share a
+    number (Chatwoot needs a sequence and a trigger per account for the same guarantee).
+    """
+    statement = (
+        update(Account)
+        .where(Account.id == account_id)
+        .values(last_conversation_display_id=Account.last_conversation_display_id + count)
+        .returning(Account.last_conversation_display_id)
+    )
+    last = int((await session.execute(statement)).scalar_one())
+    return range(last - count + 1, last + 1)
 
 
 async def find_or_reopen_conversation(
