@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.analytics import service as analytics
@@ -36,7 +36,7 @@ from nexa.realtime import Event, EventName, account_channel, conversation_channe
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
 from nexa.teams.repository import TeamRepository
-from nexa.tenancy.models import Account
+from nexa.tenancy.service import take_conversation_display_ids
 from nexa.webhooks.outbox import record_event as record_webhook_event
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ async def create_conversation(
     require_snooze_time(chosen, snoozed_until)
     conversation = Conversation(
         account_id=inbox.account_id,
-        display_id=(await _take_display_ids(session, inbox.account_id, 1))[0],
+        display_id=(await take_conversation_display_ids(session, inbox.account_id))[0],
         inbox_id=inbox.id,
         contact_id=contact.id,
         contact_inbox_id=contact_inbox.id if contact_inbox else None,
@@ -154,7 +154,7 @@ async def start_conversations(
     with its defaults, for the inbound pipeline's new customers: one counter UPDATE and one INSERT for all."""
     if not customers:
         return []
-    display_ids = await _take_display_ids(session, inbox.account_id, len(customers))
+    display_ids = await take_conversation_display_ids(session, inbox.account_id, len(customers))
     now = utcnow()
     started = [
         Conversation(
@@ -169,22 +169,6 @@ async def start_conversations(
     for conversation in started:
         _emit(session, EventName.CONVERSATION_CREATED, conversation, {})
     return started
-
-
-async def _take_display_ids(session: AsyncSession, account_id: int, count: int) -> range:
-    """The account's next `count` conversation numbers.
-
-    The UPDATE takes the account row's write lock, so concurrent inserts queue here and never share a
-    number (Chatwoot needs a sequence and a trigger per account for the same guarantee).
-    """
-    statement = (
-        update(Account)
-        .where(Account.id == account_id)
-        .values(last_conversation_display_id=Account.last_conversation_display_id + count)
-        .returning(Account.last_conversation_display_id)
-    )
-    last = int((await session.execute(statement)).scalar_one())
-    return range(last - count + 1, last + 1)
 
 
 async def find_or_reopen_conversation(

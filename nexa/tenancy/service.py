@@ -49,8 +49,8 @@ async def set_status(session: AsyncSession, account: Account, status: AccountSta
     await audit.record(session, f"account.{status.value}", account_id=account.id, actor_user_id=actor_user_id)
 
 
-async def next_conversation_display_id(session: AsyncSession, account_id: int) -> int:
-    """Allocate the account's next conversation number.
+async def take_conversation_display_ids(session: AsyncSession, account_id: int, count: int = 1) -> range:
+    """Allocate the account's next `count` conversation numbers.
 
     The UPDATE takes the account row's write lock, so concurrent inserts queue here and never share a
     number (Chatwoot needs a sequence and a trigger per account for the same guarantee).
@@ -58,7 +58,8 @@ async def next_conversation_display_id(session: AsyncSession, account_id: int) -
     statement = (
         update(Account)
         .where(Account.id == account_id)
-        .values(last_conversation_display_id=Account.last_conversation_display_id + 1)
+        .values(last_conversation_display_id=Account.last_conversation_display_id + count)
         .returning(Account.last_conversation_display_id)
     )
-    return int((await session.execute(statement)).scalar_one())
+    last = int((await session.execute(statement)).scalar_one())
+    return range(last - count + 1, last + 1)
