@@ -189,8 +189,16 @@ async def test_admin_reads_the_delivery_log_and_redelivers(browser: Any, runtime
             await page.locator("h1[data-title]", has_text="CRM").wait_for()  # the page loaded the webhook
             assert await page.get_by_label("inbox_updated").is_checked()
 
+            async def last_delivery() -> dict[str, Any] | None:
+                deliveries = (await api.get(f"{account}/webhooks/{webhook_id}/deliveries")).json()["payload"]
+                return deliveries[0] if deliveries else None
+
+            async def answer_recorded() -> bool:
+                return (delivery := await last_delivery()) is not None and delivery["response_status"] == 500
+
             await api.patch(f"{account}/inboxes/{inbox['id']}", json={"name": "API 2"})
-            await eventually(lambda: received)
+            # The receiver's answer is recorded once it has answered: the log shows it after that commits.
+            await eventually(answer_recorded)
             await page.reload()
             failed = page.locator(".settings__delivery", has_text="inbox_updated")
             await failed.locator("td", has_text="500").wait_for()
@@ -202,8 +210,7 @@ async def test_admin_reads_the_delivery_log_and_redelivers(browser: Any, runtime
             await page.locator(".toast", has_text="Sent again.").wait_for()
 
             async def delivered() -> bool:
-                deliveries = (await api.get(f"{account}/webhooks/{webhook_id}/deliveries")).json()["payload"]
-                return deliveries[0]["state"] == "succeeded"
+                return (delivery := await last_delivery()) is not None and delivery["state"] == "succeeded"
 
             await eventually(delivered)
             await page.reload()
