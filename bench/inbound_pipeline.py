@@ -307,7 +307,14 @@ async def paced(servers: Servers, path: str, bodies: list[Body], rate: float) ->
 
     async def one(n: int, body: Body) -> None:
         connection = idle.pop() if idle else await Connection.open(servers.port(n))
-        await _post(connection, path, body, load)
+        try:
+            await _post(connection, path, body, load)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closed a connection that sat idle past its keep-alive timeout: post again on a new
+            # one (safe: the message id dedupes it).
+            connection.close()
+            connection = await Connection.open(servers.port(n))
+            await _post(connection, path, body, load)
         idle.append(connection)
 
     tasks = []
