@@ -58,7 +58,7 @@ async def fetch_media(ctx: JobContext, attachment_id: int) -> None:
         return
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
-        await _record_failure(ctx, attachment_id, f"Nexa cannot download media from {inbox.channel_type.value} inboxes")
+        await _record_failure(ctx, attachment_id, f"Media cannot be downloaded from {inbox.channel_type.value} inboxes")
         return
     try:
         content = await adapter.fetch_media(inbox, InboxCredentials(inbox, runtime.cipher), _incoming(attachment), runtime.http)

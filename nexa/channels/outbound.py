@@ -500,7 +500,7 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
     message, conversation, inbox, address, waits_for_earlier = loaded
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
-        await _fail(session, message, conversation, f"Nexa cannot send through {inbox.channel_type.value} inboxes")
+        await _fail(session, message, conversation, f"Messages cannot be sent through {inbox.channel_type.value} inboxes")
         return None
     if waits_for_earlier:
         await _wait_for_earlier_replies(session, message)

@@ -23,7 +23,7 @@ async def setup_webhook(inbox: Inbox, *, base_url: str, cipher: Cipher, http: ht
     if not isinstance(adapter, ConfiguresWebhook) or url is None:
         raise UnprocessableEntity(
             _(
-                "A %(channel_type)s inbox cannot set its webhook from Nexa: give the provider callback_webhook_url",
+                "A %(channel_type)s inbox cannot set its webhook from here: give the provider callback_webhook_url",
                 channel_type=inbox.channel_type,
             )
         )

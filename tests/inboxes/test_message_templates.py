@@ -183,7 +183,7 @@ async def test_meta_down_is_retried_and_only_the_last_attempt_is_stored_keeping_
     assert (await _inbox_json(client, inbox))["message_templates_sync_error"] is None
     await sync_message_templates(_context(runtime, admin.account.id, attempt=4), inbox_id=inbox.id)
     shown = await _inbox_json(client, inbox)
-    assert shown["message_templates_sync_error"] == "WhatsApp had a temporary problem: Nexa will try again."
+    assert shown["message_templates_sync_error"] == "WhatsApp had a temporary problem: it will be retried."
     assert len(shown["message_templates"]) == 3  # the last good list stays usable
 
     # Another account's job cannot reach this inbox.

@@ -161,7 +161,7 @@ async def call_graph(http: httpx.AsyncClient, method: str, url: str, credentials
         response = await http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
     except httpx.TransportError as exc:
         raise DeliveryError(
-            f"Could not reach the WhatsApp Cloud API ({type(exc).__name__}): Nexa will try again.", retryable=True, code="network"
+            f"Could not reach the WhatsApp Cloud API ({type(exc).__name__}): it will be retried.", retryable=True, code="network"
         ) from exc
     if response.is_success:
         return response

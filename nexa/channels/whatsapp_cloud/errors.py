@@ -17,28 +17,28 @@ class GraphErrorKind:
     retry_after: float | None = None
 
 
-_RATE_LIMIT = GraphErrorKind(True, "WhatsApp is throttling this number: Nexa will send it again shortly.")
+_RATE_LIMIT = GraphErrorKind(True, "WhatsApp is throttling this number: it will be sent again shortly.")
 _TEMPLATE = GraphErrorKind(False, "WhatsApp refused the template: check its name, language and parameters.")
 
 KNOWN_ERRORS: dict[int, GraphErrorKind] = {
     0: GraphErrorKind(False, "WhatsApp refused the access token: generate a new permanent token and save it on the inbox."),
-    1: GraphErrorKind(True, "WhatsApp had a temporary problem: Nexa will try again."),
-    2: GraphErrorKind(True, "WhatsApp is temporarily unavailable: Nexa will try again."),
-    4: GraphErrorKind(True, "The Meta app made too many API calls: Nexa will try again shortly.", 60.0),
+    1: GraphErrorKind(True, "WhatsApp had a temporary problem: it will be retried."),
+    2: GraphErrorKind(True, "WhatsApp is temporarily unavailable: it will be retried."),
+    4: GraphErrorKind(True, "The Meta app made too many API calls: it will be retried shortly.", 60.0),
     10: GraphErrorKind(False, "The access token lacks the whatsapp_business_messaging permission."),
     100: GraphErrorKind(False, "WhatsApp rejected a parameter of this message (or the phone number id is wrong)."),
     190: GraphErrorKind(False, "The access token has expired or was revoked: generate a new permanent token and save it on the inbox."),
     200: GraphErrorKind(False, "The access token lacks the permission to send from this number."),
     368: GraphErrorKind(False, "Meta has temporarily blocked this number for policy violations."),
-    80007: GraphErrorKind(True, "The WhatsApp Business Account hit Meta's API rate limit: Nexa will try again shortly.", 60.0),
+    80007: GraphErrorKind(True, "The WhatsApp Business Account hit Meta's API rate limit: it will be retried shortly.", 60.0),
     130429: _RATE_LIMIT,
     130472: GraphErrorKind(False, "Meta held this message back because the customer is part of a WhatsApp experiment."),
     130497: GraphErrorKind(False, "This business may not message customers in the customer's country."),
-    131000: GraphErrorKind(True, "WhatsApp had an unexpected problem: Nexa will try again."),
+    131000: GraphErrorKind(True, "WhatsApp had an unexpected problem: it will be retried."),
     131005: GraphErrorKind(False, "WhatsApp denied access: check the token's permissions."),
     131008: GraphErrorKind(False, "A required field of this message is missing."),
     131009: GraphErrorKind(False, "A field of this message has a value WhatsApp does not accept."),
-    131016: GraphErrorKind(True, "WhatsApp is overloaded: Nexa will try again."),
+    131016: GraphErrorKind(True, "WhatsApp is overloaded: it will be retried."),
     131021: GraphErrorKind(False, "The customer's number is the business number itself."),
     131026: GraphErrorKind(False, "The message could not be delivered: the number may not be on WhatsApp, use an old app version or not have accepted WhatsApp's terms."),
     131030: GraphErrorKind(False, "The number is not in the test number's list of allowed recipients: add it in the Meta app or use a production number."),
@@ -50,8 +50,8 @@ KNOWN_ERRORS: dict[int, GraphErrorKind] = {
     131051: GraphErrorKind(False, "WhatsApp does not support this message type."),
     131052: GraphErrorKind(False, "WhatsApp could not download the customer's media."),
     131053: GraphErrorKind(False, "WhatsApp could not download the attachment: check that its link is public and its type supported."),
-    131056: GraphErrorKind(True, "Too many messages to this customer in a short time: Nexa will send it again shortly.", 6.0),
-    131057: GraphErrorKind(True, "Meta is upgrading this number's throughput: Nexa will send it again shortly.", 60.0),
+    131056: GraphErrorKind(True, "Too many messages to this customer in a short time: it will be sent again shortly.", 6.0),
+    131057: GraphErrorKind(True, "Meta is upgrading this number's throughput: it will be sent again shortly.", 60.0),
     132000: GraphErrorKind(False, "The template's parameter count does not match its approved version."),
     132001: GraphErrorKind(False, "The template does not exist in this language, or is not approved yet."),
     132005: GraphErrorKind(False, "The template text is too long once its parameters are filled in."),
@@ -59,7 +59,7 @@ KNOWN_ERRORS: dict[int, GraphErrorKind] = {
     132012: GraphErrorKind(False, "A template parameter has the wrong format."),
     132015: GraphErrorKind(False, "The template is paused by Meta for low quality."),
     132016: GraphErrorKind(False, "The template is disabled by Meta for low quality."),
-    133004: GraphErrorKind(True, "The WhatsApp server is temporarily unavailable: Nexa will try again."),
+    133004: GraphErrorKind(True, "The WhatsApp server is temporarily unavailable: it will be retried."),
 }
 
 
@@ -70,7 +70,7 @@ def classify(code: int | None, *, http_status: int, transient: bool = False) -> 
     if code is not None and 132000 <= code < 133000:
         return _TEMPLATE
     if transient or http_status >= 500 or http_status == 429:
-        return GraphErrorKind(True, "WhatsApp is temporarily unavailable: Nexa will try again.")
+        return GraphErrorKind(True, "WhatsApp is temporarily unavailable: it will be retried.")
     return GraphErrorKind(False, "WhatsApp refused the message.")
 
 

@@ -202,7 +202,7 @@ def _unsupported(message: Mapping[str, Any], kind: Any) -> dict[str, Any]:
     if errors:
         attributes["external_error"] = _error_text(errors[0])
     else:
-        attributes["external_error"] = f"WhatsApp message type {kind!r} is not supported by Nexa yet."
+        attributes["external_error"] = f"WhatsApp message type {kind!r} is not supported yet."
     return attributes
 
 

@@ -105,8 +105,8 @@ async def test_messages_over_whatsapp_limits_fail_before_reaching_meta(
 @pytest.mark.parametrize(
     ("fault", "retryable", "words"),
     [
-        ({"status": 500}, True, "try again"),
-        ({"status": 503}, True, "try again"),
+        ({"status": 500}, True, "will be retried"),
+        ({"status": 503}, True, "will be retried"),
         ({"code": 130429}, True, "throttling"),
         ({"code": 131056}, True, "short time"),
         ({"code": 131057}, True, "upgrading"),
