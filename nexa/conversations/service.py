@@ -35,7 +35,7 @@ from nexa.notifications import service as notifications
 from nexa.realtime import Event, EventName, account_channel, conversation_channel, inbox_channel, publish
 from nexa.teams.agents import memberships_of
 from nexa.teams.models import Team
-from nexa.teams.repository import TeamRepository
+from nexa.teams.repository import TeamMemberRepository, TeamRepository
 from nexa.tenancy.service import take_conversation_display_ids
 from nexa.webhooks.outbox import record_event as record_webhook_event
 
@@ -343,6 +343,12 @@ async def assign_team(
             session, conversation, actor, previous=before.name if before else None, current=team.name if team else None
         )
     _emit(session, EventName.TEAM_CHANGED, conversation, {"team_id": team_id})
+    if team is not None and team_id != previous and conversation.assignee_id is not None:
+        # The agent must belong to the team the conversation now is with (Chatwoot unassigns too); the
+        # conversation then waits for one of its members.
+        team_members = await TeamMemberRepository(session, conversation.account_id).user_ids(team.id)
+        if conversation.assignee_id not in team_members:
+            await _set_assignee(session, conversation, None, actor=actor)
     if team is not None and conversation.status == ConversationStatus.open and conversation.assignee_id is None:
         # A waiting conversation routed to a team goes to one of its online members (nexa/bot/assignment.py).
         await enqueue_queue_assignment(session, conversation.account_id)

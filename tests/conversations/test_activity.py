@@ -150,6 +150,7 @@ async def test_assignment_team_label_and_priority_lines(client: httpx.AsyncClien
         f"Conversation unassigned by {name}",
         f"Assigned to {agent} by System",
         f"Assigned to vendas team by {name}",
+        f"Conversation unassigned by {name}",  # the agent is not in vendas
         "Unassigned from vendas by Automation System",
         f"{name} added lead, vip",
         f"{name} added hot",

@@ -193,6 +193,34 @@ async def test_assignments_priority_and_custom_attributes(client: httpx.AsyncCli
     assert replaced.json() == {"custom_attributes": {"cpf": "1"}}
 
 
+async def test_moving_to_another_team_unassigns_an_agent_who_is_not_in_it(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    seller = await make_member(runtime, admin.account)
+    account, inbox, contact = await _setup(client, admin)
+    conversation = await _open(client, admin, account, inbox, contact)
+    url = f"{account}/conversations/{conversation['id']}"
+    teams = {}
+    for name, members in (("vendas", [seller.user.id]), ("vip", [seller.user.id]), ("suporte", [admin.user.id])):
+        teams[name] = (await client.post(f"{account}/teams", json={"name": name}, headers=admin.headers)).json()["id"]
+        added = await client.post(f"{account}/teams/{teams[name]}/team_members", json={"user_ids": members}, headers=admin.headers)
+        assert added.status_code == 200, added.text
+
+    async def assignee_and_team() -> tuple[int | None, int | None]:
+        meta = (await client.get(url, headers=admin.headers)).json()["meta"]
+        return (meta["assignee"] or {}).get("id"), (meta["team"] or {}).get("id")
+
+    await client.post(f"{url}/assignments", json={"assignee_id": seller.user.id}, headers=admin.headers)
+    await client.post(f"{url}/assignments", json={"team_id": teams["vendas"]}, headers=admin.headers)
+    assert await assignee_and_team() == (seller.user.id, teams["vendas"])  # a member of it: kept
+    await client.post(f"{url}/assignments", json={"team_id": teams["vip"]}, headers=admin.headers)
+    assert await assignee_and_team() == (seller.user.id, teams["vip"])
+    await client.post(f"{url}/assignments", json={"team_id": teams["suporte"]}, headers=admin.headers)
+    assert await assignee_and_team() == (None, teams["suporte"])  # not in it: the conversation waits for the team
+    await client.post(f"{url}/assignments", json={"team_id": None}, headers=admin.headers)
+    await client.post(f"{url}/assignments", json={"assignee_id": admin.user.id}, headers=admin.headers)
+    assert await assignee_and_team() == (admin.user.id, None)  # no team: anyone of the inbox may have it
+
+
 async def test_agent_bot_tokens_reach_only_bot_endpoints(client: httpx.AsyncClient, runtime: Runtime) -> None:
     admin = await make_member(runtime)
     account, inbox, contact = await _setup(client, admin)
