@@ -29,6 +29,7 @@ async def _handled_account(client: httpx.AsyncClient, runtime: Runtime) -> tuple
 
     inbox = await post("/inboxes", {"name": "API", "channel_type": "api"})
     team = await post("/teams", {"name": "Sales"})
+    await post(f"/teams/{team['id']}/team_members", {"user_ids": [admin.user.id]})  # so the team change keeps them
     await post("/labels", {"title": "vip"})
     contact = (await post("/contacts", {"name": "Ana"}))["payload"]["contact"]
     handled = await post("/conversations", {"inbox_id": inbox["id"], "contact_id": contact["id"], "status": "open"})
