@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
@@ -60,26 +61,33 @@ class BotRuleRepository(AccountRepository[BotRule]):
         )
 
 
+@functools.cache
+def _turn_rows_statement() -> Select[tuple[Message, Conversation, Inbox, Contact, BotConversation, BotSettings]]:
+    # Built once, with bound values: a turn runs for every customer message, and building this statement
+    # took about 5 % of the bot worker's CPU in the full-loop profile.
+    account_id = bindparam("account_id")
+    return (
+        select(Message, Conversation, Inbox, Contact, BotConversation, BotSettings)
+        .join(Conversation, (Conversation.id == Message.conversation_id) & (Conversation.account_id == account_id))
+        .join(Inbox, (Inbox.id == Conversation.inbox_id) & (Inbox.account_id == account_id))
+        .join(Contact, (Contact.id == Conversation.contact_id) & (Contact.account_id == account_id))
+        .outerjoin(
+            BotConversation,
+            (BotConversation.conversation_id == Conversation.id) & (BotConversation.account_id == account_id),
+        )
+        .outerjoin(BotSettings, BotSettings.account_id == account_id)
+        .where(Message.account_id == account_id, Message.id == bindparam("message_id"))
+    )
+
+
 class BotConversationRepository(AccountRepository[BotConversation]):
     model = BotConversation
 
     async def turn_rows(self, message_id: int) -> TurnRows | None:
         """Everything a bot turn for this customer message reads, in one statement: a turn runs for every
         message while the bot has the conversation."""
-        account_id = self.account_id
         row = (
-            await self.session.execute(
-                select(Message, Conversation, Inbox, Contact, BotConversation, BotSettings)
-                .join(Conversation, (Conversation.id == Message.conversation_id) & (Conversation.account_id == account_id))
-                .join(Inbox, (Inbox.id == Conversation.inbox_id) & (Inbox.account_id == account_id))
-                .join(Contact, (Contact.id == Conversation.contact_id) & (Contact.account_id == account_id))
-                .outerjoin(
-                    BotConversation,
-                    (BotConversation.conversation_id == Conversation.id) & (BotConversation.account_id == account_id),
-                )
-                .outerjoin(BotSettings, BotSettings.account_id == account_id)
-                .where(Message.account_id == account_id, Message.id == message_id)
-            )
+            await self.session.execute(_turn_rows_statement(), {"account_id": self.account_id, "message_id": message_id})
         ).first()
         return TurnRows(*row) if row is not None else None
 

@@ -61,6 +61,10 @@ class Received:
     changes_applied: int = 0
 
 
+# An alias is costly to build (it copies the table's columns): one for the module, not one per batch.
+_NEWER_CONVERSATION = aliased(Conversation, name="newer_conversation")
+
+
 @dataclass
 class _Known:
     """The rows a batch's events refer to, loaded with a few queries up front instead of several per event.
@@ -98,7 +102,7 @@ class _Known:
         people = await _rows_in(session, ContactRepository(session, account_id).select(), Contact.id,
                                 {row.contact_id for row in addressed})
         conversations_of = ConversationRepository(session, account_id).select()
-        newer = aliased(Conversation)
+        newer = _NEWER_CONVERSATION
         latest = await _rows_in(session, conversations_of.where(~exists().where(
             newer.contact_inbox_id == Conversation.contact_inbox_id, newer.id > Conversation.id
         )), Conversation.contact_inbox_id, {row.id for row in addressed})

@@ -11,6 +11,7 @@ of buttons, lists and templates (`check_reply`). Read receipts and typing go out
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -517,26 +518,34 @@ async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job
     return _Delivery(message, conversation, inbox, adapter, outbound)
 
 
+_EARLIER_REPLY = aliased(Message, name="earlier_reply")
+
+
+@functools.cache
+def _pending_delivery_statement() -> Select[tuple[Message, Conversation, Inbox, ContactInbox, bool]]:
+    # Built once, with bound values: building it, with its alias, took ~15 % of the delivery worker's CPU
+    # in the full-loop profile (an alias copies the table's columns).
+    earlier = _EARLIER_REPLY
+    waits_for_earlier = exists().where(
+        earlier.conversation_id == Message.conversation_id, earlier.id < Message.id,
+        earlier.status == MessageStatus.pending,
+    )
+    return (
+        select(Message, Conversation, Inbox, ContactInbox, waits_for_earlier)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Inbox, Inbox.id == Message.inbox_id)
+        .outerjoin(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
+        .where(Message.id == bindparam("message_id"))
+        .options(joinedload(Message.attachments))
+    )
+
+
 async def _load_pending(
     session: AsyncSession, message_id: int
 ) -> tuple[Message, Conversation, Inbox, ContactInbox | None, bool] | None:
     """The pending reply with its attachments, conversation, inbox and customer address, in one statement
     (a delivery runs for every reply), and whether an earlier reply of the conversation is still pending."""
-    earlier = aliased(Message)
-    waits_for_earlier = exists().where(
-        earlier.conversation_id == Message.conversation_id, earlier.id < Message.id,
-        earlier.status == MessageStatus.pending,
-    )
-    row = (
-        await session.execute(
-            select(Message, Conversation, Inbox, ContactInbox, waits_for_earlier)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(Inbox, Inbox.id == Message.inbox_id)
-            .outerjoin(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
-            .where(Message.id == message_id)
-            .options(joinedload(Message.attachments))
-        )
-    ).unique().first()
+    row = (await session.execute(_pending_delivery_statement(), {"message_id": message_id})).unique().first()
     if row is None or row[0].status != MessageStatus.pending:
         return None
     message, conversation, inbox, address, waits = row
@@ -634,14 +643,17 @@ async def _fail(session: AsyncSession, message: Message, conversation: Conversat
     await messages.apply_status(session, message, conversation, MessageStatus.failed, external_error=reason)
 
 
+@functools.cache
+def _sent_reply_statement() -> Select[tuple[Message, Conversation]]:
+    return (
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == bindparam("message_id"))
+    )
+
+
 async def _record_sent(session: AsyncSession, message_id: int, sent: SentMessage) -> None:
-    row = (
-        await session.execute(
-            select(Message, Conversation)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.id == message_id)
-        )
-    ).first()
+    row = (await session.execute(_sent_reply_statement(), {"message_id": message_id})).first()
     if row is None:
         return
     message, conversation = row

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,32 +136,46 @@ def _job_values(
     return values
 
 
+_COLUMNS = ("queue", "kind", "args", "state", "attempt", "priority", "max_attempts", "scheduled_at", "dedupe_key",
+            "concurrency_key", "account_id", "inserted_at", "errors", "meta")
+
+
+@functools.cache
+def _insert_statement(dialect: str, dedupe: bool, replace_scheduled: bool) -> Any:
+    """The job INSERT of this shape, built once with bound values: every reply, bot turn and receipt enqueues."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = Job.__table__.c
+    statement = insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in _COLUMNS})
+    if dedupe:
+        # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
+        # and on PostgreSQL waits for an uncommitted twin before deciding.
+        conflict = {"index_elements": [Job.dedupe_key], "index_where": state_is(*LIVE_STATES)}
+        if replace_scheduled:
+            # A twin already running (or due) is left alone and returned, as without replacing.
+            statement = statement.on_conflict_do_update(
+                **conflict, set_={"args": statement.excluded.args, "scheduled_at": statement.excluded.scheduled_at},
+                where=state_is(SCHEDULED),
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(**conflict)
+    return statement.returning(Job)
+
+
+@functools.cache
+def _live_twin_statement() -> Select[tuple[Job]]:
+    return select(Job).where(Job.dedupe_key == bindparam("dedupe_key"), state_is(*LIVE_STATES)).limit(1)
+
+
 async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_scheduled: bool = False) -> Job:
     dedupe_key = values["dedupe_key"]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = _insert_statement(session.get_bind().dialect.name, dedupe_key is not None, replace_scheduled)
     if dedupe_key is None:
-        return (await session.scalars(insert(Job).values(**values).returning(Job))).one()
-    # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
-    # and on PostgreSQL waits for an uncommitted twin before deciding.
-    conflict = {"index_elements": [Job.dedupe_key], "index_where": state_is(*LIVE_STATES)}
-    statement = insert(Job).values(**values)
-    if replace_scheduled:
-        # A twin already running (or due) is left alone and returned, as without replacing.
-        statement = statement.on_conflict_do_update(
-            **conflict, set_={"args": values["args"], "scheduled_at": values["scheduled_at"]},
-            where=state_is(SCHEDULED),
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(**conflict)
-    stmt = statement.returning(Job)
+        return (await session.scalars(statement, values)).one()
     for _ in range(_DEDUPE_ATTEMPTS):
-        job = (await session.scalars(stmt)).first()
+        job = (await session.scalars(statement, values)).first()
         if job is not None:
             return job
-        existing = await session.scalar(
-            select(Job).where(Job.dedupe_key == dedupe_key, state_is(*LIVE_STATES)).limit(1)
-        )
+        existing = await session.scalar(_live_twin_statement(), {"dedupe_key": dedupe_key})
         if existing is not None:
             return existing
     raise RuntimeError(f"could not enqueue or find the live job with dedupe key {dedupe_key!r}")
