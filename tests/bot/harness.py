@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.jobs.models import AVAILABLE, EXECUTING, RETRYABLE, Job, state_is
@@ -38,10 +38,12 @@ async def settle(runtime: Runtime, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         async with runtime.db.session(write=False) as session:
-            busy = await session.scalar(select(func.count()).select_from(Job).where(state_is(AVAILABLE, EXECUTING, RETRYABLE)))
+            busy = (await session.execute(
+                select(Job.kind, Job.state, Job.attempt, Job.errors).where(state_is(AVAILABLE, EXECUTING, RETRYABLE)).limit(10)
+            )).all()
         if not busy:
             return
-        assert time.monotonic() < deadline, "jobs did not settle"
+        assert time.monotonic() < deadline, f"jobs did not settle, e.g. {busy}"
         await asyncio.sleep(0.02)
 
 
