@@ -25,7 +25,7 @@ from nexa.bot.llm.endpoints import router as bot_llm_router
 from nexa.channels.web_widget.endpoints import router as public_client_router
 from nexa.channels.media import public_router as media_public_router
 from nexa.channels.media import router as media_router
-from nexa.channels.webhooks import router as channel_webhooks_router
+from nexa.channels.webhooks import webhook_route
 from nexa.config import Settings, get_settings
 from nexa.jobs.scheduler import Scheduler
 from nexa.jobs.worker import Worker
@@ -64,8 +64,6 @@ logger = logging.getLogger(__name__)
 
 ROUTERS = (
     health_router,
-    # Matched in order: provider webhooks are the busiest path, so they are tried before the API's ~150 routes.
-    channel_webhooks_router,
     auth_router,
     accounts_router,
     brand_images_router,
@@ -126,6 +124,9 @@ def create_app(
         version=__version__,
         description="Chatwoot-compatible Application API of Nexa, plus Nexa's own resources.",
         lifespan=lifespan,
+        # Matched first: provider webhooks are the busiest path (a plain ASGI route, decision 0009); the
+        # routers below are tried in order after it.
+        routes=[webhook_route()],
     )
     bind_runtime(app, runtime)
     # Token APIs and the widget's public API are called from other origins (sites embedding the widget,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nexa.channels import inbound
 from nexa.channels.base import ChannelAdapter, InboundEvent, InboundMessage, StatusUpdate, WebhookRejected
 from nexa.channels.registry import adapter_for
+from nexa.db.engine import Database
 from nexa.db.group_commit import GroupCommit
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
@@ -96,6 +97,18 @@ async def _insert_bodies(session: AsyncSession, bodies: list[_StoredBody]) -> No
             session, INBOUND_JOB, {"inbox_id": stored.inbox_id, "body": stored.body}, account_id=stored.account_id,
             concurrency_key=stored.concurrency_key,
         )
+
+
+async def require_routable(
+    database: Database, inbox: Inbox, adapter: ChannelAdapter, events: list[InboundEvent]
+) -> None:
+    """The webhook request's check that some inbox takes the body (404 otherwise, see `route`); it reads the
+    database only when an event names another number than the inbox's own (usually none does)."""
+    own_key = adapter.route_key(inbox)
+    if own_key is None or all(event.route is None or event.route == own_key for event in events):
+        return
+    async with database.session(write=False) as session:
+        await route(session, inbox, adapter, events)
 
 
 async def route(

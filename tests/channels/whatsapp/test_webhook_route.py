@@ -1,0 +1,93 @@
+"""The webhook route itself: its inbox cache (with the decrypted app secret), its one lookup for many
+requests, its place in the app's metrics, and the methods it answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from nexa.channels import webhooks
+from nexa.devtools.fake_graph import FakeGraph, sign
+from nexa.inboxes.models import Inbox
+from nexa.inboxes.repository import PublicInboxRepository
+from nexa.kit.crypto import Cipher
+from tests.channels.whatsapp.helpers import WhatsAppInbox, all_messages
+
+
+def _public_id(inbox: WhatsAppInbox) -> str:
+    return inbox.callback_path.rsplit("/", 1)[1]
+
+
+async def test_the_app_secret_is_decrypted_once_per_cached_inbox_and_a_rotated_one_applies_at_once(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decrypted: list[str] = []
+    decrypt = Cipher.decrypt
+
+    def counting_decrypt(cipher: Cipher, ciphertext: str) -> str:
+        plaintext = decrypt(cipher, ciphertext)
+        decrypted.append(plaintext)
+        return plaintext
+
+    monkeypatch.setattr(Cipher, "decrypt", counting_decrypt)
+    webhooks._inboxes.pop(_public_id(whatsapp), None)
+    for text in ("um", "dois", "três"):
+        assert (await fake_graph.customer_says(client, whatsapp.callback_path, text)).status_code == 200
+    assert decrypted.count(fake_graph.app_secret) == 1
+
+    rotated = await client.patch(f"{whatsapp.account_url}/inboxes/{whatsapp.id}",
+                                 json={"credentials": {"app_secret": "rotated-secret"}}, headers=whatsapp.member.headers)
+    assert rotated.status_code == 200, rotated.text
+    # The update dropped the cached inbox and its secret: the old secret no longer signs, the new one does.
+    raw, headers = fake_graph.signed(fake_graph.webhook(messages=[fake_graph.text_message("quatro")]))
+    assert (await client.post(whatsapp.callback_path, content=raw, headers=headers)).status_code == 403
+    resigned = {**headers, "x-hub-signature-256": sign("rotated-secret", raw)}
+    assert (await client.post(whatsapp.callback_path, content=raw, headers=resigned)).status_code == 200
+    assert [m["content"] for m in await all_messages(client, whatsapp)] == ["um", "dois", "três", "quatro"]
+
+
+async def test_requests_that_miss_the_cache_together_share_one_lookup(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups = 0
+    released = asyncio.Event()
+    get_by_public_id = PublicInboxRepository.get_by_public_id
+
+    async def slow_lookup(repository: PublicInboxRepository, public_id: str) -> Inbox | None:
+        nonlocal lookups
+        lookups += 1
+        await released.wait()
+        return await get_by_public_id(repository, public_id)
+
+    monkeypatch.setattr(PublicInboxRepository, "get_by_public_id", slow_lookup)
+    webhooks._inboxes.pop(_public_id(whatsapp), None)
+    posts = [asyncio.create_task(fake_graph.customer_says(client, whatsapp.callback_path, f"mensagem {n}"))
+             for n in range(5)]
+    await asyncio.sleep(0.2)  # every request is now waiting for the inbox
+    released.set()
+    assert [answer.status_code for answer in await asyncio.gather(*posts)] == [200] * 5
+    assert lookups == 1
+
+    # Cached now: the next webhooks do not look it up.
+    assert (await fake_graph.customer_says(client, whatsapp.callback_path, "depois")).status_code == 200
+    assert lookups == 1
+    assert len(await all_messages(client, whatsapp)) == 6
+
+
+async def test_webhooks_are_counted_under_their_route_template(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph
+) -> None:
+    labels = {"method": "POST", "route": "/webhooks/{channel}/{public_id}", "status": "200"}
+    before = REGISTRY.get_sample_value("nexa_http_requests_total", labels) or 0
+    answer = await fake_graph.customer_says(client, whatsapp.callback_path, "Oi")
+    assert answer.status_code == 200 and answer.headers["x-request-id"]
+    assert REGISTRY.get_sample_value("nexa_http_requests_total", labels) == before + 1
+
+
+async def test_other_methods_are_not_allowed(client: httpx.AsyncClient, whatsapp: WhatsAppInbox) -> None:
+    answer = await client.put(whatsapp.callback_path, content=b"{}")
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) >= {"GET", "POST"}
