@@ -165,6 +165,10 @@ class Person:
     phone: str | None = None
     identifier: str | None = None
 
+    @property
+    def clean_identifier(self) -> str | None:
+        return (self.identifier or "").strip() or None
+
 
 async def find_or_create_person(session: AsyncSession, account_id: int, person: Person) -> Contact:
     """The account's contact for `person`: the one with their phone when it is dialable (see
@@ -176,10 +180,10 @@ async def find_or_create_person(session: AsyncSession, account_id: int, person: 
         except ValidationFailed:
             pass  # not a dialable number (a business-scoped id, a group): keep the person all the same
         else:
-            if person.identifier and not contact.identifier:
-                contact.identifier = person.identifier
+            if person.clean_identifier and not contact.identifier:
+                contact.identifier = person.clean_identifier
             return contact
-    identifier = person.identifier
+    identifier = person.clean_identifier
     if identifier and await ContactRepository(session, account_id).get_by_identifier(identifier):
         identifier = None
     return await create_contact(
@@ -205,7 +209,7 @@ async def find_or_create_people(
                 pass  # not a dialable number: known by identifier, as find_or_create_person does
     repository = ContactRepository(session, account_id)
     by_key = await repository.by_phone_keys({key for _, key in phones.values()})
-    identifiers = {index: (person.identifier or "").strip() or None for index, person in enumerate(people)}
+    identifiers = {index: person.clean_identifier for index, person in enumerate(people)}
     taken = await repository.taken_identifiers(
         {identifier for index, identifier in identifiers.items() if index not in phones and identifier}
     )
@@ -238,7 +242,7 @@ async def find_or_create_people(
     for contact in created:
         _emit(session, EventName.CONTACT_CREATED, contact)
     for index, contact in enumerate(contacts):
-        identifier = people[index].identifier
+        identifier = identifiers[index]
         if index in phones and identifier and not contact.identifier:
             contact.identifier = identifier
     return contacts

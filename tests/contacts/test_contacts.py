@@ -129,3 +129,20 @@ async def test_another_accounts_contact_is_not_found(client: httpx.AsyncClient, 
     ]:
         response = await client.request(method, url, json=body, headers=stranger.headers)
         assert response.status_code == 404, (method, url, response.text)
+
+
+async def test_a_channel_person_gets_the_same_identifier_one_at_a_time_and_in_a_batch(runtime: Runtime) -> None:
+    member = await make_member(runtime)
+    account_id = member.account.id
+    alone = [contact_service.Person("addr-1", name="Ana", identifier="  ana_tg  "),
+             contact_service.Person("addr-2", name="Bia", phone="+5511987650001", identifier=" bia_tg ")]
+    batch = [contact_service.Person("addr-3", name="Caio", identifier="  caio_tg  "),
+             contact_service.Person("addr-4", name="Duda", phone="+5511987650002", identifier=" duda_tg ")]
+    async with runtime.db.session() as session:
+        one_by_one = [await contact_service.find_or_create_person(session, account_id, person) for person in alone]
+        together = await contact_service.find_or_create_people(session, account_id, batch)
+        assert [c.identifier for c in one_by_one + together] == ["ana_tg", "bia_tg", "caio_tg", "duda_tg"]
+        # Taken identifiers are compared clean too: a second person with it is known by their address only.
+        again = await contact_service.find_or_create_person(session, account_id, contact_service.Person("addr-5", identifier="ana_tg "))
+        [again_batched] = await contact_service.find_or_create_people(session, account_id, [contact_service.Person("addr-6", identifier=" caio_tg")])
+        assert again.identifier is None and again_batched.identifier is None
