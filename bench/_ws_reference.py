@@ -4,15 +4,16 @@
 
 It takes events from the same Redis channel and wire format Nexa's bus uses (`<channels>\\n<frame>`)
 and sends the frame to every connected socket: no authentication, no channel filtering, no per-client
-queue. Like `nexa serve`, without permessage-deflate. What Nexa's `/ws` adds on top of this is the ratio
+queue. Like `nexa serve`, without permessage-deflate and on uvloop (uvicorn's loop when it is installed, as
+with `uvicorn[standard]`). What Nexa's `/ws` adds on top of this is the ratio
 bench/ws_fanout.py reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 
+import uvloop
 import websockets
 from redis.asyncio import Redis
 
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--redis", required=True)
     parser.add_argument("--channel", required=True)
     options = parser.parse_args()
-    asyncio.run(serve(options.port, options.redis, options.channel))
+    uvloop.run(serve(options.port, options.redis, options.channel))
 
 
 if __name__ == "__main__":
