@@ -14,7 +14,7 @@ import enum
 import functools
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -48,8 +48,9 @@ class Listener(Protocol):
 class Subscription:
     """A client's view of the hub: `async with hub.connect(channels) as sub: async for event in sub: ...`.
 
-    Iteration ends when the subscription is closed, for the reason in `close_reason`. Not thread-safe:
-    use it from the event loop the hub runs on.
+    Iteration ends when the subscription is closed, for the reason in `close_reason`. A consumer that can
+    usually take an event on the spot may be pushed to instead (`drain_with`). Not thread-safe: use it from
+    the event loop the hub runs on.
     """
 
     def __init__(self, hub: Hub, channels: frozenset[str], queue_size: int) -> None:
@@ -61,6 +62,7 @@ class Subscription:
         # The reader's wait, when it waits: a bare future is cheaper to wake than an asyncio.Event, and
         # one event fanned out to 5,000 sockets wakes 5,000 of them.
         self._waiter: asyncio.Future[None] | None = None
+        self._drain: Callable[[], None] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -87,6 +89,19 @@ class Subscription:
     def close(self) -> None:
         self._hub._remove(self, CloseReason.CLOSED)
 
+    def drain_with(self, drain: Callable[[], None]) -> None:
+        """Push instead of iterating: `drain()` is called now and then whenever an event is queued or the
+        subscription closes, synchronously inside fan-out, and takes the queued events with `take()`. It must
+        neither raise nor wait; what it leaves queued stays there, in order, counting towards the queue's
+        bound. For a consumer that can usually take an event at once (a socket writing into the kernel's
+        buffer): one event to 5,000 of them then wakes no task per subscription."""
+        self._drain = drain
+        drain()
+
+    def take(self) -> Event | None:
+        """The oldest queued event, removed from the queue; None when there is none."""
+        return self._queue.popleft() if self._queue else None
+
     def _offer(self, event: Event) -> bool:
         if len(self._queue) >= self._queue_size:
             return False
@@ -103,7 +118,9 @@ class Subscription:
         return discarded
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
+        if self._drain is not None:
+            self._drain()
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
 

@@ -1,8 +1,9 @@
 """The realtime WebSockets: `/ws` for agents, `/ws/widget` for web-widget visitors. See docs/realtime.md.
 
-Each socket is one hub `Subscription` and two tasks: one forwards events (their prebuilt frames), one
-reads the client's frames (heartbeats, availability). When either ends, both end and the subscription
-closes; the close code tells the client whether to reconnect and refetch, or to stop and sign in again.
+Each socket is one hub `Subscription`, drained straight into the socket by a `_Sender` (events' prebuilt
+frames), and one task reading the client's frames (heartbeats, availability). When either ends, both end
+and the subscription closes; the close code tells the client whether to reconnect and refetch, or to stop
+and sign in again.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import contextlib
 import enum
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -196,50 +197,122 @@ async def _identify_visitor(websocket: WebSocket, runtime: Runtime) -> Peer:
 
 
 class _Sender:
-    """Both tasks write to the socket: one frame at a time, and never waiting forever on a stalled client."""
+    """Writes one socket's frames, the subscription's events and the receive task's replies: one frame at a
+    time, in order, and never waiting more than SEND_TIMEOUT_SECONDS on a client that stopped reading.
 
-    def __init__(self, websocket: WebSocket) -> None:
+    A frame is written at once, inside the hub's fan-out, when no write is in progress and the server takes
+    it without waiting (uvicorn writes it into the kernel's buffer): one event to 5,000 sockets then wakes no
+    task and arms no timer per socket (issue 8). A write that has to wait (the client is not reading and the
+    buffers are full) goes on in a task, under the timeout; events arriving meanwhile stay in the
+    subscription's bounded queue, in order, so a client that stays behind is closed as lagging.
+    """
+
+    def __init__(self, websocket: WebSocket, subscription: Subscription) -> None:
         self._websocket = websocket
-        self._lock = asyncio.Lock()
+        self._subscription = subscription
+        self._waiting: asyncio.Task[None] | None = None  # a write that had to wait
+        # Forwarding is over: the close code the subscription's end calls for, or why a write failed.
+        self.ended: asyncio.Future[CloseCode | None] = asyncio.get_running_loop().create_future()
 
-    async def send(self, frame: str) -> None:
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every send in a new task, which is
-        # 5,000 extra tasks for one event fanned out to 5,000 sockets.
-        async with self._lock, asyncio.timeout(SEND_TIMEOUT_SECONDS):
-            await self._websocket.send_text(frame)
+    def drain(self) -> None:
+        """The hub's callback (`Subscription.drain_with`): write what is queued while the socket takes it."""
+        while self._waiting is None and not self.ended.done():
+            event = self._subscription.take()
+            if event is not None:
+                self._write(event.frame)
+            elif self._subscription.close_reason is not None:
+                self.ended.set_result(_CLOSE_FOR_REASON.get(self._subscription.close_reason))
+            else:
+                return
+
+    async def reply(self, frame: str) -> None:
+        """Write a reply after the write in progress, if any."""
+        while self._waiting is not None:
+            await asyncio.wait({self._waiting})
+        if not self.ended.done():
+            self._write(frame)
+
+    def stop(self) -> asyncio.Task[None] | None:
+        """No more writes; returns the write still waiting, cancelled, for the caller to await."""
+        if not self.ended.done():
+            self.ended.set_result(None)
+        if self._waiting is not None:
+            self._waiting.cancel()
+        return self._waiting
+
+    def _write(self, frame: str) -> None:
+        # The send coroutine is run by hand up to its first wait; only a send that has to wait costs a task.
+        send = self._websocket.send_text(frame)
+        try:
+            pending = send.send(None)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - handed to `_outcome` (e.g. the client went away)
+            self.ended.set_exception(error)
+            return
+        self._waiting = asyncio.ensure_future(self._finish(send, pending))
+
+    async def _finish(self, send: Coroutine[Any, Any, None], pending: Any) -> None:
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await _Resumed(send, pending)
+        except Exception as error:  # noqa: BLE001 - handed to `_outcome` (TimeoutError: it stopped reading)
+            if not self.ended.done():
+                self.ended.set_exception(error)
+            return
+        finally:
+            self._waiting = None
+        self.drain()
+
+
+class _Resumed:
+    """Awaits a coroutine that was started by hand and is suspended on `pending`, as if it had been awaited
+    from the start: what the awaiting task sends or throws in is passed on to it."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], pending: Any) -> None:
+        self._coroutine = coroutine
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        pending = self._pending
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as error:  # noqa: BLE001 - handed on, cancellation included: it cleans up
+                resume, argument = self._coroutine.throw, error
+            else:
+                resume, argument = self._coroutine.send, sent
+            try:
+                pending = resume(argument)
+            except StopIteration:
+                return
 
 
 async def _serve(websocket: WebSocket, subscription: Subscription, peer: Peer, runtime: Runtime) -> CloseCode | None:
     """Run until the client leaves or the subscription closes; the close code to send, if any."""
-    sender = _Sender(websocket)
-    forward = asyncio.create_task(_forward(subscription, sender))
+    sender = _Sender(websocket, subscription)
     receive = asyncio.create_task(_receive(websocket, sender, peer, runtime))
+    subscription.drain_with(sender.drain)
     try:
-        done, _ = await asyncio.wait({forward, receive}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sender.ended, receive}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (forward, receive):
-            task.cancel()
-        await asyncio.gather(forward, receive, return_exceptions=True)
-    return _outcome(done.pop())
+        finished: asyncio.Future[CloseCode | None] = sender.ended if sender.ended.done() else receive
+        receive.cancel()
+        waiting = sender.stop()
+        await asyncio.gather(receive, *([waiting] if waiting else []), return_exceptions=True)
+    return _outcome(finished)
 
 
-def _outcome(task: asyncio.Task[CloseCode | None]) -> CloseCode | None:
-    error = task.exception()
+def _outcome(finished: asyncio.Future[CloseCode | None]) -> CloseCode | None:
+    error = finished.exception()
     if error is None:
-        return task.result()
+        return finished.result()
     if isinstance(error, TimeoutError):  # a send did not complete: the client stopped reading
         return CloseCode.RESYNC
     if isinstance(error, (WebSocketDisconnect, OSError)):  # the client went away mid-send
         return None
     logger.error("realtime socket failed", exc_info=error)
     return CloseCode.INTERNAL_ERROR
-
-
-async def _forward(subscription: Subscription, sender: _Sender) -> CloseCode | None:
-    async for event in subscription:
-        await sender.send(event.frame)
-    assert subscription.close_reason is not None
-    return _CLOSE_FOR_REASON.get(subscription.close_reason)
 
 
 async def _receive(websocket: WebSocket, sender: _Sender, peer: Peer, runtime: Runtime) -> CloseCode | None:
@@ -253,7 +326,7 @@ async def _receive(websocket: WebSocket, sender: _Sender, peer: Peer, runtime: R
             return CloseCode.MESSAGE_TOO_BIG
         reply = await _answer(raw, peer, runtime)
         if reply is not None:
-            await sender.send(reply)
+            await sender.reply(reply)
 
 
 async def _answer(raw: str | bytes, peer: Peer, runtime: Runtime) -> str | None:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import secrets
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from nexa.auth.models import Role
 from nexa.contacts.models import ContactInbox
 from nexa.conversations.models import Conversation
-from nexa.realtime import Event, EventName, account_channel, contact_channel, publish_now, user_channel
+from nexa.realtime import Event, EventName, account_channel, contact_channel, publish_now, user_channel, ws
 from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES, CloseCode
 from nexa.runtime import Runtime
 from tests.factories import PASSWORD, Member, make_member
-from tests.realtime._server import Server, api, close_code, events_until_marker, next_frame, serve
+from tests.realtime._server import TIMEOUT, Server, api, close_code, events_until_marker, next_frame, serve
+from tests.realtime.test_hub import sample
 
 
 def agent_url(server: Server, member: Member, **params: Any) -> str:
@@ -172,17 +177,68 @@ async def test_malformed_frames_get_error_frames_and_oversized_ones_close(live_r
         assert await close_code(websocket) == CloseCode.MESSAGE_TOO_BIG
 
 
-async def test_a_lagging_client_is_closed_with_the_resync_code(live_runtime: Runtime) -> None:
+async def read_until_closed(websocket: ClientConnection) -> tuple[list[int], int | None]:
+    """The `n` of every event frame left to read, then the close code."""
+    numbers = []
+    with contextlib.suppress(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                frame = json.loads(await websocket.recv())
+                if frame.get("event") == EventName.ACCOUNT_CACHE_INVALIDATED:
+                    numbers.append(frame["data"]["n"])
+    return numbers, websocket.close_code
+
+
+def padded(member: Member, n: int, size: int) -> Event:
+    # Random, so that permessage-deflate (on in the test server) cannot shrink it.
+    padding = secrets.token_urlsafe(size)[:size]
+    return Event(EventName.ACCOUNT_CACHE_INVALIDATED, {"n": n, "padding": padding}, account_id=member.account.id,
+                 channels=[account_channel(member.account.id)])
+
+
+async def test_a_client_that_stops_reading_is_closed_as_lagging_after_every_event_before(live_runtime: Runtime) -> None:
     if live_runtime.redis is not None:
-        pytest.skip("overflowing the queue deterministically needs the synchronous memory bus")
+        pytest.skip("publishing until the queue overflows needs the synchronous memory bus")
     member = await make_member(live_runtime)
-    async with serve(live_runtime) as server, connect(agent_url(server, member)) as websocket:
+    dropped_before = sample("nexa_realtime_events_dropped_total", reason="slow_client")
+    # max_queue=1: the client library stops reading the socket, so the kernel's buffers fill, then the server's
+    # writes wait and events queue up behind them until the queue overflows.
+    async with serve(live_runtime) as server, connect(agent_url(server, member), max_queue=1) as websocket:
         await drain_presence(websocket)
-        # Published without yielding, faster than any socket drains: the subscription's queue overflows.
-        for n in range(live_runtime.settings.realtime_client_queue_size + 1):
-            await publish_now(Event(EventName.ACCOUNT_CACHE_INVALIDATED, {"n": n}, account_id=member.account.id,
-                                    channels=[account_channel(member.account.id)]))
-        assert await close_code(websocket) == CloseCode.RESYNC
+        published = 0
+        while sample("nexa_realtime_events_dropped_total", reason="slow_client") == dropped_before:
+            assert published < 5000, "the queue never overflowed"
+            await publish_now(padded(member, published, 64 * 1024))
+            published += 1
+            await asyncio.sleep(0)  # the socket writes what it can
+        numbers, code = await read_until_closed(websocket)
+    # Every event up to the overflow, in order, none skipped; then told to resync.
+    assert numbers == list(range(len(numbers)))
+    assert 0 < len(numbers) < published
+    assert code == CloseCode.RESYNC
+
+
+async def test_a_stalled_client_is_closed_after_the_send_timeout(live_runtime: Runtime,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if live_runtime.redis is not None:
+        pytest.skip("the synchronous memory bus keeps the count of queued events exact")
+    monkeypatch.setattr(ws, "SEND_TIMEOUT_SECONDS", 0.5)
+    member = await make_member(live_runtime)
+    dropped_before = sample("nexa_realtime_events_dropped_total", reason="slow_client")
+    async with serve(live_runtime) as server, connect(agent_url(server, member), max_queue=1) as websocket:
+        await drain_presence(websocket)
+        # 32 MB, more than loopback's socket buffers hold, in fewer events than the queue holds: a write waits.
+        events = live_runtime.settings.realtime_client_queue_size - 1
+        connected = sample("nexa_realtime_connected_clients")
+        for n in range(events):
+            await publish_now(padded(member, n, 32 * 1024 * 1024 // events))
+        async with asyncio.timeout(TIMEOUT):  # still not reading until the server gave up on the socket
+            while sample("nexa_realtime_connected_clients") == connected:
+                await asyncio.sleep(0.05)
+        numbers, code = await read_until_closed(websocket)
+    assert sample("nexa_realtime_events_dropped_total", reason="slow_client") == dropped_before  # not lagging
+    assert numbers == list(range(len(numbers))) and len(numbers) < events
+    assert code == CloseCode.RESYNC
 
 
 async def test_server_shutdown_tells_clients_to_reconnect(live_runtime: Runtime) -> None:
