@@ -67,3 +67,36 @@ async def test_a_client_waiting_for_events_wakes_when_it_closes() -> None:
         await asyncio.wait_for(waiting, 1)
     assert subscription.close_reason == CloseReason.CLOSED
     await hub.stop()
+
+
+async def test_a_pushed_subscription_is_drained_at_once_and_what_it_leaves_counts_towards_the_bound() -> None:
+    hub = Hub(MemoryBus(), queue_size=2)
+    await hub.start()
+    subscription = hub.connect([account_channel(1)])
+    await hub.publish(message(0))  # queued before a consumer drains it
+    taken: list[int] = []
+    taking = True
+    closes: list[CloseReason | None] = []
+
+    def drain() -> None:
+        while taking and (event := subscription.take()) is not None:
+            taken.append(event.data["id"])
+        closes.append(subscription.close_reason)
+
+    subscription.drain_with(drain)
+    assert taken == [0]  # what was queued is drained on registering
+    await hub.publish(message(1))
+    assert taken == [0, 1]  # synchronously, inside the fan-out
+    taking = False  # the consumer stops taking (a socket whose write waits): events stay queued, in order
+    await hub.publish(message(2))
+    await hub.publish(message(3))
+    taking = True
+    drain()
+    assert taken == [0, 1, 2, 3]
+    taking = False
+    for n in range(4, 7):  # the third event finds the queue of 2 full
+        await hub.publish(message(n))
+    assert subscription.close_reason == CloseReason.LAGGING
+    assert closes[-1] == CloseReason.LAGGING  # the consumer is told at once
+    assert subscription.take() is None  # its queue was dropped: resync, never a gap
+    await hub.stop()
