@@ -35,8 +35,8 @@ one envelope. `await fake.post_webhook(http, url, body)` signs it (X-Hub-Signatu
 running server). `await fake.customer_says(http, url, "Oi")` does both for one text.
 
 Receipts: `fake.send_receipts_to(http, url, ("sent", "delivered"))` makes the fake post those statuses,
-signed, for every message it accepts from then on (the full loop of a real number); `await fake.settle()` waits
-until they are all answered.
+signed, for every message it accepts from then on (the full loop of a real number), posting one again, as
+Meta does, when it gets no answer or a 5xx; `await fake.settle()` waits until they are all answered.
 
 Use it in a test through the `fake_graph` fixture: `from tests.fixtures.fake_graph import fake_graph` in
 your conftest.py (or test module) makes the fixture available; or `async with FakeGraph().running() as fake:`.
@@ -103,6 +103,7 @@ _SEND_TYPES = {
 _MEDIA_TYPES = {"image", "audio", "video", "document", "sticker"}
 # Meta's page size when the caller gives no `limit`.
 _TEMPLATE_PAGE_DEFAULT = 25
+_RECEIPT_ATTEMPTS = 5
 
 
 def message_template(
@@ -474,7 +475,21 @@ class FakeGraph:
                 statuses=[self.status(record.id, status, recipient=record.to)],
                 phone_number_id=record.phone_number_id,
             )
-            await self.post_webhook(http, url, body)
+            await self._post_until_taken(http, url, body)
+
+    async def _post_until_taken(self, http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
+        """Meta posts a webhook again when the answer is not a 2xx or never comes (a connection the server
+        closed while idle, a restart): a few quick tries here, where Meta keeps trying for days."""
+        for attempt in range(_RECEIPT_ATTEMPTS):
+            try:
+                response = await self.post_webhook(http, url, body)
+            except httpx.TransportError:
+                if attempt + 1 == _RECEIPT_ATTEMPTS:
+                    raise
+            else:
+                if response.status_code < 500 or attempt + 1 == _RECEIPT_ATTEMPTS:
+                    return
+            await asyncio.sleep(0.05 * 2**attempt)
 
     # --- the customer ----------------------------------------------------------------------------------
 
