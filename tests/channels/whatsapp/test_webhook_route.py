@@ -1,15 +1,20 @@
 """The webhook route itself: its inbox cache (with the decrypted app secret), its one lookup for many
-requests, its place in the app's metrics, and the methods it answers."""
+requests, no session of its own when the inbox is cached, its place in the app's metrics, and the
+methods it answers."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.channels import webhooks
+from nexa.db.engine import Database
 from nexa.devtools.fake_graph import FakeGraph, sign
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import PublicInboxRepository
@@ -91,3 +96,24 @@ async def test_other_methods_are_not_allowed(client: httpx.AsyncClient, whatsapp
     answer = await client.put(whatsapp.callback_path, content=b"{}")
     assert answer.status_code == 405
     assert set(answer.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_a_webhook_for_a_cached_inbox_opens_no_database_session_of_its_own(
+    app: FastAPI, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request only reads the cached inbox; its body is written by the group commit's own task."""
+    opened_by: list[asyncio.Task[object] | None] = []
+    session = Database.session
+
+    def recording_session(database: Database, *, write: bool = True) -> AbstractAsyncContextManager[AsyncSession]:
+        opened_by.append(asyncio.current_task())
+        return session(database, write=write)
+
+    monkeypatch.setattr(Database, "session", recording_session)
+    # The app in this task, without the fixture client's wait for processing after each webhook.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as plain:
+        assert (await fake_graph.customer_says(plain, whatsapp.callback_path, "um")).status_code == 200
+        opened_by.clear()
+        assert (await fake_graph.customer_says(plain, whatsapp.callback_path, "dois")).status_code == 200
+    assert asyncio.current_task() not in opened_by
+    assert opened_by  # the group commit's transaction, in a task of its own
