@@ -250,6 +250,7 @@ async def fan_out(urls: list[str], account_ids: list[int], redis: Redis, channel
             process = context.Process(target=run_clients, args=(theirs, urls[share::client_processes], greeted),
                                       daemon=True)
             process.start()
+            theirs.close()  # the child's end lives in the child: a child that dies ends `recv` here with EOFError
             clients.append((process, ours))
 
         async def ask(*command: object) -> list[Any]:
