@@ -160,16 +160,17 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise WebhookRejected(413, _("Body larger than %(limit)s bytes", limit=limit))
-    body = b""
-    while True:
+    body = bytearray()  # appended in place: a body trickled in many small chunks costs no more than one
+    more = True
+    while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         body += message.get("body", b"")
         if len(body) > limit:
             raise WebhookRejected(413, _("Body larger than %(limit)s bytes", limit=limit))
-        if not message.get("more_body", False):
-            return body
+        more = message.get("more_body", False)
+    return bytes(body)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
