@@ -40,10 +40,9 @@ from nexa.contacts.schemas import (
 from nexa.contacts.serializers import contact_inbox_out, contact_out, note_out
 from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.serializers import inbox_out
-from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.filters import FilterRequest
-from nexa.kit.lazy_text import _
 from nexa.kit.pagination import PageNumber, paginate
+from nexa.kit.params import search_term
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
 from nexa.realtime.presence import present_contact_ids
 
@@ -106,10 +105,8 @@ async def search_contacts(
     sort: str | None = None,
 ) -> ContactList:
     """Contacts whose name, email, phone, identifier or company contains `q` (case-insensitive)."""
-    if not (q or "").strip():
-        raise UnprocessableEntity(_("Specify search string with parameter q"))
     repository = ContactRepository(session, ctx.account_id)
-    return await _page(session, repository, repository.sorted(repository.matching((q or "").strip()), sort), page)
+    return await _page(session, repository, repository.sorted(repository.matching(search_term(q)), sort), page)
 
 
 @router.post("", response_model=ContactCreated)

@@ -68,12 +68,14 @@ from nexa.kit.errors import NexaError, NotFound, UnprocessableEntity
 from nexa.kit.filters import FilterRequest
 from nexa.kit.lazy_text import _
 from nexa.kit.pagination import PageNumber, paginate
+from nexa.kit.params import search_term
 from nexa.kit.storage import media_store, new_media_key
 from nexa.labels.schemas import LabelTitles, LabelTitlesOut
 from nexa.auth.repository import MembershipRepository
 from nexa.teams.agents import AgentOut, agent_out, memberships_of, require_members
 from nexa.teams.schemas import TeamOut, UserIds
 from nexa.teams.serializers import team_out
+from nexa.tenancy.repository import storable_id
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", tags=["conversations"])
 
@@ -99,6 +101,8 @@ async def _visible(session: AsyncSession, ctx: AccountContext, statement: Select
 
 
 async def _conversation(session: AsyncSession, ctx: AccountContext, display_id: int) -> Conversation:
+    if not storable_id(display_id):
+        raise NotFound()
     repository = ConversationRepository(session, ctx.account_id)
     statement = await _visible(session, ctx, repository.select().where(Conversation.display_id == display_id))
     found = await session.scalar(statement)
@@ -242,10 +246,8 @@ async def search_conversations(
     page: PageNumber = 1,
 ) -> ConversationListResponse:
     """Conversations with a message containing `q` (case-insensitive), most recent activity first."""
-    if not q.strip():
-        raise UnprocessableEntity(_("Specify search string with parameter q"))
     repository = ConversationRepository(session, ctx.account_id)
-    statement = with_message_matching(await _visible(session, ctx, repository.select()), q.strip(), ctx.account_id)
+    statement = with_message_matching(await _visible(session, ctx, repository.select()), search_term(q), ctx.account_id)
     counts = await repository.counts(statement, ctx.user.id if ctx.user else None)
     conversations = await repository.list(paginate(sort_conversations(statement, None), page, CONVERSATIONS_PER_PAGE))
     payload = await conversations_out(session, ctx.account_id, conversations)

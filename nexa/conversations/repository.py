@@ -31,7 +31,7 @@ from nexa.kit.filters import Attribute, FilterCondition, build_where
 from nexa.kit.params import LIKE_ESCAPE, like_pattern
 from nexa.labels.repository import TaggingRepository
 from nexa.teams.models import Team
-from nexa.tenancy.repository import AccountRepository, MemberSetRepository
+from nexa.tenancy.repository import AccountRepository, MemberSetRepository, storable_id
 
 _PRIORITY_ORDER = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Conversation.priority)
 # The assignment queue (nexa/bot/assignment.py): open and unassigned, longest waiting first.
@@ -61,6 +61,8 @@ class ConversationRepository(AccountRepository[Conversation]):
     model = Conversation
 
     async def get_by_display_id(self, display_id: int) -> Conversation | None:
+        if not storable_id(display_id):
+            return None
         return await self.session.scalar(self.select().where(Conversation.display_id == display_id))
 
     async def get_by_display_id_or_404(self, display_id: int) -> Conversation:
@@ -332,6 +334,8 @@ class MessageRepository(AccountRepository[Message]):
     model = Message
 
     async def get_in_conversation(self, conversation_id: int, message_id: int) -> Message | None:
+        if not storable_id(message_id):
+            return None
         return await self.session.scalar(
             self.select().where(Message.conversation_id == conversation_id, Message.id == message_id)
         )

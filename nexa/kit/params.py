@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, model_validator
 
+from nexa.kit.errors import UnprocessableEntity
+from nexa.kit.lazy_text import _
+
 
 def unwrap(body: Any, key: str) -> Any:
     """Fields of `body`, lifted out of `body[key]` when the client wrapped them (wrapped values win)."""
@@ -38,3 +41,14 @@ def like_pattern(term: str) -> str:
     anywhere, case-insensitively: ILIKE that works on SQLite and PostgreSQL alike."""
     escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def search_term(q: str | None) -> str:
+    """The text a search endpoint looks for (`q`, trimmed): a 422 when there is none, or when it holds a NUL
+    character, which no stored text can contain (PostgreSQL refuses it; SQLite ends a statement at it)."""
+    term = (q or "").strip()
+    if not term:
+        raise UnprocessableEntity(_("Specify search string with parameter q"))
+    if "\x00" in term:
+        raise UnprocessableEntity(_("The search text must not contain NUL characters"))
+    return term

@@ -20,6 +20,12 @@ ModelT = TypeVar("ModelT", bound=Base)
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1  # BIGINT
 
 
+def storable_id(value: int) -> bool:
+    """Whether `value` fits an id column: no row has a larger one, and the drivers fail on it (a 500 where an
+    id from a URL should get a 404)."""
+    return _ID_MIN <= value <= _ID_MAX
+
+
 class Repository(Generic[ModelT]):
     """Queries on a global (not account-owned) table."""
 
@@ -32,8 +38,8 @@ class Repository(Generic[ModelT]):
         return select(self.model)
 
     async def get(self, id: int) -> ModelT | None:
-        if not _ID_MIN <= id <= _ID_MAX:
-            return None  # no row has it, and the driver would fail on it: a 500 instead of a 404
+        if not storable_id(id):
+            return None
         # Session.get answers from the identity map when the row is already loaded in this transaction
         # (no query at all); scoping is then checked on the row itself.
         found = await self.session.get(self.model, id)

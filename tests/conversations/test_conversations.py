@@ -290,3 +290,23 @@ async def test_display_ids_are_unique_under_concurrency(runtime: Runtime) -> Non
 
     display_ids = await asyncio.gather(*(create_one() for _ in range(20)))
     assert sorted(display_ids) == list(range(1, 21))
+
+
+async def test_ids_too_large_for_a_row_are_not_found_and_a_nul_search_is_refused(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    admin = await make_member(runtime)
+    account, inbox, contact = await _setup(client, admin)
+    conversation = await _open(client, admin, account, inbox, contact)
+    huge = 2**64  # no row has it; the drivers fail on it (SQLite: OverflowError)
+    for method, path, body in [
+        ("GET", f"{account}/conversations/{huge}", None),
+        ("POST", f"{account}/conversations/{huge}/toggle_typing_status", {"typing_status": "off"}),
+        ("DELETE", f"{account}/conversations/{conversation['id']}/messages/{huge}", None),
+        ("PATCH", f"{account}/conversations/{conversation['id']}/messages/{huge}", {"status": "read"}),
+    ]:
+        response = await client.request(method, path, json=body, headers=admin.headers)
+        assert response.status_code == 404, (method, path, response.text)
+
+    for search in (f"{account}/conversations/search", f"{account}/contacts/search"):
+        refused = await client.get(search, params={"q": "Oi\x00"}, headers=admin.headers)
+        assert refused.status_code == 422, refused.text
+        assert "NUL" in refused.text
