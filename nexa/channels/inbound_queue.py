@@ -28,7 +28,7 @@ from nexa.db.group_commit import GroupCommit
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.claim import take_batch
-from nexa.jobs.enqueue import add_job
+from nexa.jobs.enqueue import NewJob, insert_jobs
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.lazy_text import _
 from nexa.runtime import Runtime
@@ -92,11 +92,11 @@ def _stored_bodies(runtime: Runtime) -> GroupCommit[_StoredBody]:
 
 
 async def _insert_bodies(session: AsyncSession, bodies: list[_StoredBody]) -> None:
-    for stored in bodies:
-        add_job(
-            session, INBOUND_JOB, {"inbox_id": stored.inbox_id, "body": stored.body}, account_id=stored.account_id,
-            concurrency_key=stored.concurrency_key,
-        )
+    await insert_jobs(session, INBOUND_JOB, [
+        NewJob({"inbox_id": stored.inbox_id, "body": stored.body}, account_id=stored.account_id,
+               concurrency_key=stored.concurrency_key)
+        for stored in bodies
+    ])
 
 
 async def require_routable(

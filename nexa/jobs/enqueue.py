@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,6 +94,26 @@ def add_job(
     return job
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """One job of an `insert_jobs` call."""
+
+    args: dict[str, Any]
+    account_id: int | None = None
+    concurrency_key: str | None = None
+
+
+async def insert_jobs(session: AsyncSession, kind: str, jobs: Sequence[NewJob]) -> None:
+    """`add_job` for many jobs of one kind, as one multi-row INSERT without ORM objects (nothing is returned):
+    for the busiest writer, the webhook request's group commit, where the ORM's unit of work for the job rows
+    was a fifth of the request's CPU."""
+    if not jobs:
+        return
+    rows = [_job_values(kind, job.args, account_id=job.account_id, concurrency_key=job.concurrency_key) for job in jobs]
+    await session.execute(insert(Job.__table__), rows)
+    _wake_on_commit(session, rows[0]["queue"])
+
+
 def _job_values(
     kind: str,
     args: dict[str, Any] | None,
@@ -143,9 +164,9 @@ _COLUMNS = ("queue", "kind", "args", "state", "attempt", "priority", "max_attemp
 @functools.cache
 def _insert_statement(dialect: str, dedupe: bool, replace_scheduled: bool) -> Any:
     """The job INSERT of this shape, built once with bound values: every reply, bot turn and receipt enqueues."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = Job.__table__.c
-    statement = insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in _COLUMNS})
+    statement = dialect_insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in _COLUMNS})
     if dedupe:
         # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
         # and on PostgreSQL waits for an uncommitted twin before deciding.
