@@ -157,16 +157,13 @@ def _job_values(
     return values
 
 
-_COLUMNS = ("queue", "kind", "args", "state", "attempt", "priority", "max_attempts", "scheduled_at", "dedupe_key",
-            "concurrency_key", "account_id", "inserted_at", "errors", "meta")
-
-
 @functools.cache
-def _insert_statement(dialect: str, dedupe: bool, replace_scheduled: bool) -> Any:
-    """The job INSERT of this shape, built once with bound values: every reply, bot turn and receipt enqueues."""
+def _insert_statement(dialect: str, names: tuple[str, ...], dedupe: bool, replace_scheduled: bool) -> Any:
+    """The job INSERT of this shape (`names`: the columns `_job_values` sets), built once with bound values:
+    every reply, bot turn and receipt enqueues."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = Job.__table__.c
-    statement = dialect_insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in _COLUMNS})
+    statement = dialect_insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in names})
     if dedupe:
         # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
         # and on PostgreSQL waits for an uncommitted twin before deciding.
@@ -189,7 +186,7 @@ def _live_twin_statement() -> Select[tuple[Job]]:
 
 async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_scheduled: bool = False) -> Job:
     dedupe_key = values["dedupe_key"]
-    statement = _insert_statement(session.get_bind().dialect.name, dedupe_key is not None, replace_scheduled)
+    statement = _insert_statement(session.get_bind().dialect.name, tuple(values), dedupe_key is not None, replace_scheduled)
     if dedupe_key is None:
         return (await session.scalars(statement, values)).one()
     for _ in range(_DEDUPE_ATTEMPTS):
