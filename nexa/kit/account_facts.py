@@ -14,10 +14,10 @@ commit cannot bring the old answer back). Other processes see the change within 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Loader = Callable[[AsyncSession, int], Awaitable[bool]]
@@ -63,14 +63,25 @@ class AccountFact:
         self._values.pop(account_id, None)
         self._unsettled[account_id] = time.monotonic() + self.ttl
 
-    def watch(self, *models: type[Any]) -> None:
-        """Treat every insert, update and delete of these account-scoped models as a change of the fact."""
+    def watch(self, *models: type[Any], columns: Sequence[str] = ()) -> None:
+        """Treat every insert, update and delete of these account-scoped models as a change of the fact; with
+        `columns`, an update only when it changes one of them (the ones the fact is derived from: a busy row
+        updated for other reasons would otherwise keep the fact unknown, and hot paths on the safe default)."""
         for model in models:
-            for name in ("after_insert", "after_update", "after_delete"):
-                event.listen(model, name, self._on_change)
+            event.listen(model, "after_insert", self._on_change)
+            event.listen(model, "after_delete", self._on_change)
+            event.listen(model, "after_update", self._on_update_of(tuple(columns)) if columns else self._on_change)
 
     def _on_change(self, _mapper: Any, _connection: Any, row: Any) -> None:
         self.changed(getattr(row, "account_id", None))
+
+    def _on_update_of(self, columns: tuple[str, ...]) -> Callable[[Any, Any, Any], None]:
+        def on_update(mapper: Any, connection: Any, row: Any) -> None:
+            attributes = inspect(row).attrs
+            if any(attributes[name].history.has_changes() for name in columns):
+                self._on_change(mapper, connection, row)
+
+        return on_update
 
     def _changing(self, account_id: int) -> bool:
         until = self._unsettled.get(account_id)

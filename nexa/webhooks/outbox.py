@@ -39,7 +39,10 @@ async def _has_targets(session: AsyncSession, account_id: int) -> bool:
 
 
 HAS_TARGETS = AccountFact("webhook targets", _has_targets)
-HAS_TARGETS.watch(WebhookEndpoint, Inbox)
+HAS_TARGETS.watch(WebhookEndpoint)
+# Not on every inbox update: a template sync (every 15 minutes) or a settings change would leave the fact
+# unknown for its ttl, and every event meanwhile would write a fan-out job.
+HAS_TARGETS.watch(Inbox, columns=("channel_type", "agent_bot_id"))
 
 
 def record_event(

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nexa.inboxes.models import Inbox
 from nexa.kit import account_facts
 from nexa.kit.account_facts import AccountFact
+from nexa.runtime import Runtime
+from nexa.webhooks.outbox import HAS_TARGETS
+from tests.factories import make_agent_bot, make_member, whatsapp_channel
 
 
 async def test_a_fact_is_reloaded_once_half_its_life_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,3 +59,35 @@ async def test_a_changed_fact_is_unknown_and_not_reloaded_until_the_change_settl
     assert fact.known(7) is None and not fact.needs_refresh(7)
     now[0] += 10.1
     assert fact.needs_refresh(7)
+
+
+async def test_webhook_targets_are_unsettled_by_the_inbox_columns_they_are_derived_from_only(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    member = await make_member(runtime)
+    account_id = member.account.id
+    created = await client.post(f"/api/v1/accounts/{account_id}/inboxes", json={"name": "WA", "channel": whatsapp_channel()},
+                                headers=member.headers)
+    assert created.status_code == 200, created.text
+    bot_id, _ = await make_agent_bot(runtime, member.account)
+
+    async def settled_and_loaded() -> None:
+        HAS_TARGETS._unsettled.pop(account_id, None)  # the creation above is settled
+        async with runtime.db.session(write=False) as session:
+            await HAS_TARGETS.refresh(session, account_id)
+        assert HAS_TARGETS.known(account_id) is False
+
+    async def update_inbox(**changes: object) -> None:
+        async with runtime.db.session() as session:
+            inbox = await session.get(Inbox, created.json()["id"])
+            assert inbox is not None
+            for name, value in changes.items():
+                setattr(inbox, name, value)
+
+    await settled_and_loaded()
+    # A template sync or a settings change: no webhook target can come of it.
+    await update_inbox(name="WhatsApp vendas", message_templates=[{"name": "hello", "language": "pt_BR"}])
+    assert HAS_TARGETS.known(account_id) is False
+    # An agent bot on the inbox is a target.
+    await update_inbox(agent_bot_id=bot_id)
+    assert HAS_TARGETS.known(account_id) is None
