@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.db.engine import after_commit, execute_at_commit
+from nexa.db.engine import after_commit
 from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job, state_is
 from nexa.jobs.registry import get_job
 from nexa.kit.clock import utcnow
 
-NOTIFY_CHANNEL = "nexa_jobs"
-_NOTIFIED = "nexa_jobs_notified"
+NOTIFY_CHANNEL = "nexa_jobs"  # notified by the trigger of migration 0007 (PostgreSQL)
 _LOCAL_WAKE = "nexa_jobs_local_wake"
 # A dedupe conflict with a job that finishes before we can read it leaves the key free again: retry.
 _DEDUPE_ATTEMPTS = 5
@@ -200,17 +199,9 @@ async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_sche
 
 
 def _wake_on_commit(session: AsyncSession, queue: str) -> None:
-    """Workers hear of the queue's new work once the transaction commits: this process's at once, other
-    processes' through one PostgreSQL NOTIFY per queue, sent at commit (NOTIFY is transactional: heard at
-    commit, never after a rollback)."""
-    notified: set[str] = session.info.setdefault(_NOTIFIED, set())
-    if queue not in notified and session.get_bind().dialect.name == "postgresql":
-        notified.add(queue)
-        execute_at_commit(session, select(func.pg_notify(NOTIFY_CHANNEL, queue)))
-    _wake_local_on_commit(session, queue)
-
-
-def _wake_local_on_commit(session: AsyncSession, queue: str) -> None:
+    """Workers in this process hear of the queue's new work once the transaction commits. Other processes
+    hear a PostgreSQL `NOTIFY nexa_jobs, '<queue>'`, which a trigger on `jobs` sends for each INSERT that
+    makes jobs available (migration 0007): transactional, heard at commit, never after a rollback."""
     pending: set[str] = session.info.setdefault(_LOCAL_WAKE, set())
     if queue in pending:
         return
