@@ -26,16 +26,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run jobs until SIGTERM or SIGINT."""
         from nexa.config import get_settings
+        from nexa.kit import aio
 
         names = [name.strip() for name in queues.split(",") if name.strip()] or None
-        asyncio.run(_run_worker(get_settings(), names, shutdown_timeout))
+        aio.run(_run_worker(get_settings(), names, shutdown_timeout))
 
     @app.command("scheduler")
     def scheduler_command() -> None:
         """Enqueue recurring (cron) jobs until SIGTERM or SIGINT; safe to run more than one."""
         from nexa.config import get_settings
+        from nexa.kit import aio
 
-        asyncio.run(_run_scheduler(get_settings()))
+        aio.run(_run_scheduler(get_settings()))
 
 
 async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
