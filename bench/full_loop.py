@@ -31,6 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import machine_cpu_seconds, postgres_cpu_seconds  # noqa: E402
 from bench.inbound_pipeline import (  # noqa: E402
     HEADER,
     RAW_CONNECTIONS,
@@ -113,10 +114,10 @@ async def main() -> None:
                 await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)
 
                 bodies = text_bodies(fake, "loop", options.messages, options.customers)
-                cpu_before = servers.cpu_seconds()
+                cpu_before = _cpu_readings(servers)
                 load = await burst(servers, path, bodies, options.concurrency)
                 done, delivered = await wait_for_rows(dsn, _delivered_replies("loop"), options.messages, options.timeout)
-                cpu_used = {name: seconds - cpu_before[name] for name, seconds in servers.cpu_seconds().items()}
+                cpu_used = {name: seconds - cpu_before[name] for name, seconds in _cpu_readings(servers).items()}
                 await fake.settle()
             latencies = await loop_latencies(dsn, load, "loop")
         finally:
@@ -133,9 +134,24 @@ async def main() -> None:
     print(row("full loop: reply delivered, post-to-delivered", loop_rate, latencies, 0, loop_rate / raw_rate))
     print(f"\nfake Graph API: {len(fake.sent)} sends accepted")
     print("\nCPU per customer message (ms), by process:")
+    machine = cpu_used.pop(_MACHINE)
+    others = {name: cpu_used.pop(name) for name in (_POSTGRES, _BENCH)}
     for name, seconds in cpu_used.items():
         print(f"  {1000 * seconds / options.messages:6.1f}  {name}")
     print(f"  {1000 * sum(cpu_used.values()) / options.messages:6.1f}  all Nexa processes")
+    for name, seconds in others.items():
+        print(f"  {1000 * seconds / options.messages:6.1f}  {name}")
+    print(f"  {1000 * machine / options.messages:6.1f}  {_MACHINE}")
+
+
+_POSTGRES = "PostgreSQL"
+_BENCH = "this bench: customers, fake Graph API, receipts"
+_MACHINE = "the whole machine (every core busy, any process)"
+
+
+def _cpu_readings(servers: Servers) -> dict[str, float]:
+    return {**servers.cpu_seconds(), _POSTGRES: postgres_cpu_seconds(), _BENCH: time.process_time(),
+            _MACHINE: machine_cpu_seconds()}
 
 
 if __name__ == "__main__":

@@ -155,10 +155,36 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, from /proc (Linux)."""
+def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU time a process has used so far, from /proc (Linux); with `reaped_children`, plus
+    that of its children that have exited (PostgreSQL's postmaster holds its finished backends' time)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    used = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        used += int(fields[13]) + int(fields[14])
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the local PostgreSQL server: every `postgres` process, and the backends that
+    have exited. Comparable between two readings of one run only."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            if name == "postgres":
+                parent = int(text.rsplit(")", 1)[1].split()[1])
+                total += cpu_seconds(int(stat.parent.name), reaped_children=parent == 1)
+        except (OSError, ValueError):
+            continue  # exited while being read
+    return total
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core of the machine has spent busy so far (not idle, not waiting for the disk)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
