@@ -87,11 +87,12 @@ async def store(runtime: Runtime, inbox: Inbox, body: bytes, events: list[Inboun
 def _stored_bodies(runtime: Runtime) -> GroupCommit[_StoredBody]:
     committer = runtime.extras.get("stored_webhooks")
     if committer is None:
-        committer = runtime.extras["stored_webhooks"] = GroupCommit(runtime.db, _insert_bodies)
+        committer = runtime.extras["stored_webhooks"] = GroupCommit(runtime.db, _insert_bodies, one_statement=True)
     return committer
 
 
 async def _insert_bodies(session: AsyncSession, bodies: list[_StoredBody]) -> None:
+    # One statement: the group commit runs it without a transaction around it (atomic on its own).
     await insert_jobs(session, INBOUND_JOB, [
         NewJob({"inbox_id": stored.inbox_id, "body": stored.body}, account_id=stored.account_id,
                concurrency_key=stored.concurrency_key)

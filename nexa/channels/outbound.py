@@ -52,6 +52,7 @@ from nexa.conversations.models import (
     MessageType,
 )
 from nexa.conversations.repository import MessageRepository
+from nexa.db.engine import Database
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.enqueue import enqueue
@@ -475,8 +476,13 @@ async def deliver(ctx: JobContext, message_id: int) -> None:
     idempotency key, the job id (stable across attempts) lets it drop the duplicate.
     """
     runtime = current_runtime()
-    async with ctx.database.session() as session:
+    # Reading what to send needs no transaction (one statement, usually); a reply that cannot be sent is
+    # marked failed in one of its own.
+    async with ctx.database.session(write=False) as session:
         delivery = await _prepare(session, runtime, message_id, ctx.job_id)
+    if isinstance(delivery, _Unsendable):
+        await _record_failure(ctx.database, message_id, delivery.reason)
+        return
     if delivery is None:
         return
     try:
@@ -493,23 +499,28 @@ async def deliver(ctx: JobContext, message_id: int) -> None:
         await _record_sent(session, message_id, sent)
 
 
-async def _prepare(session: AsyncSession, runtime: Runtime, message_id: int, job_id: int) -> _Delivery | None:
-    """The send to make, or None when there is nothing to send (gone, already settled, unsendable)."""
+@dataclass(frozen=True)
+class _Unsendable:
+    reason: str
+
+
+async def _prepare(
+    session: AsyncSession, runtime: Runtime, message_id: int, job_id: int
+) -> _Delivery | _Unsendable | None:
+    """The send to make, why the reply cannot be sent, or None when there is nothing to send (gone, settled)."""
     loaded = await _load_pending(session, message_id)
     if loaded is None:
         return None
     message, conversation, inbox, address, waits_for_earlier = loaded
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
-        await _fail(session, message, conversation, f"Messages cannot be sent through {inbox.channel_type.value} inboxes")
-        return None
+        return _Unsendable(f"Messages cannot be sent through {inbox.channel_type.value} inboxes")
     if waits_for_earlier:
         await _wait_for_earlier_replies(session, message)
     try:
         outbound = await _outbound_message(session, runtime, message, address, adapter, job_id)
     except UnprocessableEntity as exc:
-        await _fail(session, message, conversation, exc.message)
-        return None
+        return _Unsendable(exc.message)
     rate = rate_per_second(inbox, adapter)
     if rate is not None:
         wait = await send_rate_limiter(runtime).acquire(f"inbox:{inbox.id}", rate)
@@ -631,20 +642,21 @@ async def _refused(ctx: JobContext, runtime: Runtime, delivery: _Delivery, error
         f"Could not reach {channel_name(delivery.inbox)} after {ctx.attempt} attempts: {error.reason}"
         if error.retryable else error.reason
     )
-    async with ctx.database.session() as session:
-        message = await session.get(Message, delivery.message.id)
-        conversation = await session.get(Conversation, delivery.conversation.id)
-        if message is not None and conversation is not None:
-            await _fail(session, message, conversation, reason)
+    await _record_failure(ctx.database, delivery.message.id, reason)
 
 
-async def _fail(session: AsyncSession, message: Message, conversation: Conversation, reason: str) -> None:
-    logger.info("message not delivered", extra={"message_id": message.id, "reason": reason})
-    await messages.apply_status(session, message, conversation, MessageStatus.failed, external_error=reason)
+async def _record_failure(database: Database, message_id: int, reason: str) -> None:
+    async with database.session() as session:
+        row = (await session.execute(_reply_statement(), {"message_id": message_id})).first()
+        if row is None:
+            return
+        message, conversation = row
+        logger.info("message not delivered", extra={"message_id": message_id, "reason": reason})
+        await messages.apply_status(session, message, conversation, MessageStatus.failed, external_error=reason)
 
 
 @functools.cache
-def _sent_reply_statement() -> Select[tuple[Message, Conversation]]:
+def _reply_statement() -> Select[tuple[Message, Conversation]]:
     return (
         select(Message, Conversation)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -653,7 +665,7 @@ def _sent_reply_statement() -> Select[tuple[Message, Conversation]]:
 
 
 async def _record_sent(session: AsyncSession, message_id: int, sent: SentMessage) -> None:
-    row = (await session.execute(_sent_reply_statement(), {"message_id": message_id})).first()
+    row = (await session.execute(_reply_statement(), {"message_id": message_id})).first()
     if row is None:
         return
     message, conversation = row

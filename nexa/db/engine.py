@@ -72,10 +72,18 @@ class Database:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = self._create_engine(pool_size=pool_size, echo=echo)
-        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
+        if self.is_postgres:
+            # Each statement commits on its own: no BEGIN and COMMIT round trips (see `session`).
+            self._read_sessions = self._untransacted_sessions = async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
+        else:
+            # SQLite's writers queue for their turn (decision 0008) and take it with BEGIN IMMEDIATE.
+            self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            self._untransacted_sessions = self._write_sessions
         # One per event loop: an asyncio lock belongs to the loop it first waited on.
         self._sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriterQueue] = (
             weakref.WeakKeyDictionary()
@@ -104,16 +112,23 @@ class Database:
         return engine
 
     @asynccontextmanager
-    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, write: bool = True, transaction: bool = True) -> AsyncIterator[AsyncSession]:
         """A transaction: commits when the block ends, rolls back on error, then runs after-commit hooks.
 
         This is the request and job boundary; services take the session and never commit. A lost
         database raises `DatabaseUnavailable` (503), whether it went away before, during or at commit.
         The caller may retry: at worst a commit cut off mid-way did land, and every write a client or
         provider retries is deduplicated.
+
+        On PostgreSQL, reading sessions (`write=False`) and `transaction=False` run without a transaction:
+        each statement commits on its own, which saves the BEGIN and COMMIT round trips (two of the three
+        of a one-statement block; a third of all the statements of the full loop were BEGIN or COMMIT).
+        Reads see the same either way: in READ COMMITTED every statement takes its own snapshot, inside a
+        transaction or not. `transaction=False` is for a block that writes with one statement, atomic on
+        its own: a block with several would no longer be all or nothing. On SQLite both are transactions.
         """
         try:
-            async with self._transaction(write) as session:
+            async with self._transaction(write, transaction) as session:
                 yield session
         except Exception as exc:
             if database_unreachable(exc):
@@ -121,8 +136,8 @@ class Database:
             raise
 
     @asynccontextmanager
-    async def _transaction(self, write: bool) -> AsyncIterator[AsyncSession]:
-        maker = self._write_sessions if write else self._read_sessions
+    async def _transaction(self, write: bool, transaction: bool) -> AsyncIterator[AsyncSession]:
+        maker = self._read_sessions if not write else self._write_sessions if transaction else self._untransacted_sessions
         kept: BaseException | None = None
         async with self._writer_turn(write), maker() as session:
             await session.begin()

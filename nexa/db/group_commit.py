@@ -25,10 +25,15 @@ Write = Callable[[AsyncSession, list[ItemT]], Awaitable[None]]
 
 
 class GroupCommit(Generic[ItemT]):
-    def __init__(self, database: Database, write: Write[ItemT], *, max_items: int = 200) -> None:
+    def __init__(
+        self, database: Database, write: Write[ItemT], *, max_items: int = 200, one_statement: bool = False
+    ) -> None:
+        """`one_statement`: `write` writes a group with a single statement, which is then all the transaction
+        needs (`Database.session(transaction=False)`: no BEGIN and COMMIT round trips on PostgreSQL)."""
         self._database = database
         self._write = write
         self._max_items = max_items
+        self._transaction = not one_statement
         self._waiting: list[tuple[ItemT, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -56,7 +61,7 @@ class GroupCommit(Generic[ItemT]):
     async def _commit(self, group: list[tuple[ItemT, asyncio.Future[None]]]) -> Exception | None:
         """Write the group's items in one transaction; the error that stopped it, if any."""
         try:
-            async with self._database.session() as session:
+            async with self._database.session(transaction=self._transaction) as session:
                 await self._write(session, [item for item, _ in group])
         except Exception as exc:
             return exc

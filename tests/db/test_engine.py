@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db import engine as engine_module
 from nexa.db.engine import Database, DatabaseUnavailable, after_commit, execute_at_commit
@@ -125,3 +126,31 @@ async def test_a_write_transaction_inside_another_fails_at_once_on_sqlite(db: Da
                     inner.add(Account(name="inner"))  # would wait for the outer one's lock until the busy timeout
     async with db.session(write=False) as session:
         assert await session.scalar(select(Account.name)) == "outer"
+
+
+async def _transaction_ids(session: AsyncSession, statements: int) -> set[int]:
+    # txid_current() assigns an id to the transaction it runs in: one id for a transaction's statements.
+    return {await session.scalar(text("SELECT txid_current()")) for _ in range(statements)}
+
+
+async def test_reads_and_one_statement_blocks_run_without_a_transaction_on_postgres(db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite sessions are always transactions")
+    async with db.session() as session:
+        assert len(await _transaction_ids(session, 3)) == 1
+    async with db.session(write=False) as session:
+        assert len(await _transaction_ids(session, 3)) == 3
+    async with db.session(transaction=False) as session:
+        assert len(await _transaction_ids(session, 3)) == 3
+
+
+async def test_a_write_without_a_transaction_is_kept_even_when_the_block_fails_after_it(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session(transaction=False) as session:
+            session.add(Account(name="Kept"))
+            await session.flush()
+            raise RuntimeError("after the statement")
+    async with db.session(write=False) as session:
+        names = (await session.scalars(select(Account.name))).all()
+    # On SQLite the block is a transaction, rolled back; on PostgreSQL the INSERT committed on its own.
+    assert names == ([] if db.is_sqlite else ["Kept"])

@@ -105,9 +105,9 @@ async def test_a_webhook_for_a_cached_inbox_opens_no_database_session_of_its_own
     opened_by: list[asyncio.Task[object] | None] = []
     session = Database.session
 
-    def recording_session(database: Database, *, write: bool = True) -> AbstractAsyncContextManager[AsyncSession]:
+    def recording_session(database: Database, **options: bool) -> AbstractAsyncContextManager[AsyncSession]:
         opened_by.append(asyncio.current_task())
-        return session(database, write=write)
+        return session(database, **options)
 
     monkeypatch.setattr(Database, "session", recording_session)
     # The app in this task, without the fixture client's wait for processing after each webhook.
