@@ -94,6 +94,8 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--split-queues", default="", help="one worker per '/'-separated group of queues, instead of --workers")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the last reply")
+    parser.add_argument("--receipt-delay", type=float, default=0.0,
+                        help="seconds from a send's answer to its first receipt (0: the receipts race the send's record)")
     options = parser.parse_args()
 
     fake = FakeGraph()
@@ -108,7 +110,7 @@ async def main() -> None:
             await answer_everything(servers.url(0), inbox_id)
             raw_rate = await raw_reference(dsn, account_id, inbox_id, options.messages, options.customers)
             async with httpx.AsyncClient(timeout=30, limits=limits) as receipts:
-                fake.send_receipts_to(receipts, servers.url(0) + path, ("sent", "delivered"))
+                fake.send_receipts_to(receipts, servers.url(0) + path, ("sent", "delivered"), after=options.receipt_delay)
                 warmup = text_bodies(fake, "warmup", 200, 200, area="21")  # other customers than the measured run
                 await burst(servers, path, warmup, options.concurrency)
                 await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)

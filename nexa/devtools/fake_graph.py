@@ -222,7 +222,7 @@ class FakeGraph:
     _faults: list[_Fault] = field(default_factory=list)
     _template_faults: list[_Fault] = field(default_factory=list)
     _numbers: dict[str, str] = field(default_factory=dict)  # phone_number_id -> display number
-    _receipts: tuple[httpx.AsyncClient, str, tuple[str, ...]] | None = None
+    _receipts: tuple[httpx.AsyncClient, str, tuple[str, ...], float] | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _sequence: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -286,9 +286,11 @@ class FakeGraph:
         self._template_faults.extend(_faults(times, status, code, details))
 
     def send_receipts_to(
-        self, http: httpx.AsyncClient, url: str, statuses: Sequence[str] = ("sent", "delivered")
+        self, http: httpx.AsyncClient, url: str, statuses: Sequence[str] = ("sent", "delivered"), *, after: float = 0.0
     ) -> None:
-        self._receipts = (http, url, tuple(statuses))
+        """Post these statuses of every accepted send to `url`, the first one `after` seconds after the send is
+        answered (Meta's come a moment after its answer; at 0 they race the sender's record of the send)."""
+        self._receipts = (http, url, tuple(statuses), after)
 
     async def settle(self) -> None:
         """Wait until every receipt the fake is posting has been answered."""
@@ -469,7 +471,9 @@ class FakeGraph:
 
     async def _play_receipts(self, record: SentRecord) -> None:
         assert self._receipts is not None
-        http, url, statuses = self._receipts
+        http, url, statuses, after = self._receipts
+        if after:
+            await asyncio.sleep(after)
         for status in statuses:
             body = self.webhook(
                 statuses=[self.status(record.id, status, recipient=record.to)],
