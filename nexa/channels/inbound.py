@@ -10,11 +10,12 @@ in the same transaction and runs in jobs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -37,6 +38,7 @@ from nexa.conversations import service as conversations
 from nexa.conversations.messages import NewAttachment, NewMessage, Sender
 from nexa.conversations.models import Conversation, Message, MessageStatus, MessageType, SenderType
 from nexa.conversations.repository import ConversationRepository, MessageRepository
+from nexa.db.dialect import conflict_aware_insert
 from nexa.inboxes.models import Inbox
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.registry import JobContext, Snooze, job
@@ -333,21 +335,23 @@ async def _apply_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdat
     return True
 
 
-async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, error: str | None) -> None:
-    duplicate = await session.scalar(
-        select(EarlyReceipt.id).where(
-            EarlyReceipt.inbox_id == inbox.id, EarlyReceipt.source_id == event.source_id,
-            EarlyReceipt.status == event.status,
-        )
+@functools.cache
+def _early_receipt_insert(dialect: str) -> Any:
+    # A receipt the provider posted twice is kept once: the unique key settles it, with no read first.
+    columns = EarlyReceipt.__table__.c
+    names = ("account_id", "inbox_id", "source_id", "status", "external_error", "occurred_at", "created_at")
+    return (
+        conflict_aware_insert(dialect)(EarlyReceipt.__table__)
+        .values({name: bindparam(name, type_=columns[name].type) for name in names})
+        .on_conflict_do_nothing(index_elements=["inbox_id", "source_id", "status"])
     )
-    if duplicate is None:
-        session.add(
-            EarlyReceipt(
-                account_id=inbox.account_id, inbox_id=inbox.id, source_id=event.source_id, status=event.status,
-                external_error=error, occurred_at=event.at,
-            )
-        )
-        await session.flush()
+
+
+async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, error: str | None) -> None:
+    await session.execute(_early_receipt_insert(session.get_bind().dialect.name), {
+        "account_id": inbox.account_id, "inbox_id": inbox.id, "source_id": event.source_id, "status": event.status,
+        "external_error": error, "occurred_at": event.at, "created_at": utcnow(),
+    })
     # The send that stores this provider id may be committing right now: it looked for early receipts
     # before this one was committed, and this batch looked for the id before it was. A job looks again
     # once both have committed.

@@ -5,15 +5,22 @@ Each is a SQLAlchemy construct compiled per dialect, so queries built from them 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import Float, String, literal
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 BucketUnit = Literal["day", "week", "month"]
+
+
+def conflict_aware_insert(dialect: str) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
+    """`dialect`'s INSERT construct, which has ON CONFLICT (spelled alike on PostgreSQL and SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class json_text(FunctionElement[str]):  # noqa: N801 - reads like the SQL function it stands for

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nexa.db.dialect import conflict_aware_insert
 from nexa.db.engine import after_commit
 from nexa.jobs.models import AVAILABLE, LIVE_STATES, SCHEDULED, Job, state_is
 from nexa.jobs.registry import get_job
@@ -160,9 +160,8 @@ def _job_values(
 def _insert_statement(dialect: str, names: tuple[str, ...], dedupe: bool, replace_scheduled: bool) -> Any:
     """The job INSERT of this shape (`names`: the columns `_job_values` sets), built once with bound values:
     every reply, bot turn and receipt enqueues."""
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = Job.__table__.c
-    statement = dialect_insert(Job).values({name: bindparam(name, type_=columns[name].type) for name in names})
+    statement = conflict_aware_insert(dialect)(Job).values({name: bindparam(name, type_=columns[name].type) for name in names})
     if dedupe:
         # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
         # and on PostgreSQL waits for an uncommitted twin before deciding.
