@@ -159,8 +159,14 @@ class Servers:
             self.processes.append(subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL))
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by each process, by its command line (`serve ... --port N`, `worker ...`)."""
-        return {" ".join(map(str, process.args[3:])): cpu_seconds(process.pid) for process in self.processes}
+        """CPU time used so far by each process, by its command line (`serve ... --port N`, `worker ...`; the
+        second of two alike is `worker #2`)."""
+        used: dict[str, float] = {}
+        for process in self.processes:
+            name = " ".join(map(str, process.args[3:]))
+            alike = sum(1 for known in used if known == name or known.startswith(f"{name} #"))
+            used[f"{name} #{alike + 1}" if alike else name] = cpu_seconds(process.pid)
+        return used
 
     def stop(self) -> None:
         stop_processes(self.processes, timeout=30)
