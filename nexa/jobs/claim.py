@@ -13,7 +13,20 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Row, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Row,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,8 +50,10 @@ CLAIMED_COLUMNS = (
     _jobs.c.args,
     _jobs.c.attempt,
     _jobs.c.max_attempts,
-    _jobs.c.errors,
-    _jobs.c.meta,
+    # As JSON text, read only by the worker's failure and snooze paths: decoding them for every claimed job
+    # was a tenth of a no-op job's CPU.
+    cast(_jobs.c.errors, Text).label("errors_json"),
+    cast(_jobs.c.meta, Text).label("meta_json"),
     _jobs.c.account_id,
     _jobs.c.concurrency_key,
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import func, select
 
@@ -27,8 +30,15 @@ OLDEST_AVAILABLE_AGE = Gauge(
 
 
 def record_finished(kind: str, state: str, seconds: float) -> None:
-    JOBS_FINISHED.labels(kind, state).inc()
-    JOB_DURATION.labels(kind).observe(seconds)
+    finished, duration = _children(kind, state)
+    finished.inc()
+    duration.observe(seconds)
+
+
+@functools.cache
+def _children(kind: str, state: str) -> tuple[Any, Any]:
+    # Looking a labelled child up takes a lock and builds its key: a tenth of a no-op job's CPU in the worker.
+    return JOBS_FINISHED.labels(kind, state), JOB_DURATION.labels(kind)
 
 
 async def refresh_queue_metrics(database: Database) -> dict[str, tuple[int, float]]:

@@ -11,6 +11,8 @@ up or the poll interval passes.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import os
 import socket
@@ -245,7 +247,7 @@ class Worker:
             max_attempts=row.max_attempts,
             account_id=row.account_id,
             database=self.database,
-            logger=logging.getLogger(f"nexa.jobs.{row.kind}"),
+            logger=_job_logger(row.kind),
             concurrency_key=row.concurrency_key,
         )
         try:
@@ -281,7 +283,7 @@ class Worker:
 
     def _fail(self, row: Row[Any], error: str, trace: str | None) -> _Outcome:
         now = utcnow()
-        errors = [*row.errors, _error(row.attempt, error, trace)]
+        errors = [*json.loads(row.errors_json), _error(row.attempt, error, trace)]
         if row.attempt >= row.max_attempts:
             logger.error("job failed for the last time, discarded", extra={"kind": row.kind, "error": error})
             return self._outcome(row, DISCARDED, errors=errors, discarded_at=now)
@@ -291,7 +293,8 @@ class Worker:
         return self._outcome(row, RETRYABLE, errors=errors, scheduled_at=now + timedelta(seconds=delay))
 
     def _snooze(self, row: Row[Any], seconds: float) -> _Outcome:
-        meta = {**row.meta, "snoozed": int(row.meta.get("snoozed", 0)) + 1}
+        meta = json.loads(row.meta_json)
+        meta["snoozed"] = int(meta.get("snoozed", 0)) + 1
         # The attempt is given back: snoozing is waiting, not failing.
         return self._outcome(
             row,
@@ -302,11 +305,11 @@ class Worker:
         )
 
     def _discard(self, row: Row[Any], reason: str) -> _Outcome:
-        errors = [*row.errors, _error(row.attempt, reason, None)]
+        errors = [*json.loads(row.errors_json), _error(row.attempt, reason, None)]
         return self._outcome(row, DISCARDED, errors=errors, discarded_at=utcnow())
 
     def _cancel(self, row: Row[Any], reason: str) -> _Outcome:
-        errors = [*row.errors, _error(row.attempt, f"cancelled: {reason}", None)]
+        errors = [*json.loads(row.errors_json), _error(row.attempt, f"cancelled: {reason}", None)]
         return self._outcome(row, CANCELLED, errors=errors, cancelled_at=utcnow())
 
     @staticmethod
@@ -347,6 +350,11 @@ class Worker:
         ids += [outcome.job_id for outcomes in self._acks.values() for outcome in outcomes]
         if ids:
             await claim.heartbeat_jobs(self.database, ids, self.id)
+
+
+@functools.cache
+def _job_logger(kind: str) -> logging.Logger:
+    return logging.getLogger(f"nexa.jobs.{kind}")
 
 
 def _error(attempt: int, error: str, trace: str | None) -> dict[str, Any]:
