@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import func, select
 
 from nexa.db.engine import Database
 from nexa.jobs.models import AVAILABLE, Job, state_is
 from nexa.kit.clock import utcnow
+from nexa.observability.prometheus import child
 
 JOBS_FINISHED = Counter(
     "nexa_jobs_finished_total", "Job attempts finished, by kind and resulting state.", ["kind", "state"]
@@ -30,15 +28,8 @@ OLDEST_AVAILABLE_AGE = Gauge(
 
 
 def record_finished(kind: str, state: str, seconds: float) -> None:
-    finished, duration = _children(kind, state)
-    finished.inc()
-    duration.observe(seconds)
-
-
-@functools.cache
-def _children(kind: str, state: str) -> tuple[Any, Any]:
-    # Looking a labelled child up takes a lock and builds its key: a tenth of a no-op job's CPU in the worker.
-    return JOBS_FINISHED.labels(kind, state), JOB_DURATION.labels(kind)
+    child(JOBS_FINISHED, kind, state).inc()
+    child(JOB_DURATION, kind).observe(seconds)
 
 
 async def refresh_queue_metrics(database: Database) -> dict[str, tuple[int, float]]:

@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nexa.kit.logging import account_id_var, request_id_var
+from nexa.observability.prometheus import child
 
 logger = logging.getLogger("nexa.http")
 
@@ -62,8 +63,8 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
+            child(HTTP_REQUESTS, scope["method"], route, str(status)).inc()
+            child(HTTP_LATENCY, scope["method"], route).observe(elapsed)
             if route not in ("/health", "/metrics"):
                 logger.info(
                     "request",

@@ -21,6 +21,7 @@ from typing import Protocol, Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db.engine import after_commit
+from nexa.observability.prometheus import child
 from nexa.realtime._metrics import CONNECTED_CLIENTS, EVENTS_DELIVERED, EVENTS_DROPPED, EVENTS_PUBLISHED
 from nexa.realtime.bus import Bus
 from nexa.realtime.events import Event
@@ -165,7 +166,7 @@ class Hub:
         self._listeners.setdefault(channel, []).append(listener)
 
     async def publish(self, event: Event) -> None:
-        EVENTS_PUBLISHED.labels(event=event.name.value).inc()
+        child(EVENTS_PUBLISHED, event.name.value).inc()
         # This process's listeners hear it now, not after a round trip through Redis (a revocation must bind
         # the next connect here at once); they hear it again from the bus, so they must be idempotent.
         self._notify(event)
