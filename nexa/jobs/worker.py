@@ -165,10 +165,9 @@ class Worker:
         limit = self.limits[queue]
         loop = asyncio.get_running_loop()
         last_claim = -self._cooldown
+        backlog = False
         while not (self._stopping and not self._running[queue] and not self._acks[queue]):
-            cooldown_left = last_claim + self._cooldown - loop.time()
-            if cooldown_left > 0 and not self._stopping:
-                await asyncio.sleep(cooldown_left)
+            await self._cool_down(queue, last_claim + self._cooldown, backlog)
             last_claim = loop.time()
             wake.clear()
             free = 0 if self._stopping else limit - len(self._running[queue])
@@ -199,13 +198,32 @@ class Worker:
                 task = asyncio.create_task(self._run(row), name=f"nexa-job-{row.id}")
                 self._running[queue][row.id] = task
                 task.add_done_callback(lambda _task, job_id=row.id: self._release(queue, job_id))
-            if free > 0 and len(claimed) == free:
+            backlog = free > 0 and len(claimed) == free
+            if backlog:
                 # A full batch suggests more is waiting; go again as soon as a slot frees.
                 continue
             try:
                 await asyncio.wait_for(wake.wait(), self._poll_interval)
             except TimeoutError:
                 pass
+
+    async def _cool_down(self, queue: str, until: float, backlog: bool) -> None:
+        """Wait until `until` (the cooldown after the last claim), so that jobs finishing meanwhile free their
+        slots for one claim; with a backlog, only while some of the last batch still runs: once it is all
+        done there is nothing left to gather, and waiting would cap a queue at one batch per cooldown."""
+        loop = asyncio.get_running_loop()
+        wake = self._wake[queue]
+        while (left := until - loop.time()) > 0 and not self._stopping:
+            if not backlog:
+                await asyncio.sleep(left)
+                return
+            if not self._running[queue]:
+                return
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), left)
+            except TimeoutError:
+                return
 
     def _log_failure(self, message: str, exc: Exception, **extra: Any) -> None:
         # An outage fails every poll of every queue and every maintenance pass: one line for it, not a

@@ -117,7 +117,9 @@ async def test_scheduled_jobs_wait_for_their_time(db: Database, worker_factory) 
     assert later.state == "scheduled"
     await worker_factory()
     await wait_for_state(db, now.id, "completed")
-    assert (await get_job(db, later.id)).state == "scheduled"
+    looked_at = utcnow()
+    if looked_at < later.scheduled_at:  # else this machine took the 2 s to start a worker and run a job
+        assert (await get_job(db, later.id)).state == "scheduled"
     job = await wait_for_state(db, later.id, "completed", timeout=8)
     assert job.attempted_at is not None and job.attempted_at >= later.scheduled_at
 
@@ -354,3 +356,33 @@ async def test_a_job_with_stale_account_facts_writes_no_outbox_rows_nothing_cons
     await worker_factory()
     await wait_for_state(db, job.id, "completed")
     assert await _count(db, Job.kind == FANOUT_JOB) == 0
+
+
+async def test_claims_wait_the_cooldown_except_when_a_backlog_batch_is_all_done(
+    db: Database, settings: Settings, worker_factory
+) -> None:
+    slow_claims = settings.model_copy(update={"worker_dispatch_cooldown": 0.6, "worker_queues": "default:5"})
+    async with db.session() as session:
+        for n in range(50):
+            await enqueue(session, "test.record", {"n": n})
+    started = asyncio.get_running_loop().time()
+    await worker_factory(slow_claims, queues=["default"])
+    await wait_for(lambda: _all_ran(50), timeout=15)
+    # Ten full batches of quick jobs, each claimed as soon as the one before was done: a cooldown between
+    # claims would take at least 9 x 0.6 s.
+    assert asyncio.get_running_loop().time() - started < 4.0
+
+    async with db.session() as session:
+        lone = await enqueue(session, "test.record", {"n": 50})
+    await wait_for(lambda: _all_ran(51), timeout=10)
+    async with db.session() as session:
+        again = await enqueue(session, "test.record", {"n": 51})
+    await wait_for(lambda: _all_ran(52), timeout=10)
+    # No backlog: the next claim waits the cooldown, so that jobs arriving meanwhile share it.
+    first, second = await get_job(db, lone.id), await get_job(db, again.id)
+    assert first.attempted_at is not None and second.attempted_at is not None
+    assert (second.attempted_at - first.attempted_at).total_seconds() >= 0.5
+
+
+async def _all_ran(count: int) -> bool:
+    return len(sample_jobs.RAN) >= count
