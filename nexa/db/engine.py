@@ -137,7 +137,12 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self, write: bool, transaction: bool) -> AsyncIterator[AsyncSession]:
-        maker = self._read_sessions if not write else self._write_sessions if transaction else self._untransacted_sessions
+        if not write:
+            maker = self._read_sessions
+        elif transaction:
+            maker = self._write_sessions
+        else:
+            maker = self._untransacted_sessions
         kept: BaseException | None = None
         async with self._writer_turn(write), maker() as session:
             await session.begin()
