@@ -15,7 +15,8 @@ The inbox is cached by public id for `_INBOX_TTL` seconds, and with it its secre
 app secret that checks every signature). Trade-off: the plaintext secrets of the inboxes that received
 webhooks in the last few seconds stay in this process's memory (never on disk, never logged), where
 decrypting them on every request cost about 4 % of the server's CPU. An entry goes when its inbox is
-updated or deleted in this process, when it expires, or when the cache is full; other processes see a
+updated or deleted in this process (at flush and again at commit; a lookup under way across such a change
+does not cache what it read), when it expires, or when the cache is full; other processes see a
 change within `_INBOX_TTL` seconds (a rotated app secret may answer 403 that long, and the provider
 retries).
 """
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
@@ -97,6 +99,10 @@ class _CachedInbox:
 
 
 _inboxes: dict[str, _CachedInbox] = {}
+# Inbox changes seen by this process so far: a lookup that began before the latest one does not cache
+# what it read (see `_forget_inbox`).
+_changes_seen = 0
+_CHANGED_INBOXES = "nexa_changed_inboxes"
 # The lookup under way for a public id: requests that miss the cache meanwhile wait for it instead of
 # each running their own (when an entry expires under load, dozens of requests miss it at once).
 _lookups: dict[str, asyncio.Future[_CachedInbox | None]] = {}
@@ -129,12 +135,15 @@ def _lookup_done(public_id: str) -> Callable[[asyncio.Future[_CachedInbox | None
 
 
 async def _look_up(runtime: Runtime, public_id: str) -> _CachedInbox | None:
+    changes_before = _changes_seen
     async with runtime.db.session(write=False) as session:
         inbox = await PublicInboxRepository(session).get_by_public_id(public_id)
         if inbox is None:
             return None
         session.expunge(inbox)  # detached: safe to hand to other requests' code, which only reads it
     cached = _CachedInbox(time.monotonic() + _INBOX_TTL, inbox, _DecryptedOnce(InboxCredentials(inbox, runtime.cipher)))
+    if changes_before != _changes_seen:
+        return cached  # may be the row from before a change: good for this request, not for later ones
     if len(_inboxes) >= _INBOX_CACHE_SIZE:
         _inboxes.clear()
     _inboxes[public_id] = cached
@@ -144,7 +153,24 @@ async def _look_up(runtime: Runtime, public_id: str) -> _CachedInbox | None:
 @event.listens_for(Inbox, "after_update")
 @event.listens_for(Inbox, "after_delete")
 def _forget_inbox(_mapper: Any, _connection: Any, inbox: Inbox) -> None:
-    _inboxes.pop(inbox.public_id, None)
+    """Drop the changed inbox now (at flush) and again once its transaction commits: a webhook between the
+    two reads the row as it was, uncommitted changes being invisible to it, and would cache it."""
+    _forget(inbox.public_id)
+    session = object_session(inbox)
+    if session is not None:
+        session.info.setdefault(_CHANGED_INBOXES, set()).add(inbox.public_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed_inboxes(session: Session) -> None:
+    for public_id in session.info.pop(_CHANGED_INBOXES, ()):
+        _forget(public_id)
+
+
+def _forget(public_id: str) -> None:
+    global _changes_seen
+    _changes_seen += 1
+    _inboxes.pop(public_id, None)
 
 
 async def _resolve(runtime: Runtime, segment: str, public_id: str) -> tuple[_CachedInbox, ChannelAdapter]:

@@ -19,6 +19,7 @@ from nexa.devtools.fake_graph import FakeGraph, sign
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import PublicInboxRepository
 from nexa.kit.crypto import Cipher
+from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import WhatsAppInbox, all_messages
 
 
@@ -117,3 +118,56 @@ async def test_a_webhook_for_a_cached_inbox_opens_no_database_session_of_its_own
         assert (await fake_graph.customer_says(plain, whatsapp.callback_path, "dois")).status_code == 200
     assert asyncio.current_task() not in opened_by
     assert opened_by  # the group commit's transaction, in a task of its own
+
+
+async def test_a_lookup_during_an_inbox_update_does_not_keep_the_old_inbox_cached(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, runtime: Runtime
+) -> None:
+    public_id = _public_id(whatsapp)
+    async with runtime.db.session() as session:
+        inbox = await session.get(Inbox, whatsapp.id)
+        assert inbox is not None
+        inbox.encrypted_credentials = {
+            **inbox.encrypted_credentials, "app_secret": runtime.cipher.encrypt("rotated-secret"),
+        }
+        await session.flush()
+        # A webhook between the flush and the commit: it reads the inbox as it was (the change is not
+        # committed yet), which is right for it, but must not stay cached once the change is.
+        during = await webhooks._inbox(runtime, public_id)
+        assert during is not None and during.credentials.get("app_secret") == fake_graph.app_secret
+    raw, headers = fake_graph.signed(fake_graph.webhook(messages=[fake_graph.text_message("depois")]))
+    resigned = {**headers, "x-hub-signature-256": sign("rotated-secret", raw)}
+    assert (await client.post(whatsapp.callback_path, content=raw, headers=resigned)).status_code == 200
+    assert (await client.post(whatsapp.callback_path, content=raw, headers=headers)).status_code == 403
+
+
+async def test_a_lookup_that_began_before_an_inbox_change_does_not_cache_what_it_read(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    public_id = _public_id(whatsapp)
+    read, finish = asyncio.Event(), asyncio.Event()
+    get_by_public_id = PublicInboxRepository.get_by_public_id
+
+    async def slow_lookup(repository: PublicInboxRepository, public_id: str) -> Inbox | None:
+        found = await get_by_public_id(repository, public_id)
+        read.set()
+        await finish.wait()
+        return found
+
+    monkeypatch.setattr(PublicInboxRepository, "get_by_public_id", slow_lookup)
+    webhooks._inboxes.pop(public_id, None)
+    lookup = asyncio.create_task(webhooks._inbox(runtime, public_id))
+    await read.wait()  # it holds the inbox as it was
+    async with runtime.db.session() as session:
+        inbox = await session.get(Inbox, whatsapp.id)
+        assert inbox is not None
+        inbox.encrypted_credentials = {
+            **inbox.encrypted_credentials, "app_secret": runtime.cipher.encrypt("rotated-secret"),
+        }
+    monkeypatch.setattr(PublicInboxRepository, "get_by_public_id", get_by_public_id)
+    finish.set()
+    assert (await lookup) is not None
+    raw, headers = fake_graph.signed(fake_graph.webhook(messages=[fake_graph.text_message("depois")]))
+    resigned = {**headers, "x-hub-signature-256": sign("rotated-secret", raw)}
+    assert (await client.post(whatsapp.callback_path, content=raw, headers=resigned)).status_code == 200
