@@ -44,10 +44,13 @@ async def _message_counts(database: Database) -> tuple[int, int]:
     """Customer messages, and distinct provider ids among them (activity lines, e.g. an auto-assignment,
     are messages too, but not the customers')."""
     incoming = Message.message_type == MessageType.incoming
+    # One statement, so one snapshot: in READ COMMITTED two statements see two moments, and messages stored
+    # between them made the pair disagree (798 customer messages, 800 distinct ids) while the worker ran.
     async with database.session(write=False) as session:
-        total = await session.scalar(select(func.count()).select_from(Message).where(incoming))
-        distinct = await session.scalar(select(func.count(func.distinct(Message.source_id))).where(incoming))
-    return total or 0, distinct or 0
+        total, distinct = (
+            await session.execute(select(func.count(), func.count(func.distinct(Message.source_id))).where(incoming))
+        ).one()
+    return total, distinct
 
 
 async def _whatsapp_inbox(nexa: NexaProcess, fake: FakeGraph) -> str:
