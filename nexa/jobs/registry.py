@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,18 @@ class JobContext:
     concurrency_key: str | None = None
 
 
+@dataclass(frozen=True)
+class ChunkJob:
+    """One job of the chunk a `chunked` handler receives: its run and its args."""
+
+    ctx: JobContext
+    args: dict[str, Any]
+
+
 Handler = Callable[..., Awaitable[Any]]
+# What a chunked handler returns: the jobs of its chunk that did not complete, by id, with why (an outcome
+# below or any other exception).
+ChunkFailures = Mapping[int, BaseException]
 
 
 class Snooze(Exception):
@@ -85,6 +96,7 @@ class JobSpec:
     priority: int
     timeout: float | None
     backoff: Callable[[int], float]
+    chunked: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,12 +119,20 @@ def job(
     timeout: float | None = None,
     backoff: Callable[[int], float] = default_backoff,
     cron: str | None = None,
+    chunked: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `async def handler(ctx: JobContext, **args)` as the code that runs jobs of `kind`.
 
     `timeout` (seconds) bounds one attempt; a timed-out attempt fails like an exception.
     `backoff(attempt)` gives the seconds to wait before retrying a failed attempt.
     `cron` also enqueues the job (with no args) on that schedule, see `nexa.jobs.scheduler`.
+
+    `chunked=True` (Oban Pro's chunk worker): the handler is `async def handler(jobs: Sequence[ChunkJob]) ->
+    ChunkFailures` and gets every job of `kind` that one claim took (up to the queue's free slots, never two
+    with the same concurrency key), so it can do their work together: one read, one transaction. It
+    returns the jobs that did not complete with the exception saying why (Snooze, Discard, Cancel or an
+    error), each settled as a plain handler's would be; an exception it raises fails every job of the
+    chunk, and `timeout` bounds the whole chunk.
     """
     if not 0 <= priority <= 9:
         raise ValueError(f"priority must be 0 (highest) to 9, not {priority}")
@@ -123,7 +143,7 @@ def job(
         existing = _JOBS.get(kind)
         if existing is not None and _qualified(existing.handler) != _qualified(handler):
             raise ValueError(f"job kind {kind!r} is already registered by {_qualified(existing.handler)}")
-        _JOBS[kind] = JobSpec(kind, handler, queue, max_attempts, priority, timeout, backoff)
+        _JOBS[kind] = JobSpec(kind, handler, queue, max_attempts, priority, timeout, backoff, chunked)
         if cron is not None:
             recurring(kind, cron)
         return handler

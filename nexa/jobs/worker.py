@@ -31,7 +31,16 @@ from nexa.config import Settings
 from nexa.db.engine import Database, DatabaseUnavailable, database_unreachable
 from nexa.jobs import claim, enqueue, metrics
 from nexa.jobs.models import CANCELLED, COMPLETED, DISCARDED, RETRYABLE, SCHEDULED
-from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, get_job, load_job_modules
+from nexa.jobs.registry import (
+    Cancel,
+    ChunkFailures,
+    ChunkJob,
+    Discard,
+    JobContext,
+    Snooze,
+    get_job,
+    load_job_modules,
+)
 from nexa.kit import account_facts
 from nexa.kit.clock import utcnow
 from nexa.kit.logging import account_id_var, job_id_var
@@ -194,10 +203,11 @@ class Worker:
             if any(ack.concurrency_key is not None for ack in acks):
                 # A finished keyed job frees its key for every queue, now that its state is written.
                 self._wake_all()
-            for row in claimed:
-                task = asyncio.create_task(self._run(row), name=f"nexa-job-{row.id}")
-                self._running[queue][row.id] = task
-                task.add_done_callback(lambda _task, job_id=row.id: self._release(queue, job_id))
+            for rows in _runs(claimed):
+                task = asyncio.create_task(self._run(rows), name=f"nexa-job-{rows[0].id}")
+                for row in rows:
+                    self._running[queue][row.id] = task
+                    task.add_done_callback(lambda _task, job_id=row.id: self._release(queue, job_id))
             backlog = free > 0 and len(claimed) == free
             if backlog:
                 # A full batch suggests more is waiting; go again as soon as a slot frees.
@@ -239,25 +249,55 @@ class Worker:
         self._running[queue].pop(job_id, None)
         self._wake[queue].set()
 
-    async def _run(self, row: Row[Any]) -> None:
-        job_token = job_id_var.set(row.id)
-        account_token = account_id_var.set(row.account_id)
+    async def _run(self, rows: list[Row[Any]]) -> None:
+        """Run one job, or one chunk of a chunked kind, and queue the outcomes to write."""
+        first = rows[0]
+        job_token = job_id_var.set(first.id if len(rows) == 1 else None)
+        account_token = account_id_var.set(first.account_id if all(row.account_id == first.account_id for row in rows) else None)
         started = time.monotonic()
         try:
-            outcome = await self._execute(row)
+            outcomes = await self._execute(rows)
         finally:
             account_id_var.reset(account_token)
             job_id_var.reset(job_token)
-        metrics.record_finished(row.kind, outcome.state, time.monotonic() - started)
-        self._acks[row.queue].append(outcome)
+        elapsed = time.monotonic() - started
+        for row, outcome in zip(rows, outcomes, strict=True):
+            metrics.record_finished(row.kind, outcome.state, elapsed)
+            self._acks[row.queue].append(outcome)
 
-    async def _execute(self, row: Row[Any]) -> _Outcome:
-        spec = get_job(row.kind)
+    async def _execute(self, rows: list[Row[Any]]) -> list[_Outcome]:
+        spec = get_job(rows[0].kind)
         if spec is None:
-            reason = f"unknown job kind {row.kind!r}: no handler registered (is its module in JOB_MODULES?)"
-            logger.error(reason, extra={"kind": row.kind})
-            return self._discard(row, reason)
-        ctx = JobContext(
+            reason = f"unknown job kind {rows[0].kind!r}: no handler registered (is its module in JOB_MODULES?)"
+            logger.error(reason, extra={"kind": rows[0].kind})
+            return [self._discard(row, reason) for row in rows]
+        failures: ChunkFailures
+        try:
+            async with asyncio.timeout(spec.timeout):
+                for account_id in {row.account_id for row in rows}:
+                    await self._refresh_account_facts(account_id)
+                if spec.chunked:
+                    failures = await spec.handler([ChunkJob(self._context(row), row.args) for row in rows])
+                else:
+                    (row,) = rows
+                    result = await spec.handler(self._context(row), **row.args)
+                    failures = {row.id: result} if isinstance(result, Snooze) else {}
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return [self._fail(row, "worker stopped before the job finished", None) for row in rows]
+        except TimeoutError as exc:
+            message = f"timed out after {spec.timeout}s" if spec.timeout else f"TimeoutError: {exc}"
+            return [self._fail(row, message, traceback.format_exc()) for row in rows]
+        except Exception as exc:
+            return [self._settle(row, exc) for row in rows]
+        return [
+            self._settle(row, failures[row.id]) if row.id in failures else _Outcome(row.id, COMPLETED, row.concurrency_key)
+            for row in rows
+        ]
+
+    def _context(self, row: Row[Any]) -> JobContext:
+        return JobContext(
             job_id=row.id,
             kind=row.kind,
             queue=row.queue,
@@ -268,28 +308,17 @@ class Worker:
             logger=_job_logger(row.kind),
             concurrency_key=row.concurrency_key,
         )
-        try:
-            async with asyncio.timeout(spec.timeout):
-                await self._refresh_account_facts(row.account_id)
-                result = await spec.handler(ctx, **row.args)
-        except Snooze as snooze:
-            return self._snooze(row, snooze.seconds)
-        except Discard as discard:
-            return self._discard(row, discard.reason)
-        except Cancel as cancel:
-            return self._cancel(row, cancel.reason)
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            return self._fail(row, "worker stopped before the job finished", None)
-        except TimeoutError as exc:
-            message = f"timed out after {spec.timeout}s" if spec.timeout else f"TimeoutError: {exc}"
-            return self._fail(row, message, traceback.format_exc())
-        except Exception as exc:
-            return self._fail(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        if isinstance(result, Snooze):
-            return self._snooze(row, result.seconds)
-        return _Outcome(row.id, COMPLETED, row.concurrency_key)
+
+    def _settle(self, row: Row[Any], reason: BaseException) -> _Outcome:
+        """The outcome of a job that did not complete, by what stopped it."""
+        if isinstance(reason, Snooze):
+            return self._snooze(row, reason.seconds)
+        if isinstance(reason, Discard):
+            return self._discard(row, reason.reason)
+        if isinstance(reason, Cancel):
+            return self._cancel(row, reason.reason)
+        trace = "".join(traceback.format_exception(reason))
+        return self._fail(row, f"{type(reason).__name__}: {reason}", trace)
 
     async def _refresh_account_facts(self, account_id: int | None) -> None:
         # Jobs record their account's events (webhooks, automation); with the facts fresh, they skip the
@@ -368,6 +397,23 @@ class Worker:
         ids += [outcome.job_id for outcomes in self._acks.values() for outcome in outcomes]
         if ids:
             await claim.heartbeat_jobs(self.database, ids, self.id)
+
+
+def _runs(claimed: list[Row[Any]]) -> list[list[Row[Any]]]:
+    """The claimed jobs as runs: one per job, but one for all the jobs of a chunked kind."""
+    runs: list[list[Row[Any]]] = []
+    chunks: dict[str, list[Row[Any]]] = {}
+    for row in claimed:
+        spec = get_job(row.kind)
+        if spec is not None and spec.chunked:
+            chunk = chunks.get(row.kind)
+            if chunk is None:
+                chunk = chunks[row.kind] = []
+                runs.append(chunk)
+            chunk.append(row)
+        else:
+            runs.append([row])
+    return runs
 
 
 @functools.cache

@@ -26,6 +26,7 @@ def settings() -> Settings:
 def _reset_sample_jobs() -> None:
     sample_jobs.RAN.clear()
     sample_jobs.CALLS.clear()
+    sample_jobs.CHUNKS.clear()
     sample_jobs.EXCLUSIVE.update(active=0, max_active=0)
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
 
-from nexa.jobs.registry import Cancel, Discard, JobContext, Snooze, job
+from nexa.jobs.registry import Cancel, ChunkFailures, ChunkJob, Discard, JobContext, Snooze, job
 from nexa.webhooks.outbox import record_event as record_webhook_event
 
 # What ran in this process: (kind, args) in execution order.
 RAN: list[tuple[str, dict[str, Any]]] = []
+# The job ids of each chunk a chunked handler received, in order.
+CHUNKS: list[list[int]] = []
 CALLS: Counter[int] = Counter()
 EXCLUSIVE = {"active": 0, "max_active": 0}
 
@@ -105,3 +108,25 @@ async def record_account_event(ctx: JobContext) -> None:
     assert ctx.account_id is not None
     async with ctx.database.session() as session:
         record_webhook_event(session, "conversation_updated", ctx.account_id)
+
+
+_CHUNK_OUTCOMES: dict[str, BaseException] = {
+    "snooze": Snooze(0.1), "discard": Discard("no such record"), "cancel": Cancel("not wanted"),
+    "fail": RuntimeError("this one broke"),
+}
+
+
+@job("test.chunk", chunked=True, backoff=lambda attempt: 0.0, max_attempts=2)
+async def chunk(jobs: Sequence[ChunkJob]) -> ChunkFailures:
+    """Completes its jobs together but for those whose `outcome` names one; `raise_all` fails the chunk."""
+    CHUNKS.append([item.ctx.job_id for item in jobs])
+    if any(item.args.get("raise_all") for item in jobs):
+        raise RuntimeError("the whole chunk broke")
+    failures: dict[int, BaseException] = {}
+    for item in jobs:
+        outcome = item.args.get("outcome")
+        if outcome and (outcome != "snooze" or CALLS[item.ctx.job_id] == 0):
+            failures[item.ctx.job_id] = _CHUNK_OUTCOMES[outcome]
+        CALLS[item.ctx.job_id] += 1
+    RAN.extend(("test.chunk", item.args) for item in jobs if item.ctx.job_id not in failures)
+    return failures

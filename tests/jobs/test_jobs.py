@@ -386,3 +386,46 @@ async def test_claims_wait_the_cooldown_except_when_a_backlog_batch_is_all_done(
 
 async def _all_ran(count: int) -> bool:
     return len(sample_jobs.RAN) >= count
+
+
+async def test_a_chunked_kind_gets_the_jobs_of_one_claim_together_and_settles_each(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        done = [await enqueue(session, "test.chunk", {"n": n}) for n in range(3)]
+        keyed = [await enqueue(session, "test.chunk", {"n": n}, concurrency_key="conversation:1") for n in (3, 4)]
+        snoozed = await enqueue(session, "test.chunk", {"outcome": "snooze"})
+        discarded = await enqueue(session, "test.chunk", {"outcome": "discard"})
+        cancelled = await enqueue(session, "test.chunk", {"outcome": "cancel"})
+        failed = await enqueue(session, "test.chunk", {"outcome": "fail"})
+        plain = await enqueue(session, "test.record", {"n": 99})
+    await worker_factory()
+    for job in [*done, *keyed]:
+        assert (await wait_for_state(db, job.id, "completed")).attempt == 1
+    job = await wait_for_state(db, snoozed.id, "completed")
+    assert job.attempt == 1 and job.meta == {"snoozed": 1}
+    job = await wait_for_state(db, discarded.id, "discarded")
+    assert job.errors[-1]["error"] == "no such record"
+    job = await wait_for_state(db, cancelled.id, "cancelled")
+    assert "not wanted" in job.errors[-1]["error"]
+    job = await wait_for_state(db, failed.id, "discarded")  # max_attempts=2: failed twice, retried once
+    assert [error["error"] for error in job.errors] == ["RuntimeError: this one broke"] * 2
+    assert "this one broke" in job.errors[-1]["traceback"]
+    await wait_for_state(db, plain.id, "completed")
+    # The first claim took every chunk job but the second of the key (never two of one key at once), as
+    # one chunk; the plain job ran on its own.
+    first = sample_jobs.CHUNKS[0]
+    assert keyed[1].id not in first and set(first) == {
+        job.id for job in [*done, keyed[0], snoozed, discarded, cancelled, failed]
+    }
+    assert any(keyed[1].id in chunk for chunk in sample_jobs.CHUNKS[1:])
+    assert sorted(args["n"] for kind, args in sample_jobs.RAN if kind == "test.chunk" and "n" in args) == [0, 1, 2, 3, 4]
+
+
+async def test_a_chunk_that_raises_fails_every_job_in_it(db: Database, worker_factory) -> None:
+    async with db.session() as session:
+        jobs = [await enqueue(session, "test.chunk", {"n": n}) for n in range(2)]
+        breaker = await enqueue(session, "test.chunk", {"raise_all": True})
+    await worker_factory()
+    for job in [*jobs, breaker]:
+        failed = await wait_for_state(db, job.id, "discarded")
+        assert failed.errors[0]["error"] == "RuntimeError: the whole chunk broke"
+    assert sample_jobs.CHUNKS[0] == sorted(job.id for job in [*jobs, breaker])
