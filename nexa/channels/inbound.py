@@ -11,6 +11,7 @@ in the same transaction and runs in jobs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -372,26 +373,30 @@ async def apply_waiting_receipts(ctx: JobContext, inbox_id: int, source_id: str,
         message = await MessageRepository(session, ctx.account_id).get_by_source_id(inbox_id, source_id)
         conversation = await session.get(Conversation, message.conversation_id) if message is not None else None
         if message is not None and conversation is not None:
-            await apply_early_receipts(session, message, conversation)
+            await apply_early_receipts(session, [(message, conversation)])
             return None
     if utcnow() < datetime.fromisoformat(until):
         return Snooze(_RECEIPT_RECHECK_SECONDS)
     return None
 
 
-async def apply_early_receipts(session: AsyncSession, message: Message, conversation: Conversation) -> None:
-    """Called once a sent message's provider id is stored: receipts that beat it here are applied now."""
-    if message.source_id is None:
-        return
-    # Taken in one statement (a send looks for them every time, and usually finds none); a rollback puts
-    # them back.
-    taken = await session.execute(
-        _take_early_receipts_statement(), {"inbox_id": message.inbox_id, "source_id": message.source_id}
-    )
-    for receipt in sorted(taken, key=lambda row: (row.occurred_at, row.id)):
-        await messages.apply_status(
-            session, message, conversation, receipt.status, external_error=receipt.external_error
+async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Message, Conversation]]) -> None:
+    """Called once sent messages' provider ids are stored: receipts that beat them here are applied now."""
+    by_inbox: dict[int, dict[str, tuple[Message, Conversation]]] = {}
+    for message, conversation in sent:
+        if message.source_id is not None:
+            by_inbox.setdefault(message.inbox_id, {})[message.source_id] = (message, conversation)
+    for inbox_id, by_source_id in by_inbox.items():
+        # Taken in one statement per inbox (a send looks for them every time, and usually finds none); a
+        # rollback puts them back.
+        taken = await session.execute(
+            _take_early_receipts_statement(), {"inbox_id": inbox_id, "source_ids": list(by_source_id)}
         )
+        for receipt in sorted(taken, key=lambda row: (row.occurred_at, row.id)):
+            message, conversation = by_source_id[receipt.source_id]
+            await messages.apply_status(
+                session, message, conversation, receipt.status, external_error=receipt.external_error
+            )
 
 
 @functools.cache
@@ -399,8 +404,8 @@ def _take_early_receipts_statement() -> Any:
     receipts = EarlyReceipt.__table__
     return (
         delete(receipts)
-        .where(receipts.c.inbox_id == bindparam("inbox_id"), receipts.c.source_id == bindparam("source_id"))
-        .returning(receipts.c.id, receipts.c.status, receipts.c.external_error, receipts.c.occurred_at)
+        .where(receipts.c.inbox_id == bindparam("inbox_id"), receipts.c.source_id.in_(bindparam("source_ids", expanding=True)))
+        .returning(receipts.c.id, receipts.c.source_id, receipts.c.status, receipts.c.external_error, receipts.c.occurred_at)
     )
 
 

@@ -11,11 +11,12 @@ of buttons, lists and templates (`check_reply`). Read receipts and typing go out
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -55,9 +56,10 @@ from nexa.conversations.repository import MessageRepository
 from nexa.db.engine import Database
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
+from nexa.jobs.chunks import together_or_alone
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.models import LIVE_STATES, Job
-from nexa.jobs.registry import JobContext, Snooze, job
+from nexa.jobs.registry import ChunkFailures, ChunkJob, JobContext, Snooze, job
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.lazy_text import _
@@ -466,37 +468,47 @@ class _Delivery:
     outbound: OutboundMessage
 
 
-@job(DELIVERY_JOB, queue="deliveries", max_attempts=_JOB_ATTEMPTS_CEILING, priority=3, timeout=60, backoff=delivery_backoff)
-async def deliver(ctx: JobContext, message_id: int) -> None:
-    """Send one pending reply. Never twice after a known success: the provider's id is stored in the same
-    transaction that marks the message sent, and a message no longer pending is not sent again.
+@job(
+    DELIVERY_JOB, queue="deliveries", max_attempts=_JOB_ATTEMPTS_CEILING, priority=3, timeout=60, backoff=delivery_backoff,
+    chunked=True,
+)
+async def deliver(jobs: Sequence[ChunkJob]) -> ChunkFailures:
+    """Send pending replies: the ones a claim took are read in one statement, sent concurrently (a claim
+    never takes two of one conversation, so each conversation's order holds) and recorded in one
+    transaction.
 
-    The one at-least-once window: the provider accepted the send but this process died before that
-    transaction committed. The job then runs again and sends again; where the provider takes an
-    idempotency key, the job id (stable across attempts) lets it drop the duplicate.
+    Never twice after a known success: the provider's id is stored in the same transaction that marks the
+    message sent, and a message no longer pending is not sent again. The one at-least-once window: the
+    provider accepted the send but this process died before that transaction committed. The job then runs
+    again and sends again; where the provider takes an idempotency key, the job id (stable across
+    attempts) lets it drop the duplicate.
     """
     runtime = current_runtime()
-    # Reading what to send needs no transaction (one statement, usually); a reply that cannot be sent is
-    # marked failed in one of its own.
-    async with ctx.database.session(write=False) as session:
-        delivery = await _prepare(session, runtime, message_id, ctx.job_id)
-    if isinstance(delivery, _Unsendable):
-        await _record_failure(ctx.database, message_id, delivery.reason)
-        return
-    if delivery is None:
-        return
-    try:
-        sent = await delivery.adapter.send(
-            delivery.inbox, InboxCredentials(delivery.inbox, runtime.cipher), delivery.outbound, runtime.http
-        )
-    except DeliveryError as error:
-        await _refused(ctx, runtime, delivery, error)
-        return
-    except httpx.TransportError as exc:
-        await _refused(ctx, runtime, delivery, DeliveryError(f"Network error: {exc}", retryable=True))
-        return
-    async with ctx.database.session() as session:
-        await _record_sent(session, message_id, sent)
+    database = jobs[0].ctx.database
+    failures: dict[int, BaseException] = {}
+    # Reading what to send needs no transaction; a reply that cannot be sent is marked failed in one of
+    # its own.
+    async with database.session(write=False) as session:
+        prepared = await _prepare_all(session, runtime, jobs, failures)
+    sendable: list[tuple[ChunkJob, _Delivery]] = []
+    for item, delivery in prepared:
+        if isinstance(delivery, _Unsendable):
+            await _record_failure(database, item.args["message_id"], delivery.reason)
+        else:
+            sendable.append((item, delivery))
+    results = await asyncio.gather(
+        *(_send(runtime, item.ctx, delivery) for item, delivery in sendable), return_exceptions=True
+    )
+    sent: list[tuple[ChunkJob, SentMessage]] = []
+    for (item, _delivery), result in zip(sendable, results, strict=True):
+        if isinstance(result, BaseException):
+            failures[item.ctx.job_id] = result
+        elif result is not None:
+            sent.append((item, result))
+    # The providers' ids, stored in one transaction (or each alone if that fails, so that one reply whose
+    # record fails does not get the others sent again).
+    failures.update(await together_or_alone(database, sent, _mark_sent))
+    return failures
 
 
 @dataclass(frozen=True)
@@ -504,13 +516,25 @@ class _Unsendable:
     reason: str
 
 
-async def _prepare(
-    session: AsyncSession, runtime: Runtime, message_id: int, job_id: int
-) -> _Delivery | _Unsendable | None:
-    """The send to make, why the reply cannot be sent, or None when there is nothing to send (gone, settled)."""
-    loaded = await _load_pending(session, message_id)
-    if loaded is None:
-        return None
+async def _prepare_all(
+    session: AsyncSession, runtime: Runtime, jobs: Sequence[ChunkJob], failures: dict[int, BaseException]
+) -> list[tuple[ChunkJob, _Delivery | _Unsendable]]:
+    """The sends to make, or why a reply cannot be sent; a job whose reply is gone or settled has nothing to
+    do, and one that must wait (rate limit, an earlier reply) lands in `failures` with its Snooze."""
+    pending = await _load_pending(session, [item.args["message_id"] for item in jobs])
+    prepared: list[tuple[ChunkJob, _Delivery | _Unsendable]] = []
+    for item in jobs:
+        loaded = pending.get(item.args["message_id"])
+        if loaded is None:
+            continue
+        try:
+            prepared.append((item, await _prepare(session, runtime, loaded, item.ctx.job_id)))
+        except Exception as exc:
+            failures[item.ctx.job_id] = exc
+    return prepared
+
+
+async def _prepare(session: AsyncSession, runtime: Runtime, loaded: _Pending, job_id: int) -> _Delivery | _Unsendable:
     message, conversation, inbox, address, waits_for_earlier = loaded
     adapter = adapter_for(inbox.channel_type)
     if adapter is None:
@@ -527,6 +551,19 @@ async def _prepare(
         if wait > 0:
             raise Snooze(wait)
     return _Delivery(message, conversation, inbox, adapter, outbound)
+
+
+async def _send(runtime: Runtime, ctx: JobContext, delivery: _Delivery) -> SentMessage | None:
+    """The provider's answer to one send; None when the reply was marked failed instead."""
+    try:
+        return await delivery.adapter.send(
+            delivery.inbox, InboxCredentials(delivery.inbox, runtime.cipher), delivery.outbound, runtime.http
+        )
+    except DeliveryError as error:
+        await _refused(ctx, runtime, delivery, error)
+    except httpx.TransportError as exc:
+        await _refused(ctx, runtime, delivery, DeliveryError(f"Network error: {exc}", retryable=True))
+    return None
 
 
 _EARLIER_REPLY = aliased(Message, name="earlier_reply")
@@ -546,21 +583,23 @@ def _pending_delivery_statement() -> Select[tuple[Message, Conversation, Inbox, 
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Inbox, Inbox.id == Message.inbox_id)
         .outerjoin(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
-        .where(Message.id == bindparam("message_id"))
+        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
         .options(joinedload(Message.attachments))
     )
 
 
-async def _load_pending(
-    session: AsyncSession, message_id: int
-) -> tuple[Message, Conversation, Inbox, ContactInbox | None, bool] | None:
-    """The pending reply with its attachments, conversation, inbox and customer address, in one statement
-    (a delivery runs for every reply), and whether an earlier reply of the conversation is still pending."""
-    row = (await session.execute(_pending_delivery_statement(), {"message_id": message_id})).unique().first()
-    if row is None or row[0].status != MessageStatus.pending:
-        return None
-    message, conversation, inbox, address, waits = row
-    return message, conversation, inbox, address, bool(waits)
+_Pending = tuple[Message, Conversation, Inbox, ContactInbox | None, bool]
+
+
+async def _load_pending(session: AsyncSession, message_ids: list[int]) -> dict[int, _Pending]:
+    """The pending replies among `message_ids`, each with its attachments, conversation, inbox and customer
+    address, in one statement, and whether an earlier reply of its conversation is still pending."""
+    rows = (await session.execute(_pending_delivery_statement(), {"message_ids": message_ids})).unique()
+    return {
+        message.id: (message, conversation, inbox, address, bool(waits))
+        for message, conversation, inbox, address, waits in rows
+        if message.status == MessageStatus.pending
+    }
 
 
 async def _wait_for_earlier_replies(session: AsyncSession, message: Message) -> None:
@@ -647,7 +686,7 @@ async def _refused(ctx: JobContext, runtime: Runtime, delivery: _Delivery, error
 
 async def _record_failure(database: Database, message_id: int, reason: str) -> None:
     async with database.session() as session:
-        row = (await session.execute(_reply_statement(), {"message_id": message_id})).first()
+        row = (await session.execute(_replies_statement(), {"message_ids": [message_id]})).first()
         if row is None:
             return
         message, conversation = row
@@ -656,21 +695,20 @@ async def _record_failure(database: Database, message_id: int, reason: str) -> N
 
 
 @functools.cache
-def _reply_statement() -> Select[tuple[Message, Conversation]]:
+def _replies_statement() -> Select[tuple[Message, Conversation]]:
     return (
         select(Message, Conversation)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.id == bindparam("message_id"))
+        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
     )
 
 
-async def _record_sent(session: AsyncSession, message_id: int, sent: SentMessage) -> None:
-    row = (await session.execute(_reply_statement(), {"message_id": message_id})).first()
-    if row is None:
-        return
-    message, conversation = row
-    await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=sent.source_id)
-    await apply_early_receipts(session, message, conversation)
+async def _mark_sent(session: AsyncSession, sent: Sequence[tuple[ChunkJob, SentMessage]]) -> None:
+    answers = {item.args["message_id"]: answer for item, answer in sent}
+    rows = (await session.execute(_replies_statement(), {"message_ids": list(answers)})).all()
+    for message, conversation in rows:
+        await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=answers[message.id].source_id)
+    await apply_early_receipts(session, [(message, conversation) for message, conversation in rows])
 
 
 # --- read receipts and typing ----------------------------------------------------------------------------

@@ -284,5 +284,5 @@ async def _deliver_like_the_delivery_job(
         )
         source_id = key_id or sent.source_id
         await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=source_id)
-        await apply_early_receipts(session, message, conversation)
+        await apply_early_receipts(session, [(message, conversation)])
     return source_id

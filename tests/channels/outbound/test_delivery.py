@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from nexa.channels import outbound
+from nexa.conversations.models import Message
 from nexa.jobs.models import Job
+from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
 from tests.channels.outbound.harness import (
     Chat,
     customer_writes,
+    eventually,
     reply,
     sent_reply,
     status_becomes,
@@ -174,3 +181,76 @@ async def test_bad_reply_shape_is_a_clear_422(client: httpx.AsyncClient, chat: C
     response = await reply(client, chat, None)
     assert response.status_code == 422
     assert response.json() == {"error": "Content can't be blank"}
+
+
+async def _replies_waiting_in_conversations(client: httpx.AsyncClient, fake_graph: FakeGraph, chat: Chat, count: int) -> list[int]:
+    """One pending reply in each of `count` conversations, with no delivery worker running yet."""
+    chats = [chat] + [
+        await customer_writes(client, fake_graph, chat.inbox, "Oi", customer=f"55219888800{n:02d}") for n in range(1, count)
+    ]
+    return [(await sent_reply(client, one, f"Resposta {n}"))["id"] for n, one in enumerate(chats)]
+
+
+async def _sent_statuses(runtime: Runtime, message_ids: list[int]) -> dict[int, str]:
+    async with runtime.db.session(write=False) as session:
+        rows = await session.execute(select(Message.id, Message.status).where(Message.id.in_(message_ids)))
+        return {message_id: status.value for message_id, status in rows}
+
+
+async def test_replies_waiting_in_several_conversations_go_out_as_one_chunk(
+    client: httpx.AsyncClient, fake_graph: FakeGraph, chat: Chat, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_ids = await _replies_waiting_in_conversations(client, fake_graph, chat, 4)
+    reads: list[list[int]] = []
+    records: list[list[int]] = []
+    load_pending, mark_sent = outbound._load_pending, outbound._mark_sent
+
+    async def spied_load(session: AsyncSession, ids: list[int]) -> Any:
+        reads.append(sorted(ids))
+        return await load_pending(session, ids)
+
+    async def spied_mark(session: AsyncSession, sent: Any) -> None:
+        records.append(sorted(item.args["message_id"] for item, _answer in sent))
+        await mark_sent(session, sent)
+
+    monkeypatch.setattr(outbound, "_load_pending", spied_load)
+    monkeypatch.setattr(outbound, "_mark_sent", spied_mark)
+    worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
+    await worker.start()
+    try:
+        await eventually(lambda: _all_sent(runtime, message_ids))
+    finally:
+        await worker.stop(timeout=5)
+    # One claim took the four jobs: one read, four sends, one transaction recording them.
+    assert reads == [sorted(message_ids)] and records == [sorted(message_ids)]
+    assert sorted(record.text for record in fake_graph.sent) == [f"Resposta {n}" for n in range(4)]
+
+
+async def test_a_reply_whose_record_fails_does_not_get_the_rest_of_its_chunk_sent_again(
+    client: httpx.AsyncClient, fake_graph: FakeGraph, chat: Chat, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_ids = await _replies_waiting_in_conversations(client, fake_graph, chat, 3)
+    broken = message_ids[1]
+    mark_sent = outbound._mark_sent
+    failures = {"left": 2}  # the chunk's record, then the broken reply's own; its retry records fine
+
+    async def flaky_mark(session: AsyncSession, sent: Any) -> None:
+        if failures["left"] and any(item.args["message_id"] == broken for item, _answer in sent):
+            failures["left"] -= 1
+            raise RuntimeError("the database hiccuped")
+        await mark_sent(session, sent)
+
+    monkeypatch.setattr(outbound, "_mark_sent", flaky_mark)
+    worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
+    await worker.start()
+    try:
+        await eventually(lambda: _all_sent(runtime, message_ids))
+    finally:
+        await worker.stop(timeout=5)
+    texts = sorted(record.text for record in fake_graph.sent)
+    # The broken reply was sent again (its success was never recorded: at least once); the others once.
+    assert texts == ["Resposta 0", "Resposta 1", "Resposta 1", "Resposta 2"]
+
+
+async def _all_sent(runtime: Runtime, message_ids: list[int]) -> None:
+    assert await _sent_statuses(runtime, message_ids) == {message_id: "sent" for message_id in message_ids}

@@ -213,7 +213,7 @@ async def test_a_receipt_for_a_message_not_yet_known_is_applied_when_its_id_is(
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
         await apply_status(session, message, conversation, MessageStatus.sent, source_id="wamid.OUT_3")
-        await apply_early_receipts(session, message, conversation)
+        await apply_early_receipts(session, [(message, conversation)])
     assert (await messages_of(client, whatsapp, reply["conversation_id"]))[1]["status"] == "delivered"
 
 
