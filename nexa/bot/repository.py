@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -15,6 +16,9 @@ from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
 from nexa.db.engine import execute_at_commit
 from nexa.inboxes.models import Inbox
 from nexa.tenancy.repository import AccountRepository
+
+
+_RULE_USES = "nexa.bot.rule_uses"
 
 
 class TurnRows(NamedTuple):
@@ -52,12 +56,17 @@ class BotRuleRepository(AccountRepository[BotRule]):
     def count_use(self, rule_id: int, at: object) -> None:
         # A plain UPDATE: a counter must not race with itself, and it is no change to the rule (no cache
         # bump). At commit: every turn answered by this rule updates this one row, and its lock would
-        # otherwise make those turns wait for each other's whole transactions.
+        # otherwise make those turns wait for each other's whole transactions. Several turns in one
+        # transaction (a chunk of them) add up to one UPDATE; a session is one transaction, so its count
+        # starts at zero.
+        uses = self.session.info.setdefault(_RULE_USES, collections.Counter())
+        uses[rule_id] += 1
         execute_at_commit(
             self.session,
             update(BotRule)
             .where(BotRule.account_id == self.account_id, BotRule.id == rule_id)
-            .values(usage_count=BotRule.usage_count + 1, last_used_at=at, updated_at=BotRule.updated_at),
+            .values(usage_count=BotRule.usage_count + uses[rule_id], last_used_at=at, updated_at=BotRule.updated_at),
+            key=(_RULE_USES, rule_id),
         )
 
 

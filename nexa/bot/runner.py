@@ -12,6 +12,7 @@ transaction; replies are delivered by the delivery job.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ from nexa.conversations.messages import create_message
 from nexa.conversations.models import ContentType, Conversation, ConversationStatus, Message, MessageType
 from nexa.db.engine import Database
 from nexa.inboxes.models import Inbox
-from nexa.jobs.registry import JobContext, job
+from nexa.jobs.chunks import together_or_alone
+from nexa.jobs.registry import ChunkFailures, ChunkJob, job
 from nexa.kit.clock import utcnow
 from nexa.knowledge.schemas import KnowledgeHit
 from nexa.knowledge.service import search_knowledge
@@ -118,18 +120,41 @@ class Turn:
         )
 
 
-@job(HANDLE_MESSAGE_JOB, queue="bot", max_attempts=5, timeout=60)
-async def handle_message(ctx: JobContext, message_id: int) -> None:
-    assert ctx.account_id is not None
+@job(HANDLE_MESSAGE_JOB, queue="bot", max_attempts=5, timeout=60, chunked=True)
+async def handle_message(jobs: Sequence[ChunkJob]) -> ChunkFailures:
+    """The turns for the messages a claim took, in one transaction (a claim never takes two jobs of one
+    conversation); if it fails, each turn in its own, so that a turn that fails fails only its own job."""
     runtime = current_runtime()
-    # The LLM is asked first, with no transaction open: a model taking seconds must not hold a write
-    # transaction (on SQLite, the whole database's write lock) while everyone else waits.
-    advice = await _consult_llm(ctx.database, runtime, ctx.account_id, message_id)
-    async with ctx.database.session() as session:
-        turn = await _load(session, runtime, ctx.account_id, message_id)
+    database = jobs[0].ctx.database
+    # The LLM is asked first, for every turn at once, with no transaction open: a model taking seconds must
+    # not hold a write transaction (on SQLite, the whole database's write lock) while everyone else waits.
+    advice = await asyncio.gather(
+        *(_consult_llm(database, runtime, _account_of(item), item.args["message_id"]) for item in jobs),
+        return_exceptions=True,
+    )
+    failures: dict[int, BaseException] = {}
+    advised: list[tuple[ChunkJob, LLMTurn | None]] = []
+    for item, answer in zip(jobs, advice, strict=True):
+        if isinstance(answer, BaseException):
+            failures[item.ctx.job_id] = answer
+        else:
+            advised.append((item, answer))
+    failures.update(await together_or_alone(database, advised, _take_turns))
+    return failures
+
+
+async def _take_turns(session: AsyncSession, advised: Sequence[tuple[ChunkJob, LLMTurn | None]]) -> None:
+    runtime = current_runtime()
+    for item, advice in advised:
+        turn = await _load(session, runtime, _account_of(item), item.args["message_id"])
         if turn is not None:
             turn.llm = advice
             await take_turn(turn)
+
+
+def _account_of(item: ChunkJob) -> int:
+    assert item.ctx.account_id is not None
+    return item.ctx.account_id
 
 
 async def _consult_llm(database: Database, runtime: Runtime, account_id: int, message_id: int) -> LLMTurn | None:

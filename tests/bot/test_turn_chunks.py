@@ -1,0 +1,126 @@
+"""Bot turns waiting in several conversations run as one chunk: one transaction for all of them, one
+UPDATE of the rule counter with their sum, and a turn that fails fails only its own job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexa.bot import runner
+from nexa.channels.inbound_queue import INBOUND_QUEUE
+from nexa.devtools.fake_graph import FakeGraph
+from nexa.conversations.models import Message
+from nexa.jobs.models import AVAILABLE, Job, state_is
+from nexa.jobs.worker import Worker
+from nexa.kit.clock import utcnow
+from nexa.runtime import Runtime
+from tests.bot.harness import settle
+from tests.channels.conftest import inbound_settled
+from tests.channels.outbound.harness import eventually
+from tests.channels.whatsapp.helpers import WhatsAppInbox
+
+CUSTOMERS = [f"55119777700{n:02d}" for n in range(4)]
+
+
+async def _messages_waiting_for_the_bot(client: httpx.AsyncClient, runtime: Runtime, fake: FakeGraph, inbox: WhatsAppInbox) -> dict[str, Any]:
+    """The rule that answers everything, and one customer message per conversation whose turn waits: only
+    an inbound worker ran."""
+    rule = {"name": "Answer everything", "kind": "pattern", "pattern": ".", "reply": "Obrigado!"}
+    response = await client.post(f"{inbox.account_url}/bot/rules", json=rule, headers=inbox.member.headers)
+    assert response.status_code == 200, response.text
+    inbound = Worker(runtime.db, runtime.settings, queues=[INBOUND_QUEUE])
+    await inbound.start()
+    try:
+        for number in CUSTOMERS:
+            assert (await fake.customer_says(client, inbox.callback_path, f"Oi, aqui é {number}", from_=number)).status_code == 200
+        await inbound_settled(runtime.db)
+    finally:
+        await inbound.stop(timeout=5)
+    async with runtime.db.session(write=False) as session:
+        waiting = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.kind == runner.HANDLE_MESSAGE_JOB, state_is(AVAILABLE))
+        )
+    assert waiting == len(CUSTOMERS)
+    return response.json()
+
+
+async def _run_bot_and_deliveries(runtime: Runtime) -> None:
+    worker = Worker(runtime.db, runtime.settings)
+    await worker.start()
+    try:
+        await settle(runtime)
+    finally:
+        await worker.stop(timeout=5)
+
+
+async def test_turns_waiting_in_several_conversations_run_in_one_transaction(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rule = await _messages_waiting_for_the_bot(client, runtime, fake_graph, bot_inbox)
+    chunks: list[int] = []
+    take_turns = runner._take_turns
+
+    async def spied(session: AsyncSession, advised: Any) -> None:
+        chunks.append(len(advised))
+        await take_turns(session, advised)
+
+    monkeypatch.setattr(runner, "_take_turns", spied)
+    await _run_bot_and_deliveries(runtime)
+
+    assert chunks == [len(CUSTOMERS)]
+    assert sorted(record.to for record in fake_graph.sent) == CUSTOMERS
+    assert {record.text for record in fake_graph.sent} == {"Obrigado!"}
+    used = (await client.get(f"{bot_inbox.account_url}/bot/rules/{rule['id']}", headers=bot_inbox.member.headers)).json()
+    assert used["usage_count"] == len(CUSTOMERS)
+
+
+async def test_a_turn_that_fails_fails_only_its_own_job(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rule = await _messages_waiting_for_the_bot(client, runtime, fake_graph, bot_inbox)
+    broken = CUSTOMERS[2]
+    take_turn = runner.take_turn
+    failures = {"left": 2}  # in the chunk's transaction, then in its own; its retry goes through
+
+    async def flaky(turn: runner.Turn) -> None:
+        await take_turn(turn)
+        if failures["left"] and (turn.message.content or "").endswith(broken):
+            failures["left"] -= 1
+            raise RuntimeError("the turn broke after its writes")
+
+    monkeypatch.setattr(runner, "take_turn", flaky)
+    worker = Worker(runtime.db, runtime.settings)
+    await worker.start()
+    try:
+        async def the_others_answered_and_the_broken_one_waits() -> None:
+            assert sorted(record.to for record in fake_graph.sent) == [n for n in CUSTOMERS if n != broken]
+            job = await _bot_job_of(runtime, broken)
+            assert job.state == "retryable" and [e["error"] for e in job.errors] == ["RuntimeError: the turn broke after its writes"]
+
+        await eventually(the_others_answered_and_the_broken_one_waits)
+        async with runtime.db.session() as session:  # its backoff is over
+            await session.execute(update(Job).where(Job.id == (await _bot_job_of(runtime, broken)).id).values(scheduled_at=utcnow()))
+        await settle(runtime)
+    finally:
+        await worker.stop(timeout=5)
+
+    # Everyone got exactly one answer: the broken turn's writes were rolled back twice, then it ran again.
+    assert sorted(record.to for record in fake_graph.sent) == CUSTOMERS
+    used = (await client.get(f"{bot_inbox.account_url}/bot/rules/{rule['id']}", headers=bot_inbox.member.headers)).json()
+    assert used["usage_count"] == len(CUSTOMERS)
+
+
+async def _bot_job_of(runtime: Runtime, number: str) -> Job:
+    async with runtime.db.session(write=False) as session:
+        job = await session.scalar(
+            select(Job).join(Message, Message.id == Job.args["message_id"].as_integer())
+            .where(Job.kind == runner.HANDLE_MESSAGE_JOB, Message.content.endswith(number))
+        )
+    assert job is not None
+    return job
