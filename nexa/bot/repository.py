@@ -85,20 +85,20 @@ def _turn_rows_statement() -> Select[tuple[Message, Conversation, Inbox, Contact
             (BotConversation.conversation_id == Conversation.id) & (BotConversation.account_id == account_id),
         )
         .outerjoin(BotSettings, BotSettings.account_id == account_id)
-        .where(Message.account_id == account_id, Message.id == bindparam("message_id"))
+        .where(Message.account_id == account_id, Message.id.in_(bindparam("message_ids", expanding=True)))
     )
 
 
 class BotConversationRepository(AccountRepository[BotConversation]):
     model = BotConversation
 
-    async def turn_rows(self, message_id: int) -> TurnRows | None:
-        """Everything a bot turn for this customer message reads, in one statement: a turn runs for every
-        message while the bot has the conversation."""
-        row = (
-            await self.session.execute(_turn_rows_statement(), {"account_id": self.account_id, "message_id": message_id})
-        ).first()
-        return TurnRows(*row) if row is not None else None
+    async def turn_rows(self, message_ids: Sequence[int]) -> dict[int, TurnRows]:
+        """Everything the bot turns for these customer messages read, by message id, in one statement: a
+        turn runs for every message while the bot has the conversation."""
+        rows = await self.session.execute(
+            _turn_rows_statement(), {"account_id": self.account_id, "message_ids": list(message_ids)}
+        )
+        return {row[0].id: TurnRows(*row) for row in rows}
 
     async def for_conversation(self, conversation_id: int) -> BotConversation:
         found = await self.session.scalar(self.select().where(BotConversation.conversation_id == conversation_id))

@@ -45,7 +45,7 @@ from nexa.bot.qualification import (
     parse_answer,
     score_answers,
 )
-from nexa.bot.repository import BotConversationRepository, recent_messages
+from nexa.bot.repository import BotConversationRepository, TurnRows, recent_messages
 from nexa.bot.rules.matching import RuleMatch
 from nexa.bot.rules.models import RuleAction, RuleKind
 from nexa.bot.rules.service import count_use, find_rule
@@ -145,11 +145,20 @@ async def handle_message(jobs: Sequence[ChunkJob]) -> ChunkFailures:
 
 async def _take_turns(session: AsyncSession, advised: Sequence[tuple[ChunkJob, LLMTurn | None]]) -> None:
     runtime = current_runtime()
+    rows: dict[int, TurnRows] = {}
+    for account_id in {_account_of(item) for item, _advice in advised}:
+        message_ids = [item.args["message_id"] for item, _advice in advised if _account_of(item) == account_id]
+        rows.update(await BotConversationRepository(session, account_id).turn_rows(message_ids))
+    turns: list[Turn] = []
     for item, advice in advised:
-        turn = await _load(session, runtime, _account_of(item), item.args["message_id"])
+        turn = await _turn_of(session, runtime, rows.get(item.args["message_id"]))
         if turn is not None:
             turn.llm = advice
-            await take_turn(turn)
+            turns.append(turn)
+    # In the order of their conversations' ids, as a flush orders its UPDATEs (an inbound batch's among
+    # them): two transactions locking the same conversations in opposite orders would deadlock.
+    for turn in sorted(turns, key=lambda turn: turn.conversation.id):
+        await take_turn(turn)
 
 
 def _account_of(item: ChunkJob) -> int:
@@ -164,7 +173,8 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
     if not await llm_available(database, account_id):
         return None
     async with database.session() as session:
-        turn = await _load(session, runtime, account_id, message_id)
+        rows = await BotConversationRepository(session, account_id).turn_rows([message_id])
+        turn = await _turn_of(session, runtime, rows.get(message_id))
         if turn is None:
             return None
         _update_language(turn)
@@ -182,15 +192,16 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
     )
 
 
-async def _load(session: AsyncSession, runtime: Runtime, account_id: int, message_id: int) -> Turn | None:
-    states = BotConversationRepository(session, account_id)
-    rows = await states.turn_rows(message_id)
+async def _turn_of(session: AsyncSession, runtime: Runtime, rows: TurnRows | None) -> Turn | None:
+    """The turn to take for a customer message's rows; None when the bot has nothing to do."""
     if rows is None or rows.message.message_type != MessageType.incoming:
         return None
     message, conversation, inbox, contact = rows.message, rows.conversation, rows.inbox, rows.contact
     if conversation.status != ConversationStatus.pending or not inbox.bot_enabled:
         return None
-    state = rows.state or await states.add(BotConversation(conversation_id=conversation.id, answers={}))
+    state = rows.state or await BotConversationRepository(session, conversation.account_id).add(
+        BotConversation(conversation_id=conversation.id, answers={})
+    )
     if state.last_customer_message_id is not None and state.last_customer_message_id >= message.id:
         return None  # this message's turn already ran (a retried job)
     return Turn(session, runtime, message, conversation, inbox, contact, state, config_of(rows.settings))
