@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, exists
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -42,7 +42,8 @@ from nexa.conversations.repository import ConversationRepository, MessageReposit
 from nexa.db.dialect import conflict_aware_insert
 from nexa.inboxes.models import Inbox
 from nexa.jobs.enqueue import enqueue
-from nexa.jobs.registry import JobContext, Snooze, job
+from nexa.jobs.chunks import together_or_alone
+from nexa.jobs.registry import ChunkFailures, ChunkJob, Snooze, job
 from nexa.kit.clock import utcnow
 
 FETCH_MEDIA_JOB = "channels.fetch_media"
@@ -364,20 +365,51 @@ async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: Status
     )
 
 
-@job(APPLY_WAITING_RECEIPTS_JOB, queue="deliveries")
-async def apply_waiting_receipts(ctx: JobContext, inbox_id: int, source_id: str, until: str) -> Snooze | None:
-    """Apply the receipts kept for `source_id` once its message has it; gives up quietly at `until` (a
-    receipt for a message sent outside Nexa, say): the receipts stay kept for a later send."""
-    assert ctx.account_id is not None
-    async with ctx.database.session() as session:
-        message = await MessageRepository(session, ctx.account_id).get_by_source_id(inbox_id, source_id)
-        conversation = await session.get(Conversation, message.conversation_id) if message is not None else None
-        if message is not None and conversation is not None:
-            await apply_early_receipts(session, [(message, conversation)])
-            return None
-    if utcnow() < datetime.fromisoformat(until):
-        return Snooze(_RECEIPT_RECHECK_SECONDS)
-    return None
+@job(APPLY_WAITING_RECEIPTS_JOB, queue="deliveries", chunked=True)
+async def apply_waiting_receipts(jobs: Sequence[ChunkJob]) -> ChunkFailures:
+    """Apply the receipts kept for these jobs' provider ids whose messages have them by now, in one
+    transaction; a job whose id is not stored yet looks again in a second, and gives up quietly at its
+    `until` (a receipt for a message sent outside Nexa, say): the receipts stay kept for a later send."""
+    found: set[int] = set()
+
+    async def apply(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> None:
+        found.difference_update(item.ctx.job_id for item, _ in items)
+        found.update(await _apply_kept_receipts(session, [item for item, _ in items]))
+
+    failures = await together_or_alone(jobs[0].ctx.database, [(item, None) for item in jobs], apply)
+    now = utcnow()
+    for item in jobs:
+        job_id = item.ctx.job_id
+        if job_id not in failures and job_id not in found and now < datetime.fromisoformat(item.args["until"]):
+            failures[job_id] = Snooze(_RECEIPT_RECHECK_SECONDS)
+    return failures
+
+
+async def _apply_kept_receipts(session: AsyncSession, jobs: Sequence[ChunkJob]) -> set[int]:
+    """Apply what is kept for the jobs' messages that have their provider ids; the ids of those jobs."""
+    waiting = {(item.args["inbox_id"], item.args["source_id"]): item for item in jobs}
+    inboxes: dict[tuple[int | None, int], list[str]] = {}
+    for item in jobs:
+        inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), []).append(item.args["source_id"])
+    sent: list[tuple[Message, Conversation]] = []
+    for (account_id, inbox_id), source_ids in inboxes.items():
+        sent.extend(tuple(row) for row in await session.execute(
+            _sent_messages_statement(), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": source_ids}
+        ))
+    await apply_early_receipts(session, sent)
+    return {waiting[(message.inbox_id, str(message.source_id))].ctx.job_id for message, _ in sent}
+
+
+@functools.cache
+def _sent_messages_statement() -> Select[tuple[Message, Conversation]]:
+    return (
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Message.account_id == bindparam("account_id"), Message.inbox_id == bindparam("inbox_id"),
+            Message.source_id.in_(bindparam("source_ids", expanding=True)),
+        )
+    )
 
 
 async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Message, Conversation]]) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from nexa.channels import inbound
 from nexa.channels.inbound import apply_early_receipts
 from nexa.channels.models import EarlyReceipt
 from nexa.conversations.messages import apply_status
 from nexa.conversations.models import Conversation, Message, MessageStatus
+from nexa.jobs.models import Job
 from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import (
@@ -308,3 +312,40 @@ async def test_customer_edits_and_deletes_a_message(
     assert deleted["content_attributes"]["deleted"] is True
     async with runtime.db.session() as session:
         assert len((await session.scalars(select(Message))).all()) == 2
+
+
+async def test_receipts_kept_for_several_sends_are_applied_together_and_an_unknown_one_keeps_waiting(
+    client: httpx.AsyncClient, whatsapp: WhatsAppInbox, runtime: Runtime, fake_graph: FakeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replies = [await _agent_reply(client, whatsapp, runtime, fake_graph, wamid=None) for _ in range(2)]
+    wamids = ["wamid.OUT_5", "wamid.OUT_6", "wamid.SENT_ELSEWHERE"]
+    receipts = [fake_graph.status(wamid, "delivered") for wamid in wamids]
+    await fake_graph.post_webhook(client, whatsapp.callback_path, fake_graph.webhook(statuses=receipts))
+    for reply, wamid in zip(replies, wamids, strict=False):
+        await _agent_reply_sent(runtime, reply["id"], wamid)  # committed after the receipts were kept
+    chunks: list[int] = []
+    apply_kept = inbound._apply_kept_receipts
+
+    async def spied(session: Any, jobs: Any) -> set[int]:
+        chunks.append(len(jobs))
+        return await apply_kept(session, jobs)
+
+    monkeypatch.setattr(inbound, "_apply_kept_receipts", spied)
+    worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
+    await worker.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        ids = {reply["id"] for reply in replies}
+        while [m["status"] for m in await messages_of(client, whatsapp, replies[0]["conversation_id"]) if m["id"] in ids] != ["delivered"] * 2:
+            assert asyncio.get_running_loop().time() < deadline, "the kept receipts were never applied"
+            await asyncio.sleep(0.1)
+    finally:
+        await worker.stop(timeout=5)
+    assert chunks[0] == 3  # the three waiting jobs in one transaction
+    async with runtime.db.session(write=False) as session:
+        kept = (await session.scalars(select(EarlyReceipt.source_id))).all()
+        waiting = (await session.execute(select(Job.state, Job.meta).where(Job.kind == inbound.APPLY_WAITING_RECEIPTS_JOB))).all()
+    assert kept == ["wamid.SENT_ELSEWHERE"]
+    assert sorted(state for state, _meta in waiting) == ["completed", "completed", "scheduled"]
+    assert all(meta.get("snoozed") for state, meta in waiting if state == "scheduled")
