@@ -57,7 +57,7 @@ from nexa.db.engine import Database
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.jobs.chunks import together_or_alone
-from nexa.jobs.enqueue import enqueue
+from nexa.jobs.enqueue import EnqueuedJob, enqueue
 from nexa.jobs.models import LIVE_STATES, Job
 from nexa.jobs.registry import ChunkFailures, ChunkJob, JobContext, Snooze, job
 from nexa.kit.clock import utcnow
@@ -716,7 +716,7 @@ async def _mark_sent(session: AsyncSession, sent: Sequence[tuple[ChunkJob, SentM
 
 async def enqueue_read_receipt(
     session: AsyncSession, conversation: Conversation, inbox: Inbox, *, since: datetime | None = None, typing: bool = False
-) -> Job | None:
+) -> EnqueuedJob | None:
     """Tell the customer we read their latest message (and, with `typing`, that a reply is being typed).
 
     With `since`, only when that message arrived after it (an agent reopening a conversation they have

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.inboxes.models import ChannelType, Inbox
-from nexa.jobs.enqueue import enqueue
-from nexa.jobs.models import Job
+from nexa.jobs.enqueue import EnqueuedJob, enqueue
 from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.lazy_text import _
 
@@ -45,7 +44,7 @@ def template_source(inbox: Inbox) -> tuple[Any, ...]:
     )
 
 
-async def enqueue_template_sync(session: AsyncSession, inbox_id: int, account_id: int) -> Job:
+async def enqueue_template_sync(session: AsyncSession, inbox_id: int, account_id: int) -> EnqueuedJob:
     """Sync the inbox's templates in a job (one at a time per inbox: a sync already waiting is reused)."""
     return await enqueue(
         session,
@@ -58,7 +57,7 @@ async def enqueue_template_sync(session: AsyncSession, inbox_id: int, account_id
     )
 
 
-async def request_template_sync(session: AsyncSession, inbox: Inbox) -> Job:
+async def request_template_sync(session: AsyncSession, inbox: Inbox) -> EnqueuedJob:
     """An admin's "Sync templates": 422 for a channel without Meta templates."""
     if not has_message_templates(inbox):
         raise UnprocessableEntity(_("Only WhatsApp Cloud inboxes have message templates to sync."))

@@ -49,7 +49,7 @@ async def enqueue(
     concurrency_key: str | None = None,
     max_attempts: int | None = None,
     account_id: int | None = None,
-) -> Job:
+) -> EnqueuedJob:
     """Insert a job in `session`'s transaction (never commits).
 
     Queue, priority and max_attempts default to the ones `@job(kind)` declared. With `dedupe_key`,
@@ -67,6 +67,16 @@ async def enqueue(
     if job.state == AVAILABLE:
         _wake_on_commit(session, job.queue)
     return job
+
+
+@dataclass(frozen=True)
+class EnqueuedJob:
+    """The job an `enqueue` inserted, or the live one holding its dedupe key."""
+
+    id: int
+    state: str
+    queue: str
+    scheduled_at: datetime
 
 
 def add_job(
@@ -156,16 +166,20 @@ def _job_values(
     return values
 
 
+_RETURNED = (Job.__table__.c.id, Job.__table__.c.state, Job.__table__.c.queue, Job.__table__.c.scheduled_at)
+
+
 @functools.cache
 def _insert_statement(dialect: str, names: tuple[str, ...], dedupe: bool, replace_scheduled: bool) -> Any:
     """The job INSERT of this shape (`names`: the columns `_job_values` sets), built once with bound values:
-    every reply, bot turn and receipt enqueues."""
-    columns = Job.__table__.c
-    statement = conflict_aware_insert(dialect)(Job).values({name: bindparam(name, type_=columns[name].type) for name in names})
+    every reply, bot turn and receipt enqueues. A Core statement returning four columns: the ORM's INSERT
+    returning a `Job` cost three times its CPU (~1.1 against ~0.4 ms)."""
+    jobs = Job.__table__
+    statement = conflict_aware_insert(dialect)(jobs).values({name: bindparam(name, type_=jobs.c[name].type) for name in names})
     if dedupe:
         # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
         # and on PostgreSQL waits for an uncommitted twin before deciding.
-        conflict = {"index_elements": [Job.dedupe_key], "index_where": state_is(*LIVE_STATES)}
+        conflict = {"index_elements": [jobs.c.dedupe_key], "index_where": state_is(*LIVE_STATES)}
         if replace_scheduled:
             # A twin already running (or due) is left alone and returned, as without replacing.
             statement = statement.on_conflict_do_update(
@@ -174,26 +188,26 @@ def _insert_statement(dialect: str, names: tuple[str, ...], dedupe: bool, replac
             )
         else:
             statement = statement.on_conflict_do_nothing(**conflict)
-    return statement.returning(Job)
+    return statement.returning(*_RETURNED)
 
 
 @functools.cache
-def _live_twin_statement() -> Select[tuple[Job]]:
-    return select(Job).where(Job.dedupe_key == bindparam("dedupe_key"), state_is(*LIVE_STATES)).limit(1)
+def _live_twin_statement() -> Select[tuple[int, str, str, datetime]]:
+    return select(*_RETURNED).where(Job.dedupe_key == bindparam("dedupe_key"), state_is(*LIVE_STATES)).limit(1)
 
 
-async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_scheduled: bool = False) -> Job:
+async def _insert(session: AsyncSession, values: dict[str, Any], *, replace_scheduled: bool = False) -> EnqueuedJob:
     dedupe_key = values["dedupe_key"]
     statement = _insert_statement(session.get_bind().dialect.name, tuple(values), dedupe_key is not None, replace_scheduled)
     if dedupe_key is None:
-        return (await session.scalars(statement, values)).one()
+        return EnqueuedJob(*(await session.execute(statement, values)).one())
     for _ in range(_DEDUPE_ATTEMPTS):
-        job = (await session.scalars(statement, values)).first()
-        if job is not None:
-            return job
-        existing = await session.scalar(_live_twin_statement(), {"dedupe_key": dedupe_key})
+        inserted = (await session.execute(statement, values)).first()
+        if inserted is not None:
+            return EnqueuedJob(*inserted)
+        existing = (await session.execute(_live_twin_statement(), {"dedupe_key": dedupe_key})).first()
         if existing is not None:
-            return existing
+            return EnqueuedJob(*existing)
     raise RuntimeError(f"could not enqueue or find the live job with dedupe key {dedupe_key!r}")
 
 
