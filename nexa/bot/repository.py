@@ -89,6 +89,17 @@ def _turn_rows_statement() -> Select[tuple[Message, Conversation, Inbox, Contact
     )
 
 
+@functools.cache
+def _lock_statement() -> Select[tuple[int]]:
+    return (
+        select(Conversation.id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Conversation.account_id == bindparam("account_id"), Conversation.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Conversation.id)
+        .with_for_update(of=(Conversation, Contact), skip_locked=True)
+    )
+
+
 class BotConversationRepository(AccountRepository[BotConversation]):
     model = BotConversation
 
@@ -99,6 +110,13 @@ class BotConversationRepository(AccountRepository[BotConversation]):
             _turn_rows_statement(), {"account_id": self.account_id, "message_ids": list(message_ids)}
         )
         return {row[0].id: TurnRows(*row) for row in rows}
+
+    async def lock_unheld_conversations(self, conversation_ids: Sequence[int]) -> set[int]:
+        """Lock these conversations and their contacts (in id order), skipping those another transaction
+        holds; the ids of the ones locked. SQLite has one writer at a time: there, all of them."""
+        return set(
+            await self.session.scalars(_lock_statement(), {"account_id": self.account_id, "ids": list(conversation_ids)})
+        )
 
     async def for_conversation(self, conversation_id: int) -> BotConversation:
         found = await self.session.scalar(self.select().where(BotConversation.conversation_id == conversation_id))

@@ -370,26 +370,13 @@ async def apply_waiting_receipts(jobs: Sequence[ChunkJob]) -> ChunkFailures:
     """Apply the receipts kept for these jobs' provider ids whose messages have them by now, in one
     transaction; a job whose id is not stored yet looks again in a second, and gives up quietly at its
     `until` (a receipt for a message sent outside Nexa, say): the receipts stay kept for a later send."""
-    found: set[int] = set()
-
-    async def apply(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> None:
-        found.difference_update(item.ctx.job_id for item, _ in items)
-        found.update(await _apply_kept_receipts(session, [item for item, _ in items]))
-
-    failures = await together_or_alone(jobs[0].ctx.database, [(item, None) for item in jobs], apply)
-    now = utcnow()
-    for item in jobs:
-        job_id = item.ctx.job_id
-        if job_id not in failures and job_id not in found and now < datetime.fromisoformat(item.args["until"]):
-            failures[job_id] = Snooze(_RECEIPT_RECHECK_SECONDS)
-    return failures
+    return await together_or_alone(jobs[0].ctx.database, [(item, None) for item in jobs], _apply_kept_receipts)
 
 
-async def _apply_kept_receipts(session: AsyncSession, jobs: Sequence[ChunkJob]) -> set[int]:
-    """Apply what is kept for the jobs' messages that have their provider ids; the ids of those jobs."""
-    waiting = {(item.args["inbox_id"], item.args["source_id"]): item for item in jobs}
+async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> ChunkFailures:
+    waiting = {(item.args["inbox_id"], item.args["source_id"]): item for item, _ in items}
     inboxes: dict[tuple[int | None, int], list[str]] = {}
-    for item in jobs:
+    for item, _ in items:
         inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), []).append(item.args["source_id"])
     sent: list[tuple[Message, Conversation]] = []
     for (account_id, inbox_id), source_ids in inboxes.items():
@@ -397,11 +384,18 @@ async def _apply_kept_receipts(session: AsyncSession, jobs: Sequence[ChunkJob]) 
             _sent_messages_statement(), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": source_ids}
         ))
     await apply_early_receipts(session, sent)
-    return {waiting[(message.inbox_id, str(message.source_id))].ctx.job_id for message, _ in sent}
+    found = {waiting[(message.inbox_id, str(message.source_id))].ctx.job_id for message, _ in sent}
+    now = utcnow()
+    return {
+        item.ctx.job_id: Snooze(_RECEIPT_RECHECK_SECONDS) for item, _ in items
+        if item.ctx.job_id not in found and now < datetime.fromisoformat(item.args["until"])
+    }
 
 
 @functools.cache
 def _sent_messages_statement() -> Select[tuple[Message, Conversation]]:
+    # Locked up front, skipping messages another transaction holds (an inbound batch applying their next
+    # receipt, say): waiting for one while holding others could deadlock. Those look again in a second.
     return (
         select(Message, Conversation)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -409,6 +403,8 @@ def _sent_messages_statement() -> Select[tuple[Message, Conversation]]:
             Message.account_id == bindparam("account_id"), Message.inbox_id == bindparam("inbox_id"),
             Message.source_id.in_(bindparam("source_ids", expanding=True)),
         )
+        .order_by(Message.id)
+        .with_for_update(of=Message, skip_locked=True)
     )
 
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.db.engine import Database
-from nexa.jobs.registry import ChunkJob
+from nexa.jobs.registry import ChunkFailures, ChunkJob
 
 logger = logging.getLogger(__name__)
 
@@ -19,17 +19,18 @@ Items = Sequence[tuple[ChunkJob, T]]
 
 
 async def together_or_alone(
-    database: Database, items: Items[T], work: Callable[[AsyncSession, Items[T]], Awaitable[None]]
+    database: Database, items: Items[T], work: Callable[[AsyncSession, Items[T]], Awaitable[ChunkFailures | None]]
 ) -> dict[int, BaseException]:
     """Run `work` for every item in one transaction; if that fails, for each item in a transaction of its
     own, so that an item whose work fails fails only its own job (returned by job id, with the exception)
-    and the others' work still commits."""
+    and the others' work still commits. `work` may return jobs that did not complete although it succeeded
+    (a Snooze for one that must wait), returned too once its transaction has committed."""
     if not items:
         return {}
     try:
         async with database.session() as session:
-            await work(session, items)
-        return {}
+            unfinished = await work(session, items)
+        return dict(unfinished or {})
     except Exception as exc:
         if len(items) == 1:
             return {items[0][0].ctx.job_id: exc}

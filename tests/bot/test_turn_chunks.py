@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nexa.bot import runner
 from nexa.channels.inbound_queue import INBOUND_QUEUE
 from nexa.devtools.fake_graph import FakeGraph
-from nexa.conversations.models import Message
+from nexa.conversations.models import Conversation, Message
+from nexa.db.engine import Database
 from nexa.jobs.models import AVAILABLE, Job, state_is
 from nexa.jobs.worker import Worker
 from nexa.kit.clock import utcnow
@@ -65,9 +66,9 @@ async def test_turns_waiting_in_several_conversations_run_in_one_transaction(
     chunks: list[int] = []
     take_turns = runner._take_turns
 
-    async def spied(session: AsyncSession, advised: Any) -> None:
+    async def spied(session: AsyncSession, advised: Any) -> Any:
         chunks.append(len(advised))
-        await take_turns(session, advised)
+        return await take_turns(session, advised)
 
     monkeypatch.setattr(runner, "_take_turns", spied)
     await _run_bot_and_deliveries(runtime)
@@ -124,3 +125,37 @@ async def _bot_job_of(runtime: Runtime, number: str) -> Job:
         )
     assert job is not None
     return job
+
+
+async def test_a_turn_whose_conversation_another_transaction_holds_waits_for_it_without_holding_the_others(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
+) -> None:
+    if runtime.db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: no transaction holds a row while another writes")
+    await _messages_waiting_for_the_bot(client, runtime, fake_graph, bot_inbox)
+    held = CUSTOMERS[1]
+    holder = Database(runtime.db.engine.url.render_as_string(hide_password=False), pool_size=1)
+    worker = Worker(runtime.db, runtime.settings)
+    try:
+        async with holder.session() as session:  # an inbound batch storing this customer's next message, say
+            conversation_id = (await _bot_job_of(runtime, held)).args["message_id"]
+            await session.execute(
+                select(Conversation.id).join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.id == conversation_id).with_for_update(of=Conversation)
+            )
+            await worker.start()
+
+            async def the_others_answered() -> None:
+                assert sorted(record.to for record in fake_graph.sent) == [n for n in CUSTOMERS if n != held]
+                job = await _bot_job_of(runtime, held)
+                assert job.state in ("scheduled", "available", "executing") and job.meta.get("snoozed")
+
+            await eventually(the_others_answered)
+
+        async def everyone_answered() -> None:  # released: its turn runs
+            assert sorted(record.to for record in fake_graph.sent) == CUSTOMERS
+
+        await eventually(everyone_answered)
+    finally:
+        await worker.stop(timeout=5)
+        await holder.dispose()

@@ -327,7 +327,7 @@ async def test_receipts_kept_for_several_sends_are_applied_together_and_an_unkno
     chunks: list[int] = []
     apply_kept = inbound._apply_kept_receipts
 
-    async def spied(session: Any, jobs: Any) -> set[int]:
+    async def spied(session: Any, jobs: Any) -> Any:
         chunks.append(len(jobs))
         return await apply_kept(session, jobs)
 
