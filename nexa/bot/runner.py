@@ -57,7 +57,7 @@ from nexa.conversations.models import ContentType, Conversation, ConversationSta
 from nexa.db.engine import Database
 from nexa.inboxes.models import Inbox
 from nexa.jobs.chunks import together_or_alone
-from nexa.jobs.registry import ChunkFailures, ChunkJob, Snooze, job
+from nexa.jobs.registry import ChunkFailures, ChunkJob, job
 from nexa.kit.clock import utcnow
 from nexa.knowledge.schemas import KnowledgeHit
 from nexa.knowledge.service import search_knowledge
@@ -70,8 +70,6 @@ _HISTORY_MESSAGES = 20
 # A lead scored below this share of the threshold is cold: "I don't know" offers them a human, it does
 # not push them onto an agent.
 _COLD_SHARE = 0.5
-# A turn whose conversation another transaction holds runs again this much later.
-_HELD_RETRY_SECONDS = 0.2
 
 
 @dataclass
@@ -142,31 +140,43 @@ async def handle_message(jobs: Sequence[ChunkJob]) -> ChunkFailures:
         else:
             advised.append((item, answer))
     failures.update(await together_or_alone(database, advised, _take_turns))
+    # Turns whose rows another transaction held: each alone now. Not snoozed: that would give up the
+    # conversation's key and let its next turn overtake this one, which would then be skipped as stale.
+    for item, advice in advised:
+        if isinstance(failures.get(item.ctx.job_id), _Held):
+            del failures[item.ctx.job_id]
+            failures.update(await together_or_alone(database, [(item, advice)], _take_turns))
     return failures
 
 
+class _Held(Exception):
+    """A turn of a chunk whose conversation another transaction held."""
+
+
 async def _take_turns(session: AsyncSession, advised: Sequence[tuple[ChunkJob, LLMTurn | None]]) -> ChunkFailures:
-    """Take the turns whose conversations no other transaction holds; the others snooze a moment."""
+    """Take the turns whose conversations no other transaction holds; the others are returned `_Held`."""
     runtime = current_runtime()
     rows: dict[int, TurnRows] = {}
     for account_id in {_account_of(item) for item, _advice in advised}:
         message_ids = [item.args["message_id"] for item, _advice in advised if _account_of(item) == account_id]
         rows.update(await BotConversationRepository(session, account_id).turn_rows(message_ids))
-    # The chunk's conversations and contacts are locked up front, skipping any another transaction holds
-    # (an inbound batch storing the customer's next message, say): a chunk that waited for one while
-    # holding others could deadlock with it. Those turns run again in a moment. Before any write: even a
-    # new bot state's foreign key would wait for a held conversation.
-    free: set[int] = set()
-    for account_id in {row.conversation.account_id for row in rows.values()}:
-        free |= await BotConversationRepository(session, account_id).lock_unheld_conversations(
-            [row.conversation.id for row in rows.values() if row.conversation.account_id == account_id]
-        )
+    # A chunk's conversations and contacts are locked up front, skipping any another transaction holds (an
+    # inbound batch storing the customer's next message, say): a chunk that waited for one while holding
+    # others could deadlock with it. Before any write: even a new bot state's foreign key would wait for a
+    # held conversation. A lone turn holds no other conversation: it waits for its rows like any writer.
+    free = {row.conversation.id for row in rows.values()}
+    if len(advised) > 1:
+        free = set()
+        for account_id in {row.conversation.account_id for row in rows.values()}:
+            free |= await BotConversationRepository(session, account_id).lock_unheld_conversations(
+                [row.conversation.id for row in rows.values() if row.conversation.account_id == account_id]
+            )
     held: dict[int, BaseException] = {}
     turns: list[Turn] = []
     for item, advice in advised:
         found = rows.get(item.args["message_id"])
         if found is not None and found.conversation.id not in free:
-            held[item.ctx.job_id] = Snooze(_HELD_RETRY_SECONDS)
+            held[item.ctx.job_id] = _Held()
             continue
         turn = await _turn_of(session, runtime, found)
         if turn is not None:

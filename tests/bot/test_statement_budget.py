@@ -25,8 +25,7 @@ from tests.channels.whatsapp.helpers import WhatsAppInbox
 # Statements run by the job handlers themselves (claims and outcomes are the worker's, counted apart).
 # SQLite runs in this process, so nothing there is a round trip; its INSERTs (one per row) and BEGINs are
 # not counted, and the budgets are PostgreSQL's, where BEGIN is no statement of its own.
-# The turn's 8 include the lock of its conversation and contact (SKIP LOCKED), one statement per chunk of turns.
-BOT_TURN_BUDGET = 8
+BOT_TURN_BUDGET = 7
 DELIVERY_BUDGET = 4
 
 counted = contextvars.ContextVar("counted", default=True)
