@@ -215,12 +215,7 @@ async def test_replies_waiting_in_several_conversations_go_out_as_one_chunk(
 
     monkeypatch.setattr(outbound, "_load_pending", spied_load)
     monkeypatch.setattr(outbound, "_mark_sent", spied_mark)
-    worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
-    await worker.start()
-    try:
-        await eventually(lambda: _all_sent(runtime, message_ids))
-    finally:
-        await worker.stop(timeout=5)
+    await _deliver_all(runtime, message_ids)
     # One claim took the four jobs: one read, four sends, one transaction recording them.
     assert reads == [sorted(message_ids)] and records == [sorted(message_ids)]
     assert sorted(record.text for record in fake_graph.sent) == [f"Resposta {n}" for n in range(4)]
@@ -241,15 +236,20 @@ async def test_a_reply_whose_record_fails_does_not_get_the_rest_of_its_chunk_sen
         await mark_sent(session, sent)
 
     monkeypatch.setattr(outbound, "_mark_sent", flaky_mark)
+    await _deliver_all(runtime, message_ids)
+    texts = sorted(record.text for record in fake_graph.sent)
+    # The broken reply was sent again (its success was never recorded: at least once); the others once.
+    assert texts == ["Resposta 0", "Resposta 1", "Resposta 1", "Resposta 2"]
+
+
+async def _deliver_all(runtime: Runtime, message_ids: list[int]) -> None:
+    """Run a delivery worker until every one of these replies is sent."""
     worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
     await worker.start()
     try:
         await eventually(lambda: _all_sent(runtime, message_ids))
     finally:
         await worker.stop(timeout=5)
-    texts = sorted(record.text for record in fake_graph.sent)
-    # The broken reply was sent again (its success was never recorded: at least once); the others once.
-    assert texts == ["Resposta 0", "Resposta 1", "Resposta 1", "Resposta 2"]
 
 
 async def _all_sent(runtime: Runtime, message_ids: list[int]) -> None:
