@@ -38,6 +38,7 @@ from bench.inbound_pipeline import (  # noqa: E402
     Load,
     Servers,
     admin_session,
+    analyze,
     bench_database,
     burst,
     raw_reference,
@@ -114,6 +115,7 @@ async def main() -> None:
                 warmup = text_bodies(fake, "warmup", 200, 200, area="21")  # other customers than the measured run
                 await burst(servers, path, warmup, options.concurrency)
                 await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)
+                await analyze(dsn)
 
                 bodies = text_bodies(fake, "loop", options.messages, options.customers)
                 cpu_before = _cpu_readings(servers)
