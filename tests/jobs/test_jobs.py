@@ -6,13 +6,13 @@ import socket
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from nexa.config import Settings
 from nexa.db.engine import Database
 from nexa.jobs import claim
 from nexa.jobs.backoff import default_backoff
-from nexa.jobs.enqueue import enqueue
+from nexa.jobs.enqueue import NewJob, enqueue, insert_jobs
 from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.models import Job
 from nexa.jobs.scheduler import enqueue_recurring, prune_jobs
@@ -44,6 +44,36 @@ async def test_enqueue_fills_defaults_from_the_job_definition(db: Database) -> N
     stored = await get_job(db, job.id)
     assert (stored.queue, stored.priority, stored.max_attempts, stored.state) == ("default", 5, 5, "available")
     assert stored.account_id == 7 and stored.attempt == 0 and stored.errors == []
+
+
+async def test_insert_jobs_stores_many_jobs_with_one_execution(db: Database) -> None:
+    executions: list[bool] = []
+
+    def record(_conn: object, _cursor: object, statement: str, _params: object, _context: object, executemany: bool) -> None:
+        if statement.startswith("INSERT INTO jobs"):
+            executions.append(executemany)
+
+    jobs = [NewJob({"n": 1, "text": "olá"}, account_id=7, concurrency_key="k:1"), NewJob({"n": 2}), NewJob({"n": 3}, account_id=8)]
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.session() as session:
+            await insert_jobs(session, "test.fail_default_backoff", jobs)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+    async with db.session(write=False) as session:
+        stored = (await session.scalars(select(Job).order_by(Job.id))).all()
+    assert [(job.args, job.account_id, job.concurrency_key) for job in stored] == [
+        ({"n": 1, "text": "olá"}, 7, "k:1"), ({"n": 2}, None, None), ({"n": 3}, 8, None)
+    ]
+    assert {(job.kind, job.queue, job.priority, job.max_attempts, job.state, job.attempt) for job in stored} == {
+        ("test.fail_default_backoff", "default", 5, 5, "available", 0)
+    }
+    assert all(job.errors == [] and job.meta == {} and job.scheduled_at == job.inserted_at for job in stored)
+    if db.is_postgres:
+        # One statement run once, not once per job (an executemany): PostgreSQL executes an INSERT, and the
+        # NOTIFY trigger on it, for each execution.
+        assert executions == [False]
 
 
 async def test_dedupe_key_returns_the_live_job(db: Database, worker_factory) -> None:
