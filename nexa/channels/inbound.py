@@ -41,9 +41,9 @@ from nexa.conversations.models import Conversation, Message, MessageStatus, Mess
 from nexa.conversations.repository import ConversationRepository, MessageRepository
 from nexa.db.dialect import conflict_aware_insert
 from nexa.inboxes.models import Inbox
-from nexa.jobs.enqueue import enqueue
 from nexa.jobs.chunks import together_or_alone
-from nexa.jobs.registry import ChunkFailures, ChunkJob, Snooze, job
+from nexa.jobs.enqueue import enqueue
+from nexa.jobs.registry import ChunkFailures, ChunkJob, job
 from nexa.kit.clock import utcnow
 
 FETCH_MEDIA_JOB = "channels.fetch_media"
@@ -85,6 +85,8 @@ class _Known:
     conversations: list[Conversation]
     # By address: contacts made for new customers whose contact inboxes a concurrent batch took meanwhile.
     contacts_without_inbox: dict[str, Contact] = field(default_factory=dict)
+    # Provider ids of the receipts this batch kept for messages not known yet (and not kept before).
+    newly_kept_receipts: list[str] = field(default_factory=list)
 
     @classmethod
     async def load(cls, session: AsyncSession, inbox: Inbox, events: list[InboundEvent]) -> _Known:
@@ -168,6 +170,7 @@ async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent
         elif isinstance(event, ChannelStatus):
             _keep_channel_status(inbox, event)
     await _store(session, inbox, drafts, known, received)
+    await _wait_for_kept_receipts(session, inbox, known.newly_kept_receipts)
     return received
 
 
@@ -329,7 +332,8 @@ async def _apply_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdat
     error = _error_text(event)
     message = known.messages.get(event.source_id)
     if message is None:
-        await _keep_early_receipt(session, inbox, event, error)
+        if await _keep_early_receipt(session, inbox, event, error) and event.source_id not in known.newly_kept_receipts:
+            known.newly_kept_receipts.append(event.source_id)
         return False
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
@@ -349,47 +353,65 @@ def _early_receipt_insert(dialect: str) -> Any:
     )
 
 
-async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, error: str | None) -> None:
-    await session.execute(_early_receipt_insert(session.get_bind().dialect.name), {
+async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, error: str | None) -> bool:
+    """Keep the receipt; False when it was kept already (the provider posted it again)."""
+    kept = await session.execute(_early_receipt_insert(session.get_bind().dialect.name), {
         "account_id": inbox.account_id, "inbox_id": inbox.id, "source_id": event.source_id, "status": event.status,
         "external_error": error, "occurred_at": event.at, "created_at": utcnow(),
     })
-    # The send that stores this provider id may be committing right now: it looked for early receipts
-    # before this one was committed, and this batch looked for the id before it was. A job looks again
-    # once both have committed.
-    await enqueue(
-        session, APPLY_WAITING_RECEIPTS_JOB,
-        {"inbox_id": inbox.id, "source_id": event.source_id, "until": (utcnow() + _RECEIPT_WAIT).isoformat()},
-        account_id=inbox.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
-        dedupe_key=f"waiting-receipts:{inbox.id}:{event.source_id}",
-    )
+    return bool(kept.rowcount)  # type: ignore[attr-defined]
+
+
+async def _wait_for_kept_receipts(session: AsyncSession, inbox: Inbox, source_ids: list[str]) -> None:
+    """The sends that store these provider ids may be committing right now: each looked for early receipts
+    before this batch's were committed, and this batch looked for the ids before theirs were. One job for
+    the batch looks again once both have committed (one per receipt was a sixth of the loop's job rows)."""
+    if source_ids:
+        await enqueue(
+            session, APPLY_WAITING_RECEIPTS_JOB, _waiting_args(inbox.id, source_ids, utcnow() + _RECEIPT_WAIT),
+            account_id=inbox.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
+        )
+
+
+def _waiting_args(inbox_id: int, source_ids: list[str], until: datetime) -> dict[str, Any]:
+    return {"inbox_id": inbox_id, "source_ids": source_ids, "until": until.isoformat()}
 
 
 @job(APPLY_WAITING_RECEIPTS_JOB, queue="deliveries", chunked=True)
 async def apply_waiting_receipts(jobs: Sequence[ChunkJob]) -> ChunkFailures:
     """Apply the receipts kept for these jobs' provider ids whose messages have them by now, in one
-    transaction; a job whose id is not stored yet looks again in a second, and gives up quietly at its
-    `until` (a receipt for a message sent outside Nexa, say): the receipts stay kept for a later send."""
+    transaction. The ids not stored yet are looked for again in a second by a job of their own, until the
+    first job's `until` (a receipt for a message sent outside Nexa, say, is never matched): the receipts
+    stay kept for a later send."""
     return await together_or_alone(jobs[0].ctx.database, [(item, None) for item in jobs], _apply_kept_receipts)
 
 
+def _waiting_source_ids(item: ChunkJob) -> list[str]:
+    # Jobs enqueued before one job covered a whole batch name a single receipt.
+    return item.args["source_ids"] if "source_ids" in item.args else [item.args["source_id"]]
+
+
 async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> ChunkFailures:
-    waiting = {(item.args["inbox_id"], item.args["source_id"]): item for item, _ in items}
-    inboxes: dict[tuple[int | None, int], list[str]] = {}
+    inboxes: dict[tuple[int | None, int], set[str]] = {}
     for item, _ in items:
-        inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), []).append(item.args["source_id"])
+        inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), set()).update(_waiting_source_ids(item))
     sent: list[tuple[Message, Conversation]] = []
     for (account_id, inbox_id), source_ids in inboxes.items():
         sent.extend(tuple(row) for row in await session.execute(
-            _sent_messages_statement(), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": source_ids}
+            _sent_messages_statement(), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": sorted(source_ids)}
         ))
     await apply_early_receipts(session, sent)
-    found = {waiting[(message.inbox_id, str(message.source_id))].ctx.job_id for message, _ in sent}
+    found = {(message.inbox_id, message.source_id) for message, _ in sent}
     now = utcnow()
-    return {
-        item.ctx.job_id: Snooze(_RECEIPT_RECHECK_SECONDS) for item, _ in items
-        if item.ctx.job_id not in found and now < datetime.fromisoformat(item.args["until"])
-    }
+    for item, _ in items:
+        inbox_id, until = item.args["inbox_id"], datetime.fromisoformat(item.args["until"])
+        unknown = [source_id for source_id in _waiting_source_ids(item) if (inbox_id, source_id) not in found]
+        if unknown and now < until:
+            await enqueue(
+                session, APPLY_WAITING_RECEIPTS_JOB, _waiting_args(inbox_id, unknown, until),
+                account_id=item.ctx.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
+            )
+    return {}
 
 
 @functools.cache

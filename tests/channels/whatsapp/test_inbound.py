@@ -212,6 +212,8 @@ async def test_a_receipt_for_a_message_not_yet_known_is_applied_when_its_id_is(
     async with runtime.db.session() as session:
         kept = (await session.scalars(select(EarlyReceipt.status).where(EarlyReceipt.source_id == "wamid.OUT_3"))).all()
         assert kept == [MessageStatus.delivered]
+        waiting = (await session.scalars(select(Job.args).where(Job.kind == inbound.APPLY_WAITING_RECEIPTS_JOB))).all()
+        assert [args["source_ids"] for args in waiting] == [["wamid.OUT_3"]]  # one look again, not one per post
         message = await session.get(Message, reply["id"])
         assert message is not None
         conversation = await session.get(Conversation, message.conversation_id)
@@ -342,10 +344,14 @@ async def test_receipts_kept_for_several_sends_are_applied_together_and_an_unkno
             await asyncio.sleep(0.1)
     finally:
         await worker.stop(timeout=5)
-    assert chunks[0] == 3  # the three waiting jobs in one transaction
+    assert chunks[0] == 1  # one job for the batch's three kept receipts
     async with runtime.db.session(write=False) as session:
         kept = (await session.scalars(select(EarlyReceipt.source_id))).all()
-        waiting = (await session.execute(select(Job.state, Job.meta).where(Job.kind == inbound.APPLY_WAITING_RECEIPTS_JOB))).all()
+        waiting = (await session.execute(
+            select(Job.state, Job.args).where(Job.kind == inbound.APPLY_WAITING_RECEIPTS_JOB).order_by(Job.id)
+        )).all()
     assert kept == ["wamid.SENT_ELSEWHERE"]
-    assert sorted(state for state, _meta in waiting) == ["completed", "completed", "scheduled"]
-    assert all(meta.get("snoozed") for state, meta in waiting if state == "scheduled")
+    # The unknown id is looked for again, alone, until the first job's deadline.
+    [(first_state, first), (later_state, later)] = waiting
+    assert (first_state, first["source_ids"]) == ("completed", wamids)
+    assert (later_state, later["source_ids"], later["until"]) == ("scheduled", ["wamid.SENT_ELSEWHERE"], first["until"])
