@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from nexa.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from nexa.config import Settings, get_settings
 from nexa.db.engine import Database
+from nexa.kit import http
 from nexa.kit.crypto import Cipher
 
 # Providers answer in well under this; a hung connection must not hold a delivery slot for long.
@@ -44,7 +45,7 @@ class Runtime:
         """The process's one outbound HTTP client (providers, media, webhooks), created on first use so
         its connection pool belongs to the running event loop."""
         if self._http is None or self._http.is_closed:
-            self._http = httpx.AsyncClient(timeout=_HTTP_TIMEOUT, follow_redirects=True)
+            self._http = http.client(timeout=_HTTP_TIMEOUT, follow_redirects=True)
         return self._http
 
     async def close_http(self) -> None:
