@@ -2,8 +2,8 @@
 
 Every provider send, media download, outgoing webhook and LLM call goes through one `httpx.AsyncClient`
 per process (`Runtime.http`). With httpx's own transport (httpcore's pool on anyio, h11's parser) a small
-JSON POST cost ~1.1 ms of CPU with ten in flight, more than a reply's whole bot turn; through this transport
-it costs ~0.3 ms (docs/performance.md, "Outbound HTTP"). Callers keep httpx's requests, responses and
+JSON POST cost ~1.1 ms of CPU with ten in flight; through this transport it costs ~0.3 ms (decision 0011,
+docs/decisions/0011-outbound-http-on-aiohttp.md). Callers keep httpx's requests, responses and
 exceptions: aiohttp's errors are raised as the httpx error that means the same, so `except
 httpx.TransportError` still means "the network failed, try again later".
 """
