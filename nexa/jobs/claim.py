@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -42,6 +43,8 @@ _RESCUE_BATCH = 500
 _CLAIM_ATTEMPTS = 3
 # Expanding IN lists stay well under SQLite's bound-parameter limit.
 _ACK_CHUNK = 500
+# LOCAL: for this transaction only; the pooled connection then commits durably again.
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 CLAIMED_COLUMNS = (
     _jobs.c.id,
@@ -81,6 +84,11 @@ async def claim_jobs(
         try:
             # A claim alone is one statement: it needs no transaction around it (two round trips fewer).
             async with database.session(transaction=bool(acks)) as session:
+                if acks and database.is_postgres:
+                    # Outcomes commit without waiting for the WAL flush (decision 0012): one lost in a
+                    # database crash leaves its job executing, and the reaper runs it again, as after a
+                    # worker crash. The job's own writes committed durably in their own transaction.
+                    await session.execute(_ASYNC_COMMIT)
                 await _write_acks(session, database.is_postgres, worker_id, completed, finished)
                 if limit <= 0:
                     return []

@@ -6,7 +6,7 @@ import socket
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from nexa.config import Settings
 from nexa.db.engine import Database
@@ -74,6 +74,27 @@ async def test_insert_jobs_stores_many_jobs_with_one_execution(db: Database) -> 
         # One statement run once, not once per job (an executemany): PostgreSQL executes an INSERT, and the
         # NOTIFY trigger on it, for each execution.
         assert executions == [False]
+
+
+async def test_outcomes_commit_without_waiting_for_the_disk_and_only_their_transaction_does(
+    db: Database, database_url: str, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    single = Database(database_url, pool_size=1)  # the acknowledging connection is the next session's
+    statements: list[str] = []
+    try:
+        async with single.session() as session:
+            job = await enqueue(session, "test.record", {"n": 1})
+        [claimed] = await claim.claim_jobs(single, "default", 1, "worker-a")
+        event.listen(single.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        assert await claim.claim_jobs(single, "default", 0, "worker-a", acks=[(claimed.id, {})]) == []
+        async with single.session() as session:
+            assert await session.scalar(text("SHOW synchronous_commit")) == "on"
+    finally:
+        await single.dispose()
+    assert statements[0] == "SET LOCAL synchronous_commit TO OFF"
+    assert (await get_job(db, job.id)).state == "completed"
 
 
 async def test_dedupe_key_returns_the_live_job(db: Database, worker_factory) -> None:
