@@ -170,7 +170,7 @@ async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent
         elif isinstance(event, ChannelStatus):
             _keep_channel_status(inbox, event)
     await _store(session, inbox, drafts, known, received)
-    await _wait_for_kept_receipts(session, inbox, known.newly_kept_receipts)
+    await _look_again(session, inbox.account_id, inbox.id, known.newly_kept_receipts, utcnow() + _RECEIPT_WAIT)
     return received
 
 
@@ -362,19 +362,18 @@ async def _keep_early_receipt(session: AsyncSession, inbox: Inbox, event: Status
     return bool(kept.rowcount)  # type: ignore[attr-defined]
 
 
-async def _wait_for_kept_receipts(session: AsyncSession, inbox: Inbox, source_ids: list[str]) -> None:
+async def _look_again(
+    session: AsyncSession, account_id: int | None, inbox_id: int, source_ids: list[str], until: datetime
+) -> None:
     """The sends that store these provider ids may be committing right now: each looked for early receipts
-    before this batch's were committed, and this batch looked for the ids before theirs were. One job for
-    the batch looks again once both have committed (one per receipt was a sixth of the loop's job rows)."""
+    before the receipts were committed, and the batch keeping them looked for the ids before theirs were.
+    One job looks again for all of them in a second (one per receipt was a sixth of the loop's job rows)."""
     if source_ids:
         await enqueue(
-            session, APPLY_WAITING_RECEIPTS_JOB, _waiting_args(inbox.id, source_ids, utcnow() + _RECEIPT_WAIT),
-            account_id=inbox.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
+            session, APPLY_WAITING_RECEIPTS_JOB,
+            {"inbox_id": inbox_id, "source_ids": source_ids, "until": until.isoformat()},
+            account_id=account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
         )
-
-
-def _waiting_args(inbox_id: int, source_ids: list[str], until: datetime) -> dict[str, Any]:
-    return {"inbox_id": inbox_id, "source_ids": source_ids, "until": until.isoformat()}
 
 
 @job(APPLY_WAITING_RECEIPTS_JOB, queue="deliveries", chunked=True)
@@ -391,7 +390,7 @@ def _waiting_source_ids(item: ChunkJob) -> list[str]:
     return item.args["source_ids"] if "source_ids" in item.args else [item.args["source_id"]]
 
 
-async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> ChunkFailures:
+async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[ChunkJob, None]]) -> None:
     inboxes: dict[tuple[int | None, int], set[str]] = {}
     for item, _ in items:
         inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), set()).update(_waiting_source_ids(item))
@@ -406,12 +405,8 @@ async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[Chun
     for item, _ in items:
         inbox_id, until = item.args["inbox_id"], datetime.fromisoformat(item.args["until"])
         unknown = [source_id for source_id in _waiting_source_ids(item) if (inbox_id, source_id) not in found]
-        if unknown and now < until:
-            await enqueue(
-                session, APPLY_WAITING_RECEIPTS_JOB, _waiting_args(inbox_id, unknown, until),
-                account_id=item.ctx.account_id, schedule_in=_RECEIPT_RECHECK_SECONDS,
-            )
-    return {}
+        if now < until:
+            await _look_again(session, item.ctx.account_id, inbox_id, unknown, until)
 
 
 @functools.cache

@@ -8,13 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot import runner
 from nexa.channels.inbound_queue import INBOUND_QUEUE
-from nexa.devtools.fake_graph import FakeGraph
 from nexa.conversations.models import Conversation, Message
 from nexa.db.engine import Database
+from nexa.devtools.fake_graph import FakeGraph
 from nexa.jobs.models import AVAILABLE, Job, state_is
 from nexa.jobs.worker import Worker
 from nexa.kit.clock import utcnow
@@ -23,6 +22,7 @@ from tests.bot.harness import settle
 from tests.channels.conftest import inbound_settled
 from tests.channels.outbound.harness import eventually
 from tests.channels.whatsapp.helpers import WhatsAppInbox
+from tests.spies import record_chunk_sizes
 
 CUSTOMERS = [f"55119777700{n:02d}" for n in range(4)]
 
@@ -63,14 +63,7 @@ async def test_turns_waiting_in_several_conversations_run_in_one_transaction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rule = await _messages_waiting_for_the_bot(client, runtime, fake_graph, bot_inbox)
-    chunks: list[int] = []
-    take_turns = runner._take_turns
-
-    async def spied(session: AsyncSession, advised: Any) -> Any:
-        chunks.append(len(advised))
-        return await take_turns(session, advised)
-
-    monkeypatch.setattr(runner, "_take_turns", spied)
+    chunks = record_chunk_sizes(monkeypatch, runner, "_take_turns")
     await _run_bot_and_deliveries(runtime)
 
     assert chunks == [len(CUSTOMERS)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from nexa.channels.inbound import apply_early_receipts
 from nexa.channels.models import EarlyReceipt
 from nexa.conversations.messages import apply_status
 from nexa.conversations.models import Conversation, Message, MessageStatus
+from nexa.devtools.fake_graph import FakeGraph
 from nexa.jobs.models import Job
 from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
@@ -25,7 +25,7 @@ from tests.channels.whatsapp.helpers import (
     create_whatsapp_inbox,
     messages_of,
 )
-from nexa.devtools.fake_graph import FakeGraph
+from tests.spies import record_chunk_sizes
 
 
 async def test_meta_verifies_the_callback_url(client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph) -> None:
@@ -326,14 +326,7 @@ async def test_receipts_kept_for_several_sends_are_applied_together_and_an_unkno
     await fake_graph.post_webhook(client, whatsapp.callback_path, fake_graph.webhook(statuses=receipts))
     for reply, wamid in zip(replies, wamids, strict=False):
         await _agent_reply_sent(runtime, reply["id"], wamid)  # committed after the receipts were kept
-    chunks: list[int] = []
-    apply_kept = inbound._apply_kept_receipts
-
-    async def spied(session: Any, jobs: Any) -> Any:
-        chunks.append(len(jobs))
-        return await apply_kept(session, jobs)
-
-    monkeypatch.setattr(inbound, "_apply_kept_receipts", spied)
+    chunks = record_chunk_sizes(monkeypatch, inbound, "_apply_kept_receipts")
     worker = Worker(runtime.db, runtime.settings, queues=["deliveries"])
     await worker.start()
     try:
