@@ -4,6 +4,9 @@ window, or with the account's template once it has closed."""
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -21,7 +24,7 @@ from nexa.conversations.messages import Sender, create_message
 from nexa.conversations.models import Conversation, ConversationStatus, MessageType, SenderType
 from nexa.conversations.repository import ConversationRepository
 from nexa.inboxes.repository import InboxRepository
-from nexa.jobs.enqueue import enqueue
+from nexa.jobs.enqueue import NewJob, insert_jobs
 from nexa.jobs.models import CANCELLED, SCHEDULED, Job, state_is
 from nexa.jobs.registry import Cancel, JobContext, job
 from nexa.kit.clock import utcnow
@@ -37,32 +40,51 @@ def _key(conversation_id: int, number: int) -> str:
     return f"bot-follow-up:{conversation_id}:{number}"
 
 
-async def cancel_follow_up(session: AsyncSession, conversation_id: int) -> None:
-    """The customer wrote: the waiting follow-up is no longer wanted (one that is already running sees
-    the newer message and cancels itself)."""
-    await session.execute(
-        update(Job)
-        .where(Job.dedupe_key.in_([_key(conversation_id, n) for n in range(_MAX_KEYS)]), state_is(SCHEDULED))
-        .values(state=CANCELLED, cancelled_at=utcnow())
-    )
+@dataclass(frozen=True)
+class Lead:
+    """A conversation whose customer just wrote, or was just followed up."""
+
+    conversation: Conversation
+    state: BotConversation
+    config: BotConfig
+    stays_with_bot: bool = True
 
 
-async def schedule_follow_up(session: AsyncSession, conversation: Conversation, state: BotConversation, config: BotConfig) -> bool:
-    """Schedule the next follow-up after the customer's last message, in place of the one waiting (whose key
-    is the same: only a follow-up being sent moves to the next key). False when none is due."""
-    plan = config.follow_ups
-    if state.follow_ups_sent >= plan.max_count or not plan.delays_minutes or state.last_customer_message_id is None:
-        return False
-    delay = plan.delays_minutes[min(state.follow_ups_sent, len(plan.delays_minutes) - 1)]
-    if delay <= 0:
-        # Due at once: nothing waits in its place, and a due job is not replaced but run.
-        await cancel_follow_up(session, conversation.id)
-    await enqueue(
-        session, FOLLOW_UP_JOB, {"conversation_id": conversation.id, "after_message_id": state.last_customer_message_id},
-        queue="bot", account_id=conversation.account_id, schedule_in=timedelta(minutes=delay),
-        dedupe_key=_key(conversation.id, state.follow_ups_sent), replace_scheduled=delay > 0,
-    )
-    return True
+async def renew_follow_ups(session: AsyncSession, leads: Sequence[Lead]) -> None:
+    """Give each lead that stays with the bot its next follow-up after the customer's last message, in place
+    of the one waiting (whose key is the same: only a follow-up being sent moves to the next key); cancel the
+    waiting one of the others and of those none is due for. A bot chunk's turns renew theirs together: one
+    statement for the cancellations and one per delay for the follow-ups (usually one)."""
+    delays = {lead.conversation.id: _next_delay(lead) for lead in leads}
+    # A follow-up due at once is not replaced (a due job is run, not rescheduled): nothing waits in its place.
+    cancelled = [conversation_id for conversation_id, delay in delays.items() if delay is None or delay <= 0]
+    if cancelled:
+        await session.execute(
+            update(Job)
+            .where(Job.dedupe_key.in_([_key(c, n) for c in cancelled for n in range(_MAX_KEYS)]), state_is(SCHEDULED))
+            .values(state=CANCELLED, cancelled_at=utcnow())
+        )
+    by_delay: dict[int, list[NewJob]] = collections.defaultdict(list)
+    for lead in leads:
+        delay = delays[lead.conversation.id]
+        if delay is not None:
+            by_delay[delay].append(NewJob(
+                {"conversation_id": lead.conversation.id, "after_message_id": lead.state.last_customer_message_id},
+                account_id=lead.conversation.account_id, dedupe_key=_key(lead.conversation.id, lead.state.follow_ups_sent),
+            ))
+    for delay, jobs in by_delay.items():
+        await insert_jobs(
+            session, FOLLOW_UP_JOB, jobs, schedule_in=timedelta(minutes=max(delay, 0)), replace_scheduled=delay > 0
+        )
+
+
+def _next_delay(lead: Lead) -> int | None:
+    """Minutes from now to the lead's next follow-up; None when none is due."""
+    plan, state = lead.config.follow_ups, lead.state
+    if (not lead.stays_with_bot or state.follow_ups_sent >= plan.max_count or not plan.delays_minutes
+            or state.last_customer_message_id is None):
+        return None
+    return plan.delays_minutes[min(state.follow_ups_sent, len(plan.delays_minutes) - 1)]
 
 
 @job(FOLLOW_UP_JOB, queue="bot", max_attempts=5)
@@ -94,4 +116,4 @@ async def follow_up(ctx: JobContext, conversation_id: int, after_message_id: int
         else:
             return  # the window closed and there is no template: the lead is left alone
         state.follow_ups_sent += 1
-        await schedule_follow_up(session, conversation, state, config)
+        await renew_follow_ups(session, [Lead(conversation, state, config)])

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nexa.bot.follow_ups import cancel_follow_up, schedule_follow_up
+from nexa.bot.follow_ups import Lead, renew_follow_ups
 from nexa.bot.handoff import BOT, HandoffReason, hand_off
 from nexa.bot.language import (
     HUMAN_REQUEST_BUTTON_IDS,
@@ -52,7 +52,7 @@ from nexa.bot.rules.service import count_use, find_rule
 from nexa.bot.schemas import BotConfig, FieldType, QualificationField
 from nexa.bot.texts import localized, text
 from nexa.contacts.models import Contact
-from nexa.conversations.messages import create_message
+from nexa.conversations.messages import MessageBatch, NewMessage
 from nexa.conversations.models import ContentType, Conversation, ConversationStatus, Message, MessageType
 from nexa.db.engine import Database
 from nexa.inboxes.models import Inbox
@@ -82,6 +82,8 @@ class Turn:
     contact: Contact
     state: BotConversation
     config: BotConfig
+    # Where the turn's replies go: the chunk's batch, written once after all its turns (see _take_turns).
+    replies: MessageBatch
     # The LLM's answer for this message, asked before the turn's transaction began (see handle_message).
     llm: LLMTurn | None = None
     llm_said: bool = False
@@ -102,18 +104,15 @@ class Turn:
 
     async def say(self, content: str, *, options: Sequence[tuple[str, str]] = ()) -> None:
         """A customer-visible reply; `options` (value, title) go out as buttons or a list."""
-        if options:
-            items = [{"title": title, "value": value} for value, title in options]
-            await create_message(
-                self.session, self.conversation, inbox=self.inbox, message_type=MessageType.outgoing, sender=BOT,
-                content=content, content_type=ContentType.input_select, content_attributes={"items": items},
-            )
-            return
-        await create_message(
-            self.session, self.conversation, inbox=self.inbox, message_type=MessageType.outgoing, sender=BOT, content=content
-        )
+        items = [{"title": title, "value": value} for value, title in options]
+        await self.replies.add(NewMessage(
+            self.conversation, self.inbox, MessageType.outgoing, content, BOT,
+            content_type=ContentType.input_select if items else ContentType.text,
+            content_attributes={"items": items} if items else None,
+        ))
 
     async def hand_off(self, reason: HandoffReason, detail: str = "") -> None:
+        await self.replies.write()  # the hand-off's own lines come after what the bot said before it
         await hand_off(
             self.session, self.runtime, self.conversation, inbox=self.inbox, contact=self.contact, state=self.state,
             config=self.config, reason=reason, detail=detail,
@@ -173,17 +172,24 @@ async def _take_turns(session: AsyncSession, advised: Sequence[tuple[ChunkJob, L
             )
     held: dict[int, BaseException] = {}
     turns: list[Turn] = []
+    # Every turn's replies are stored together: one INSERT for the messages and one for their deliveries.
+    replies = MessageBatch(session)
     for item, advice in advised:
         found = rows.get(item.args["message_id"])
         if found is not None and found.conversation.id not in free:
             held[item.ctx.job_id] = _Held()
             continue
-        turn = await _turn_of(session, runtime, found)
+        turn = await _turn_of(session, runtime, found, replies)
         if turn is not None:
             turn.llm = advice
             turns.append(turn)
-    for turn in sorted(turns, key=lambda turn: turn.conversation.id):
-        await take_turn(turn)
+    leads = [
+        Lead(turn.conversation, turn.state, turn.config, stays_with_bot=await take_turn(turn))
+        for turn in sorted(turns, key=lambda turn: turn.conversation.id)
+    ]
+    await replies.write()
+    # After the replies, whose INSERT any statement before would have flushed one turn at a time.
+    await renew_follow_ups(session, leads)
     return held
 
 
@@ -200,7 +206,7 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
         return None
     async with database.session() as session:
         rows = await BotConversationRepository(session, account_id).turn_rows([message_id])
-        turn = await _turn_of(session, runtime, rows.get(message_id))
+        turn = await _turn_of(session, runtime, rows.get(message_id), MessageBatch(session))
         if turn is None:
             return None
         _update_language(turn)
@@ -218,7 +224,7 @@ async def _consult_llm(database: Database, runtime: Runtime, account_id: int, me
     )
 
 
-async def _turn_of(session: AsyncSession, runtime: Runtime, rows: TurnRows | None) -> Turn | None:
+async def _turn_of(session: AsyncSession, runtime: Runtime, rows: TurnRows | None, replies: MessageBatch) -> Turn | None:
     """The turn to take for a customer message's rows; None when the bot has nothing to do."""
     if rows is None or rows.message.message_type != MessageType.incoming:
         return None
@@ -230,7 +236,7 @@ async def _turn_of(session: AsyncSession, runtime: Runtime, rows: TurnRows | Non
     )
     if state.last_customer_message_id is not None and state.last_customer_message_id >= message.id:
         return None  # this message's turn already ran (a retried job)
-    return Turn(session, runtime, message, conversation, inbox, contact, state, config_of(rows.settings))
+    return Turn(session, runtime, message, conversation, inbox, contact, state, config_of(rows.settings), replies)
 
 
 def _update_language(turn: Turn) -> None:
@@ -238,17 +244,11 @@ def _update_language(turn: Turn) -> None:
     turn.state.language = detected if detected in turn.config.languages else turn.config.languages[0]
 
 
-async def take_turn(turn: Turn) -> None:
-    state, config = turn.state, turn.config
+async def take_turn(turn: Turn) -> bool:
+    """Decide and say; True when the lead stays with the bot (and may get a follow-up)."""
     _update_language(turn)
-    state.last_customer_message_id = turn.message.id
-    # The customer wrote: the waiting follow-up is replaced by a new one, or cancelled if none is due now.
-    scheduled = await _decide(turn) and turn.conversation.status == ConversationStatus.pending and (
-        await schedule_follow_up(turn.session, turn.conversation, state, config)
-    )
-    if not scheduled:
-        await cancel_follow_up(turn.session, turn.conversation.id)
-    await turn.session.flush()
+    turn.state.last_customer_message_id = turn.message.id
+    return await _decide(turn) and turn.conversation.status == ConversationStatus.pending
 
 
 @dataclass(frozen=True)

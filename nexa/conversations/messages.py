@@ -183,21 +183,46 @@ async def create_messages(session: AsyncSession, drafts: Sequence[NewMessage]) -
     The inbound pipeline stores a batch of webhooks' messages with it; each message's effects apply in
     turn, so several messages of one conversation see each other's.
     """
-    stored: list[Message] = []
+    batch = MessageBatch(session)
     for draft in drafts:
+        await batch.add(draft)
+    return await batch.write()
+
+
+class MessageBatch:
+    """Messages created one at a time and written together: `add` checks a message and applies it to its
+    conversation at once, in the caller's order (a bot reply is refused once its conversation left pending,
+    not when the batch is written); `write` stores every message added so far with one INSERT, then their
+    attachments, jobs and events. A bot chunk says all its turns' replies with one.
+
+    Until `write`, the messages have no id and no job: whoever adds one must write the batch before the
+    transaction ends (any flush meanwhile inserts them, and `write` still adds what is missing)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._added: list[tuple[NewMessage, Message]] = []
+
+    async def add(self, draft: NewMessage) -> Message:
         message = _new_row(draft)
-        session.add(message)
-        stored.append(message)
-        await _apply_to_conversation(session, draft, message)
-    await session.flush()
-    for draft, message in zip(drafts, stored, strict=True):
-        for attachment in draft.attachments:
-            session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
-        _enqueue_follow_up_jobs(session, draft, message)
-        _emit(session, EventName.MESSAGE_CREATED, message, draft.conversation)
-        await notifications.mentioned(session, message, draft.conversation)
-    await session.flush()
-    return stored
+        self.session.add(message)
+        self._added.append((draft, message))
+        await _apply_to_conversation(self.session, draft, message)
+        return message
+
+    async def write(self) -> list[Message]:
+        """Store the messages added since the last write; returns them in the order they were added."""
+        added, self._added = self._added, []
+        if not added:
+            return []
+        await self.session.flush()
+        for draft, message in added:
+            for attachment in draft.attachments:
+                self.session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
+            _enqueue_follow_up_jobs(self.session, draft, message)
+            _emit(self.session, EventName.MESSAGE_CREATED, message, draft.conversation)
+            await notifications.mentioned(self.session, message, draft.conversation)
+        await self.session.flush()
+        return [message for _draft, message in added]
 
 
 def _new_row(draft: NewMessage) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, insert, select
+from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,51 +114,102 @@ class NewJob:
     args: dict[str, Any]
     account_id: int | None = None
     concurrency_key: str | None = None
+    dedupe_key: str | None = None
 
 
-async def insert_jobs(session: AsyncSession, kind: str, jobs: Sequence[NewJob]) -> None:
+async def insert_jobs(
+    session: AsyncSession,
+    kind: str,
+    jobs: Sequence[NewJob],
+    *,
+    schedule_in: float | timedelta | None = None,
+    replace_scheduled: bool = False,
+) -> None:
     """`add_job` for many jobs of one kind, as one INSERT without ORM objects (nothing is returned): for the
-    busiest writer, the webhook request's group commit, where the ORM's unit of work for the job rows was a
-    fifth of the request's CPU."""
+    busiest writers, the webhook request's group commit (where the ORM's unit of work for the job rows was
+    a fifth of the request's CPU) and a bot chunk's follow-ups.
+
+    A job whose dedupe key a live job holds is not inserted; with `replace_scheduled`, a holder still
+    waiting for its time takes the new args and time instead, as `enqueue` does. One statement cannot
+    update a row twice, so the keys of one call must differ.
+    """
     if not jobs:
         return
-    shared = _job_values(kind, None)
-    if session.get_bind().dialect.name == "postgresql":
+    keys = [job.dedupe_key for job in jobs if job.dedupe_key is not None]
+    if len(set(keys)) < len(keys):
+        raise ValueError("the jobs of one insert_jobs call must have different dedupe keys")
+    shared = _job_values(kind, None, schedule_in=schedule_in)
+    if replace_scheduled and shared["state"] != SCHEDULED:
+        raise ValueError("replace_scheduled needs jobs scheduled for later")
+    conflict = _Conflict.of(dedupe=bool(keys), replace_scheduled=replace_scheduled)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         # One execution whatever the number of jobs: as an executemany, PostgreSQL ran the INSERT, and the
         # NOTIFY trigger on it, once per job, and the group commit's INSERT was a third of `nexa serve`'s CPU.
-        await session.execute(_unnest_insert_statement(), {
+        await session.execute(_unnest_insert_statement(conflict), {
             **{f"p_{name}": shared[name] for name in _SHARED_COLUMNS},
             "p_args": [json.dumps(job.args) for job in jobs],
             "p_account_ids": [job.account_id for job in jobs],
             "p_concurrency_keys": [job.concurrency_key for job in jobs],
+            "p_dedupe_keys": [job.dedupe_key for job in jobs],
         })
     else:
-        await session.execute(insert(Job.__table__), [
-            {**shared, "args": dict(job.args), "account_id": job.account_id, "concurrency_key": job.concurrency_key}
+        await session.execute(_with_conflict(conflict_aware_insert(dialect)(Job.__table__), conflict), [
+            {**shared, "args": dict(job.args), "account_id": job.account_id, "concurrency_key": job.concurrency_key,
+             "dedupe_key": job.dedupe_key}
             for job in jobs
         ])
-    _wake_on_commit(session, shared["queue"])
+    if shared["state"] == AVAILABLE:
+        _wake_on_commit(session, shared["queue"])
 
 
-# What `insert_jobs`' jobs share: everything but their args, account and concurrency key.
+# What `insert_jobs`' jobs share: everything but their args, account, concurrency and dedupe keys.
 _SHARED_COLUMNS = (
     "queue", "kind", "state", "attempt", "priority", "max_attempts", "scheduled_at", "inserted_at", "errors", "meta",
 )
 
 
+class _Conflict(enum.Enum):
+    """What an INSERT of jobs does when a live job holds a new job's dedupe key."""
+
+    none = "none"  # no dedupe keys: no conflict clause
+    skip = "skip"
+    replace_scheduled = "replace_scheduled"
+
+    @classmethod
+    def of(cls, *, dedupe: bool, replace_scheduled: bool) -> _Conflict:
+        return cls.replace_scheduled if replace_scheduled else cls.skip if dedupe else cls.none
+
+
+def _with_conflict(statement: Any, conflict: _Conflict) -> Any:
+    # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers, and on
+    # PostgreSQL waits for an uncommitted twin before deciding.
+    target = {"index_elements": [Job.__table__.c.dedupe_key], "index_where": state_is(*LIVE_STATES)}
+    if conflict == _Conflict.skip:
+        return statement.on_conflict_do_nothing(**target)
+    if conflict == _Conflict.replace_scheduled:
+        # A twin already running (or due) is left alone, as without replacing.
+        return statement.on_conflict_do_update(
+            **target, set_={"args": statement.excluded.args, "scheduled_at": statement.excluded.scheduled_at},
+            where=state_is(SCHEDULED),
+        )
+    return statement
+
+
 @functools.cache
-def _unnest_insert_statement() -> Any:
+def _unnest_insert_statement(conflict: _Conflict) -> Any:
     jobs = Job.__table__
     rows = func.unnest(
         bindparam("p_args", type_=ARRAY(Text)),
         bindparam("p_account_ids", type_=ARRAY(BigInteger)),
         bindparam("p_concurrency_keys", type_=ARRAY(Text)),
-    ).table_valued("args", "account_id", "concurrency_key").render_derived()
+        bindparam("p_dedupe_keys", type_=ARRAY(Text)),
+    ).table_valued("args", "account_id", "concurrency_key", "dedupe_key").render_derived()
     shared = [bindparam(f"p_{name}", type_=jobs.c[name].type) for name in _SHARED_COLUMNS]
-    return insert(jobs).from_select(
-        [*_SHARED_COLUMNS, "args", "account_id", "concurrency_key"],
-        select(*shared, cast(rows.c.args, JSONB), rows.c.account_id, rows.c.concurrency_key),
-    )
+    return _with_conflict(postgresql.insert(jobs).from_select(
+        [*_SHARED_COLUMNS, "args", "account_id", "concurrency_key", "dedupe_key"],
+        select(*shared, cast(rows.c.args, JSONB), rows.c.account_id, rows.c.concurrency_key, rows.c.dedupe_key),
+    ), conflict)
 
 
 def _job_values(
@@ -212,18 +265,7 @@ def _insert_statement(dialect: str, names: tuple[str, ...], dedupe: bool, replac
     returning a `Job` cost three times its CPU (~1.1 against ~0.4 ms)."""
     jobs = Job.__table__
     statement = conflict_aware_insert(dialect)(jobs).values({name: bindparam(name, type_=jobs.c[name].type) for name in names})
-    if dedupe:
-        # ON CONFLICT on the partial unique index: the database settles a race between two enqueuers,
-        # and on PostgreSQL waits for an uncommitted twin before deciding.
-        conflict = {"index_elements": [jobs.c.dedupe_key], "index_where": state_is(*LIVE_STATES)}
-        if replace_scheduled:
-            # A twin already running (or due) is left alone and returned, as without replacing.
-            statement = statement.on_conflict_do_update(
-                **conflict, set_={"args": statement.excluded.args, "scheduled_at": statement.excluded.scheduled_at},
-                where=state_is(SCHEDULED),
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(**conflict)
+    statement = _with_conflict(statement, _Conflict.of(dedupe=dedupe, replace_scheduled=replace_scheduled))
     return statement.returning(*_RETURNED)
 
 

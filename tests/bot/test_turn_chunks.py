@@ -3,18 +3,22 @@ UPDATE of the rule counter with their sum, and a turn that fails fails only its 
 
 from __future__ import annotations
 
+import collections
+import contextvars
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot import runner
+from nexa.bot.follow_ups import FOLLOW_UP_JOB
 from nexa.channels.inbound_queue import INBOUND_QUEUE
 from nexa.conversations.models import Conversation, Message
 from nexa.db.engine import Database
 from nexa.devtools.fake_graph import FakeGraph
-from nexa.jobs.models import AVAILABLE, Job, state_is
+from nexa.jobs.models import AVAILABLE, SCHEDULED, Job, state_is
 from nexa.jobs.worker import Worker
 from nexa.kit.clock import utcnow
 from nexa.runtime import Runtime
@@ -33,11 +37,17 @@ async def _messages_waiting_for_the_bot(client: httpx.AsyncClient, runtime: Runt
     rule = {"name": "Answer everything", "kind": "pattern", "pattern": ".", "reply": "Obrigado!"}
     response = await client.post(f"{inbox.account_url}/bot/rules", json=rule, headers=inbox.member.headers)
     assert response.status_code == 200, response.text
+    await _customers_write(client, runtime, fake, inbox, "Oi, aqui é")
+    return response.json()
+
+
+async def _customers_write(client: httpx.AsyncClient, runtime: Runtime, fake: FakeGraph, inbox: WhatsAppInbox, text: str) -> None:
+    """Each customer writes `text` and their number; only an inbound worker runs, so every turn waits."""
     inbound = Worker(runtime.db, runtime.settings, queues=[INBOUND_QUEUE])
     await inbound.start()
     try:
         for number in CUSTOMERS:
-            assert (await fake.customer_says(client, inbox.callback_path, f"Oi, aqui é {number}", from_=number)).status_code == 200
+            assert (await fake.customer_says(client, inbox.callback_path, f"{text} {number}", from_=number)).status_code == 200
         await inbound_settled(runtime.db)
     finally:
         await inbound.stop(timeout=5)
@@ -46,7 +56,6 @@ async def _messages_waiting_for_the_bot(client: httpx.AsyncClient, runtime: Runt
             select(func.count()).select_from(Job).where(Job.kind == runner.HANDLE_MESSAGE_JOB, state_is(AVAILABLE))
         )
     assert waiting == len(CUSTOMERS)
-    return response.json()
 
 
 async def _run_bot_and_deliveries(runtime: Runtime) -> None:
@@ -73,6 +82,52 @@ async def test_turns_waiting_in_several_conversations_run_in_one_transaction(
     assert used["usage_count"] == len(CUSTOMERS)
 
 
+# The statements a chunk of turns in conversations the bot already talks in runs on PostgreSQL, whatever
+# its number of turns: its replies, their deliveries and their follow-ups are one INSERT each.
+CHUNK_BUDGET = 9
+
+
+async def test_a_chunk_of_turns_writes_its_replies_deliveries_and_follow_ups_with_one_insert_each(
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _messages_waiting_for_the_bot(client, runtime, fake_graph, bot_inbox)
+    await _run_bot_and_deliveries(runtime)  # the bot talks in every conversation now
+    await _customers_write(client, runtime, fake_graph, bot_inbox, "Quero saber o preço,")
+    chunks = record_chunk_sizes(monkeypatch, runner, "_take_turns")
+    statements: list[str] = []
+    in_chunk = contextvars.ContextVar("in_chunk", default=False)
+    take_turns = runner._take_turns
+
+    async def counted(session: AsyncSession, advised: Any) -> Any:
+        token = in_chunk.set(True)
+        try:
+            return await take_turns(session, advised)
+        finally:
+            in_chunk.reset(token)
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if in_chunk.get():
+            statements.append(statement)
+
+    monkeypatch.setattr(runner, "_take_turns", counted)
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await _run_bot_and_deliveries(runtime)
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", record)
+
+    assert chunks == [len(CUSTOMERS)]
+    assert sorted(record.to for record in fake_graph.sent) == sorted(CUSTOMERS * 2)
+    async with runtime.db.session(write=False) as session:
+        follow_ups = (await session.scalars(select(Job.args).where(Job.kind == FOLLOW_UP_JOB, state_is(SCHEDULED)))).all()
+    assert len(follow_ups) == len(CUSTOMERS)  # each replaced by the turn's own, after the newer message
+    if runtime.db.is_postgres:  # SQLite's INSERTs run a row at a time, and in this process
+        inserts = collections.Counter(s.split("(")[0].strip() for s in statements if s.startswith("INSERT"))
+        assert inserts == {"INSERT INTO messages": 1, "INSERT INTO jobs": 2}, inserts
+        assert len(statements) <= CHUNK_BUDGET, statements
+
+
 async def test_a_turn_that_fails_fails_only_its_own_job(
     client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, bot_inbox: WhatsAppInbox,
     monkeypatch: pytest.MonkeyPatch,
@@ -82,11 +137,12 @@ async def test_a_turn_that_fails_fails_only_its_own_job(
     take_turn = runner.take_turn
     failures = {"left": 2}  # in the chunk's transaction, then in its own; its retry goes through
 
-    async def flaky(turn: runner.Turn) -> None:
-        await take_turn(turn)
+    async def flaky(turn: runner.Turn) -> bool:
+        stays = await take_turn(turn)
         if failures["left"] and (turn.message.content or "").endswith(broken):
             failures["left"] -= 1
             raise RuntimeError("the turn broke after its writes")
+        return stays
 
     monkeypatch.setattr(runner, "take_turn", flaky)
     worker = Worker(runtime.db, runtime.settings)

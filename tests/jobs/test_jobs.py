@@ -147,6 +147,37 @@ async def test_replace_scheduled_moves_the_waiting_job_but_leaves_a_due_one(db: 
             await enqueue(session, "test.record", {"n": 4}, dedupe_key="k2", replace_scheduled=True)
 
 
+async def test_insert_jobs_with_dedupe_keys_replaces_waiting_twins_and_leaves_due_ones(db: Database) -> None:
+    async with db.session() as session:
+        waiting = await enqueue(session, "test.record", {"n": 1}, dedupe_key="waiting", schedule_in=60)
+        due = await enqueue(session, "test.record", {"n": 2}, dedupe_key="due")
+    jobs = [NewJob({"n": 3}, dedupe_key="waiting"), NewJob({"n": 4}, dedupe_key="due"), NewJob({"n": 5}, dedupe_key="new")]
+    async with db.session() as session:
+        await insert_jobs(session, "test.record", jobs, schedule_in=600, replace_scheduled=True)
+
+    async with db.session(write=False) as session:
+        stored = {job.dedupe_key: job for job in (await session.scalars(select(Job))).all()}
+    assert set(stored) == {"waiting", "due", "new"}
+    assert (stored["waiting"].id, stored["waiting"].args, stored["waiting"].state) == (waiting.id, {"n": 3}, "scheduled")
+    assert stored["waiting"].scheduled_at - utcnow() > timedelta(seconds=500)
+    assert (stored["due"].id, stored["due"].args, stored["due"].state) == (due.id, {"n": 2}, "available")
+    assert (stored["new"].args, stored["new"].state) == ({"n": 5}, "scheduled")
+
+    # Without replacing, a live twin keeps its job whatever its state.
+    async with db.session() as session:
+        await insert_jobs(session, "test.record", [NewJob({"n": 6}, dedupe_key="waiting"), NewJob({"n": 7}, dedupe_key="other")])
+    async with db.session(write=False) as session:
+        assert (await session.get(Job, waiting.id)).args == {"n": 3}
+    assert await _count(db) == 4
+
+    with pytest.raises(ValueError, match="different dedupe keys"):
+        async with db.session() as session:
+            await insert_jobs(session, "test.record", [NewJob({"n": 8}, dedupe_key="k"), NewJob({"n": 9}, dedupe_key="k")])
+    with pytest.raises(ValueError, match="scheduled for later"):
+        async with db.session() as session:
+            await insert_jobs(session, "test.record", [NewJob({"n": 10}, dedupe_key="k")], replace_scheduled=True)
+
+
 async def test_priority_then_schedule_order(db: Database, settings: Settings, worker_factory) -> None:
     async with db.session() as session:
         for n, priority in [(1, 9), (2, 5), (3, 0), (4, 5), (5, 0)]:
