@@ -120,7 +120,18 @@ class BotConversationRepository(AccountRepository[BotConversation]):
 
     async def for_conversation(self, conversation_id: int) -> BotConversation:
         found = await self.session.scalar(self.select().where(BotConversation.conversation_id == conversation_id))
-        return found or await self.add(BotConversation(conversation_id=conversation_id, answers={}))
+        return found or self.start(conversation_id)
+
+    def start(self, conversation_id: int) -> BotConversation:
+        """The state of a conversation the bot has not talked in, added to the session without a round trip:
+        inserted at the next flush with the turn's other writes (one INSERT for a chunk's new states), its
+        defaults set here so that the turn can read them before."""
+        state = BotConversation(
+            account_id=self.account_id, conversation_id=conversation_id, answers={}, invalid_answers=0,
+            unanswered_questions=0, follow_ups_sent=0,
+        )
+        self.session.add(state)
+        return state
 
 
 class AssignmentCursorRepository(AccountRepository[AssignmentCursor]):

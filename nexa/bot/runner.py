@@ -231,9 +231,7 @@ async def _turn_of(session: AsyncSession, runtime: Runtime, rows: TurnRows | Non
     message, conversation, inbox, contact = rows.message, rows.conversation, rows.inbox, rows.contact
     if conversation.status != ConversationStatus.pending or not inbox.bot_enabled:
         return None
-    state = rows.state or await BotConversationRepository(session, conversation.account_id).add(
-        BotConversation(conversation_id=conversation.id, answers={})
-    )
+    state = rows.state or BotConversationRepository(session, conversation.account_id).start(conversation.id)
     if state.last_customer_message_id is not None and state.last_customer_message_id >= message.id:
         return None  # this message's turn already ran (a retried job)
     return Turn(session, runtime, message, conversation, inbox, contact, state, config_of(rows.settings), replies)

