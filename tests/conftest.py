@@ -137,6 +137,7 @@ async def runtime(db: Database, settings: Settings) -> AsyncIterator[Runtime]:
 
     built = Runtime.build(settings, db=db)
     yield built
+    await built.close_http()  # its aiohttp session, else reported unclosed when collected
     if built.redis is not None:
         await built.redis.aclose()
 
