@@ -24,6 +24,7 @@ retries).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -234,8 +235,15 @@ async def _receive_webhook(runtime: Runtime, scope: Scope, receive: Receive, cha
     if events:
         await inbound_queue.require_routable(runtime.db, inbox, adapter, events)  # a 404 when no inbox takes any
         await inbound_queue.store(runtime, inbox, body, events)
-    reply = adapter.webhook_reply(events) if isinstance(adapter, AnswersInWebhookReply) else None
+    reply = adapter.webhook_reply(events) if _answers_in_webhook_reply(type(adapter)) else None  # type: ignore[attr-defined]
     return JSONResponse(dict(reply) if reply else {"status": "ok", "queued": len(events)})
+
+
+@functools.cache
+def _answers_in_webhook_reply(adapter_type: type[ChannelAdapter]) -> bool:
+    # Once per adapter class: isinstance against a runtime-checkable Protocol walks the Protocol's members on
+    # every call (5.6 us, ~3 % of a webhook's CPU in `nexa serve`).
+    return issubclass(adapter_type, AnswersInWebhookReply)
 
 
 class _WebhookRoute(Route):
