@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from nexa.analytics import service as analytics
 from nexa.analytics.models import ReportingEventName
@@ -195,14 +197,17 @@ class MessageBatch:
     not when the batch is written); `write` stores every message added so far with one INSERT, then their
     attachments, jobs and events. A bot chunk says all its turns' replies with one.
 
-    Until `write`, the messages have no id and no job: whoever adds one must write the batch before the
-    transaction ends (any flush meanwhile inserts them, and `write` still adds what is missing)."""
+    Until `write`, the messages have no job and send no event: a transaction that would commit a message
+    added and never written fails instead (a reply stored without its delivery would never reach the
+    customer)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._added: list[tuple[NewMessage, Message]] = []
 
     async def add(self, draft: NewMessage) -> Message:
+        if not self._added:
+            event.listen(self.session.sync_session, "before_commit", self._require_written, once=True)
         message = _new_row(draft)
         self.session.add(message)
         self._added.append((draft, message))
@@ -223,6 +228,10 @@ class MessageBatch:
             await notifications.mentioned(self.session, message, draft.conversation)
         await self.session.flush()
         return [message for _draft, message in added]
+
+    def _require_written(self, _session: Session) -> None:
+        if self._added:
+            raise RuntimeError(f"{len(self._added)} message(s) added to a MessageBatch were never written")
 
 
 def _new_row(draft: NewMessage) -> Message:

@@ -1,0 +1,1 @@
+from tests.fixtures.fake_graph import fake_graph  # noqa: F401
