@@ -6,17 +6,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from nexa.channels.inbound_queue import INBOUND_QUEUE
 from nexa.conversations.messages import DELIVERY_JOB, MessageBatch, NewMessage, Sender
 from nexa.conversations.models import Conversation, Message, MessageType
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.inboxes.models import Inbox
 from nexa.jobs.models import Job
-from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
-from tests.channels.conftest import inbound_settled
-from tests.channels.whatsapp.helpers import create_whatsapp_inbox
-from tests.factories import make_member
+from tests.channels.whatsapp.helpers import WhatsAppInbox
 
 
 async def _replies_and_deliveries(runtime: Runtime) -> tuple[int, int]:
@@ -27,24 +23,18 @@ async def _replies_and_deliveries(runtime: Runtime) -> tuple[int, int]:
 
 
 async def test_a_batch_commits_its_messages_with_their_deliveries_and_never_without(
-    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph
+    client: httpx.AsyncClient, runtime: Runtime, fake_graph: FakeGraph, whatsapp: WhatsAppInbox
 ) -> None:
-    inbox = await create_whatsapp_inbox(client, await make_member(runtime), fake_graph)
-    inbound = Worker(runtime.db, runtime.settings, queues=[INBOUND_QUEUE])  # the customer's conversation only
-    await inbound.start()
-    try:
-        assert (await fake_graph.customer_says(client, inbox.callback_path, "Oi")).status_code == 200
-        await inbound_settled(runtime.db)
-    finally:
-        await inbound.stop(timeout=5)
+    # The customer's conversation (the client waits for the inbound batch; no worker sends anything).
+    assert (await fake_graph.customer_says(client, whatsapp.callback_path, "Oi")).status_code == 200
 
     async def reply(text: str, *, write: bool) -> None:
         async with runtime.db.session() as session:
             conversation = await session.scalar(select(Conversation))
-            stored_inbox = await session.get(Inbox, inbox.id)
-            assert conversation is not None and stored_inbox is not None
+            inbox = await session.get(Inbox, whatsapp.id)
+            assert conversation is not None and inbox is not None
             batch = MessageBatch(session)
-            await batch.add(NewMessage(conversation, stored_inbox, MessageType.outgoing, text, Sender()))
+            await batch.add(NewMessage(conversation, inbox, MessageType.outgoing, text, Sender()))
             if write:
                 await batch.write()
 

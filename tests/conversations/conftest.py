@@ -1,1 +1,0 @@
-from tests.fixtures.fake_graph import fake_graph  # noqa: F401
