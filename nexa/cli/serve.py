@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         from nexa.app import create_app
         from nexa.db import migrations
         from nexa.kit.logging import configure_logging
-        from nexa.kit.memory import freeze_startup_objects
+        from nexa.kit.memory import tune_garbage_collection
         from nexa.realtime.ws import MAX_CLIENT_FRAME_BYTES
 
         configure_logging(settings.log_level, settings.log_json)
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
             console.rule()
 
         application = create_app(settings, run_worker=not no_worker)
-        freeze_startup_objects()
+        tune_garbage_collection()
         uvicorn.run(
             application,
             host=host or settings.host,

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
 async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_timeout: float) -> None:
     from nexa.jobs.worker import Worker
-    from nexa.kit.memory import freeze_startup_objects
+    from nexa.kit.memory import tune_garbage_collection
     from nexa.realtime.bus import build_bus
     from nexa.realtime.hub import Hub, set_hub
 
@@ -54,7 +54,7 @@ async def _run_worker(settings: Settings, queues: list[str] | None, shutdown_tim
     stop = _stop_on_signal()
     try:
         await worker.start()
-        freeze_startup_objects()
+        tune_garbage_collection()
         await stop.wait()
     finally:
         await worker.stop(shutdown_timeout)
