@@ -376,8 +376,13 @@ async def check_reply(
 
 
 class SendRateLimiter(Protocol):
-    async def acquire(self, key: str, rate_per_second: float) -> float:
-        """Take one send from `key`'s bucket: 0 when allowed now, else the seconds until a send is."""
+    async def acquire(self, key: str, rate_per_second: float, count: int = 1) -> list[float]:
+        """Take `count` sends from `key`'s bucket, in order: for each, 0 when it may go now, else the seconds
+        until its turn (the refused ones one after another, `1 / rate` apart)."""
+
+
+def _turns(allowed: int, count: int, first_wait: float, rate_per_second: float) -> list[float]:
+    return [0.0] * allowed + [first_wait + index / rate_per_second for index in range(count - allowed)]
 
 
 class MemorySendRateLimiter:
@@ -386,32 +391,36 @@ class MemorySendRateLimiter:
     def __init__(self) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    async def acquire(self, key: str, rate_per_second: float) -> float:
+    async def acquire(self, key: str, rate_per_second: float, count: int = 1) -> list[float]:
+        # At least one send of capacity, so that a rate under one per second still sends.
+        capacity = max(rate_per_second, 1.0)
         now = time.monotonic()
-        tokens, at = self._buckets.get(key, (rate_per_second, now))
-        tokens = min(rate_per_second, tokens + (now - at) * rate_per_second)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
+        tokens, at = self._buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + (now - at) * rate_per_second)
+        allowed = min(count, int(tokens))
+        tokens -= allowed
         self._buckets[key] = (tokens, now)
-        return (1 - tokens) / rate_per_second
+        return _turns(allowed, count, (1 - tokens) / rate_per_second, rate_per_second)
 
 
 # One bucket per number shared by every process: refilled from Redis' own clock (no skew between hosts),
-# capacity one second of sends. Returns the wait in microseconds (Lua numbers come back as integers).
+# capacity one second of sends (at least one). Takes up to ARGV[2] sends; returns how many it took and the
+# wait for the next one in microseconds (Lua numbers come back as integers).
 _TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local capacity = math.max(rate, 1)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or rate
+local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
-tokens = math.min(rate, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local allowed = math.min(count, math.floor(tokens))
+tokens = tokens - allowed
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], 60)
-return math.ceil(wait * 1000000)
+return {allowed, math.ceil((1 - tokens) / rate * 1000000)}
 """
 
 
@@ -420,14 +429,14 @@ class RedisSendRateLimiter:
         self._script = redis.register_script(_TOKEN_BUCKET)
         self._prefix = prefix
 
-    async def acquire(self, key: str, rate_per_second: float) -> float:
+    async def acquire(self, key: str, rate_per_second: float, count: int = 1) -> list[float]:
         try:
-            wait_us = await self._script(keys=[self._prefix + key], args=[rate_per_second])
+            allowed, wait_us = await self._script(keys=[self._prefix + key], args=[rate_per_second, count])
         except Exception:
             # Redis down: send rather than stall every reply; the provider's 130429 still slows us down.
             logger.warning("send rate limiter unavailable", exc_info=True)
-            return 0.0
-        return int(wait_us) / 1_000_000
+            return [0.0] * count
+        return _turns(int(allowed), count, int(wait_us) / 1_000_000, rate_per_second)
 
 
 def send_rate_limiter(runtime: Runtime) -> SendRateLimiter:
@@ -531,7 +540,7 @@ async def _prepare_all(
             prepared.append((item, await _prepare(session, runtime, loaded, item.ctx.job_id)))
         except Exception as exc:
             failures[item.ctx.job_id] = exc
-    return prepared
+    return await _within_rate(runtime, prepared, failures)
 
 
 async def _prepare(session: AsyncSession, runtime: Runtime, loaded: _Pending, job_id: int) -> _Delivery | _Unsendable:
@@ -545,12 +554,24 @@ async def _prepare(session: AsyncSession, runtime: Runtime, loaded: _Pending, jo
         outbound = await _outbound_message(session, runtime, message, address, adapter, job_id)
     except UnprocessableEntity as exc:
         return _Unsendable(exc.message)
-    rate = rate_per_second(inbox, adapter)
-    if rate is not None:
-        wait = await send_rate_limiter(runtime).acquire(f"inbox:{inbox.id}", rate)
-        if wait > 0:
-            raise Snooze(wait)
     return _Delivery(message, conversation, inbox, adapter, outbound)
+
+
+async def _within_rate(
+    runtime: Runtime, prepared: list[tuple[ChunkJob, _Delivery | _Unsendable]], failures: dict[int, BaseException]
+) -> list[tuple[ChunkJob, _Delivery | _Unsendable]]:
+    """The sends each number's rate allows now, taken from its bucket with one call per number (in claim
+    order); the others snooze until their turn."""
+    buckets: dict[int, tuple[float, list[ChunkJob]]] = {}
+    for item, delivery in prepared:
+        if isinstance(delivery, _Delivery) and (rate := rate_per_second(delivery.inbox, delivery.adapter)):
+            buckets.setdefault(delivery.inbox.id, (rate, []))[1].append(item)
+    for inbox_id, (rate, items) in buckets.items():
+        waits = await send_rate_limiter(runtime).acquire(f"inbox:{inbox_id}", rate, len(items))
+        for item, wait in zip(items, waits, strict=True):
+            if wait > 0:
+                failures[item.ctx.job_id] = Snooze(wait)
+    return [(item, delivery) for item, delivery in prepared if item.ctx.job_id not in failures]
 
 
 async def _send(runtime: Runtime, ctx: JobContext, delivery: _Delivery) -> SentMessage | None:
