@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 _DEFAULT_QUEUE_LIMIT = 10
 _TRACEBACK_LIMIT = 8_000
 _METRICS_INTERVAL = 15.0
+# How soon the other queues look again once a keyed job finished (see Worker._wake_all_soon).
+_KEY_RELEASE_WAKE_SECONDS = 0.05
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Worker:
         self._queue_loops: list[asyncio.Task[None]] = []
         self._maintenance: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._key_release_wake: asyncio.TimerHandle | None = None
         self._stopping = False
         self._started = False
         self._database_lost = False
@@ -135,6 +138,8 @@ class Worker:
         # they write the last outcomes before they return.
         self._wake_all()
         await asyncio.gather(*self._queue_loops, return_exceptions=True)
+        if self._key_release_wake is not None:
+            self._key_release_wake.cancel()
         if self._maintenance is not None:
             self._maintenance.cancel()
             await asyncio.gather(self._maintenance, return_exceptions=True)
@@ -147,6 +152,19 @@ class Worker:
     def _wake_all(self) -> None:
         for event in self._wake.values():
             event.set()
+
+    def _wake_all_soon(self) -> None:
+        """Wake every queue within `_KEY_RELEASE_WAKE_SECONDS`, once however many keyed jobs finish meanwhile: a
+        key may be shared by queues (a conversation's deliveries and its assignment), but waking every queue at
+        each acknowledgement of a busy one made each idle queue claim, in vain, as often as the busy one."""
+        if self._key_release_wake is None:
+            self._key_release_wake = asyncio.get_running_loop().call_later(
+                _KEY_RELEASE_WAKE_SECONDS, self._wake_all_now
+            )
+
+    def _wake_all_now(self) -> None:
+        self._key_release_wake = None
+        self._wake_all()
 
     def _on_enqueue(self, queue: str) -> None:
         event = self._wake.get(queue)
@@ -201,8 +219,9 @@ class Worker:
                     await asyncio.sleep(self._poll_interval)
                     continue
             if any(ack.concurrency_key is not None for ack in acks):
-                # A finished keyed job frees its key for every queue, now that its state is written.
-                self._wake_all()
+                # A finished keyed job frees its key for every queue, now that its state is written (this
+                # queue's own claim above already saw it).
+                self._wake_all_soon()
             for rows in _runs(claimed):
                 task = asyncio.create_task(self._run(rows), name=f"nexa-job-{rows[0].id}")
                 for row in rows:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import socket
 from datetime import timedelta
@@ -275,6 +276,45 @@ async def test_concurrency_key_never_runs_two_at_once(db: Database, worker_facto
 
 async def _count_is(db: Database, n: int) -> bool:
     return await _count(db, Job.state == "completed") == n
+
+
+async def test_a_key_freed_in_one_queue_lets_another_queue_run_its_job(db: Database, settings: Settings, worker_factory) -> None:
+    # Polls far apart: the other queue's job runs because the freed key wakes its queue, not because it polled.
+    await worker_factory(settings.model_copy(update={"worker_poll_interval": 30.0}))
+    async with db.session() as session:
+        holder = await enqueue(session, "test.sleep", {"seconds": 0.3}, concurrency_key="conversation:1")
+    await wait_for_state(db, holder.id, "executing")
+    async with db.session() as session:
+        blocked = await enqueue(session, "test.record", {"n": "after"}, queue="other", concurrency_key="conversation:1")
+    await wait_for_state(db, blocked.id, "completed", timeout=5)
+    assert [kind for kind, _args in sample_jobs.RAN] == ["test.sleep", "test.record"]
+
+
+async def test_a_busy_queue_wakes_the_idle_ones_once_per_window_not_at_every_keyed_job(
+    db: Database, settings: Settings, worker_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexa.jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_KEY_RELEASE_WAKE_SECONDS", 0.5)
+    claims: collections.Counter[str] = collections.Counter()
+    claim_jobs = claim.claim_jobs
+
+    async def counted(database: Database, queue: str, *args: object, **kwargs: object) -> object:
+        claims[queue] += 1
+        return await claim_jobs(database, queue, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(claim, "claim_jobs", counted)
+    async with db.session() as session:
+        for n in range(20):  # one key: they run one at a time, each finishing in its own claim round
+            await enqueue(session, "test.exclusive", {"n": n}, concurrency_key="conversation:2")
+    started = asyncio.get_running_loop().time()
+    await worker_factory(settings.model_copy(update={"worker_poll_interval": 30.0}))  # no polls meanwhile
+    await wait_for(lambda: _count_is(db, 20), timeout=30)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert claims["default"] >= 20
+    # Its first claim, one per half-second window, and one more for the stop; it used to claim after each of the
+    # twenty acknowledgements.
+    assert claims["other"] <= 3 + elapsed / 0.5
 
 
 async def test_concurrent_claims_cannot_both_take_a_key(db: Database) -> None:
