@@ -154,3 +154,34 @@ async def test_a_write_without_a_transaction_is_kept_even_when_the_block_fails_a
         names = (await session.scalars(select(Account.name))).all()
     # On SQLite the block is a transaction, rolled back; on PostgreSQL the INSERT committed on its own.
     assert names == ([] if db.is_sqlite else ["Kept"])
+
+
+async def test_get_answers_a_held_row_without_a_greenlet_and_anything_else_the_usual_way(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.session() as session:
+        session.add_all([Account(name="Held"), Account(name="Elsewhere")])
+    async with db.session() as session:
+        held = await session.scalar(select(Account).where(Account.name == "Held"))
+        elsewhere_id = await session.scalar(select(Account.id).where(Account.name == "Elsewhere"))
+        assert held is not None and elsewhere_id is not None
+        held_id = held.id
+        spawned: list[object] = []
+        greenlet_spawn = engine_module.AsyncSession.get
+
+        async def counted(self: AsyncSession, *args: object, **kwargs: object) -> object:
+            spawned.append(args)
+            return await greenlet_spawn(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine_module.AsyncSession, "get", counted)
+        assert await session.get(Account, held_id) is held
+        assert spawned == []
+        # Not held, expired, or with an option: Session.get's own way, which queries.
+        found = await session.get(Account, elsewhere_id)
+        assert found is not None and found.name == "Elsewhere"
+        await session.execute(update(Account).where(Account.id == held_id).values(name="Renamed"))
+        session.expire(held)
+        assert (await session.get(Account, held_id)).name == "Renamed"  # type: ignore[union-attr]
+        assert await session.get(Account, held_id, populate_existing=True) is held
+        assert len(spawned) == 3
+        assert await session.get(Account, 10**12) is None
