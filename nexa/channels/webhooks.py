@@ -11,14 +11,13 @@ FastAPI dependency solving, request object or response model, and no database se
 must be looked up. It still runs inside the app's middleware (request id, metrics, access log, CORS) and
 its error handlers, which render a `WebhookRejected` as every other `NexaError`.
 
-The inbox is cached by public id for `_INBOX_TTL` seconds, and with it its secrets once decrypted (the
-app secret that checks every signature). Trade-off: the plaintext secrets of the inboxes that received
-webhooks in the last few seconds stay in this process's memory (never on disk, never logged), where
-decrypting them on every request cost about 4 % of the server's CPU. An entry goes when its inbox is
-updated or deleted in this process (at flush and again at commit; a lookup under way across such a change
-does not cache what it read), when it expires, or when the cache is full; other processes see a
-change within `_INBOX_TTL` seconds (a rotated app secret may answer 403 that long, and the provider
-retries).
+The inbox is cached by public id for `_INBOX_TTL` seconds; its secrets (the app secret that checks every
+signature) are decrypted once per process by `Cipher.decrypt`, where decrypting them on every request cost
+about 4 % of the server's CPU. Trade-off: plaintext secrets stay in this process's memory (never on disk,
+never logged), which holds the encryption key anyway. An entry goes when its inbox is updated or deleted in
+this process (at flush and again at commit; a lookup under way across such a change does not cache what it
+read), when it expires, or when the cache is full; other processes see a change within `_INBOX_TTL`
+seconds (a rotated app secret may answer 403 that long, and the provider retries).
 """
 
 from __future__ import annotations
@@ -79,24 +78,11 @@ class InboxCredentials:
         return read_credential(self.inbox, name, cipher=self.cipher)
 
 
-class _DecryptedOnce:
-    """A cached inbox's credentials: each secret is decrypted on first use and kept with the cache entry."""
-
-    def __init__(self, credentials: InboxCredentials) -> None:
-        self._credentials = credentials
-        self._plaintext: dict[str, str | None] = {}
-
-    def get(self, name: str) -> str | None:
-        if name not in self._plaintext:
-            self._plaintext[name] = self._credentials.get(name)
-        return self._plaintext[name]
-
-
 @dataclass(frozen=True)
 class _CachedInbox:
     expires: float
     inbox: Inbox
-    credentials: _DecryptedOnce
+    credentials: InboxCredentials
 
 
 _inboxes: dict[str, _CachedInbox] = {}
@@ -142,7 +128,7 @@ async def _look_up(runtime: Runtime, public_id: str) -> _CachedInbox | None:
         if inbox is None:
             return None
         session.expunge(inbox)  # detached: safe to hand to other requests' code, which only reads it
-    cached = _CachedInbox(time.monotonic() + _INBOX_TTL, inbox, _DecryptedOnce(InboxCredentials(inbox, runtime.cipher)))
+    cached = _CachedInbox(time.monotonic() + _INBOX_TTL, inbox, InboxCredentials(inbox, runtime.cipher))
     if changes_before != _changes_seen:
         return cached  # may be the row from before a change: good for this request, not for later ones
     if len(_inboxes) >= _INBOX_CACHE_SIZE:

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
+from cryptography.fernet import MultiFernet
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,6 @@ from nexa.db.engine import Database
 from nexa.devtools.fake_graph import FakeGraph, sign
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import PublicInboxRepository
-from nexa.kit.crypto import Cipher
 from nexa.runtime import Runtime
 from tests.channels.whatsapp.helpers import WhatsAppInbox, all_messages
 
@@ -31,14 +31,14 @@ async def test_the_app_secret_is_decrypted_once_per_cached_inbox_and_a_rotated_o
     client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decrypted: list[str] = []
-    decrypt = Cipher.decrypt
+    decrypt = MultiFernet.decrypt
 
-    def counting_decrypt(cipher: Cipher, ciphertext: str) -> str:
-        plaintext = decrypt(cipher, ciphertext)
-        decrypted.append(plaintext)
+    def counting_decrypt(fernet: MultiFernet, token: bytes, *args: object) -> bytes:
+        plaintext = decrypt(fernet, token, *args)  # type: ignore[arg-type]
+        decrypted.append(plaintext.decode())
         return plaintext
 
-    monkeypatch.setattr(Cipher, "decrypt", counting_decrypt)
+    monkeypatch.setattr(MultiFernet, "decrypt", counting_decrypt)
     webhooks._inboxes.pop(_public_id(whatsapp), None)
     for text in ("um", "dois", "três"):
         assert (await fake_graph.customer_says(client, whatsapp.callback_path, text)).status_code == 200
