@@ -5,7 +5,7 @@ import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Integer, Select, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexa.bot.models import AssignmentCursor, BotConversation, BotSettings
@@ -14,6 +14,7 @@ from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, ConversationStatus, Message
 from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
 from nexa.db.engine import execute_at_commit
+from nexa.db.types import UTCDateTime
 from nexa.inboxes.models import Inbox
 from nexa.tenancy.repository import AccountRepository
 
@@ -62,12 +63,23 @@ class BotRuleRepository(AccountRepository[BotRule]):
         uses = self.session.info.setdefault(_RULE_USES, collections.Counter())
         uses[rule_id] += 1
         execute_at_commit(
-            self.session,
-            update(BotRule)
-            .where(BotRule.account_id == self.account_id, BotRule.id == rule_id)
-            .values(usage_count=BotRule.usage_count + uses[rule_id], last_used_at=at, updated_at=BotRule.updated_at),
+            self.session, _count_use_statement(),
+            {"p_account_id": self.account_id, "p_rule_id": rule_id, "p_uses": uses[rule_id], "p_at": at},
             key=(_RULE_USES, rule_id),
         )
+
+
+@functools.cache
+def _count_use_statement() -> Update:
+    # Built once, with bound values: building it for every turn was ~6 % of the bot worker (py-spy, full loop).
+    return (
+        update(BotRule)
+        .where(BotRule.account_id == bindparam("p_account_id"), BotRule.id == bindparam("p_rule_id"))
+        .values(
+            usage_count=BotRule.usage_count + bindparam("p_uses", type_=Integer),
+            last_used_at=bindparam("p_at", type_=UTCDateTime), updated_at=BotRule.updated_at,
+        )
+    )
 
 
 @functools.cache

@@ -22,7 +22,7 @@ import logging
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -224,22 +224,25 @@ class _WriterQueue:
             self._lock.release()
 
 
-def execute_at_commit(session: AsyncSession, statement: Executable, *, key: Hashable | None = None) -> None:
-    """Run `statement` as the transaction's last one, right before COMMIT (never if it rolls back).
+def execute_at_commit(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None, *, key: Hashable | None = None
+) -> None:
+    """Run `statement` (with `params`) as the transaction's last one, right before COMMIT (never if it rolls
+    back).
 
     For writes many transactions share, such as a counter row or a NOTIFY: a row lock taken here is
     held for the commit only, not for the rest of the transaction, so concurrent transactions do not
     queue behind each other for their whole length. A statement queued with the `key` of an earlier one
     takes its place: a counter bumped several times in one transaction is one UPDATE of the sum.
     """
-    queued: dict[Hashable, Executable] = session.info.setdefault(_AT_COMMIT, {})
-    queued[key if key is not None else object()] = statement
+    queued: dict[Hashable, tuple[Executable, Mapping[str, Any] | None]] = session.info.setdefault(_AT_COMMIT, {})
+    queued[key if key is not None else object()] = (statement, params)
 
 
 @event.listens_for(Session, "before_commit")
 def _execute_at_commit(session: Session) -> None:
-    for statement in session.info.pop(_AT_COMMIT, {}).values():
-        session.execute(statement)
+    for statement, params in session.info.pop(_AT_COMMIT, {}).values():
+        session.execute(statement, params)
 
 
 def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:
