@@ -77,6 +77,15 @@ async def _completed(db: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(Job).where(Job.state == "completed")) or 0)
 
 
+async def _listening_workers(db: Database, count: int) -> bool:
+    """Whether `count` workers have started: each LISTENs for new jobs once it runs."""
+    async with db.session(write=False) as session:
+        listening = await session.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+        ))
+    return listening == count
+
+
 async def test_each_job_runs_exactly_once_across_processes(
     postgres_db: Database, spawn_worker, worker_factory, settings: Settings
 ) -> None:
@@ -84,6 +93,9 @@ async def test_each_job_runs_exactly_once_across_processes(
     total = 2_000  # enough for all three workers to contend for every claim; more only adds time
     async with runs_table(db):
         workers = [spawn_worker(), spawn_worker()]
+        # Both processes up before any job exists: under a loaded suite one of them used to start after the
+        # others had run all 2,000.
+        await wait_for(lambda: _listening_workers(db, 2), timeout=60)
         await worker_factory(settings.model_copy(update={"worker_queues": "default:10"}))
         for start in range(0, total, 500):
             async with db.session() as session:
