@@ -48,6 +48,7 @@ from bench.inbound_pipeline import (  # noqa: E402
 )
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
 from nexa.kit import aio, http  # noqa: E402
+from nexa.kit.memory import tune_garbage_collection  # noqa: E402
 
 REPLY = "Obrigado! Já te respondo."
 
@@ -159,6 +160,8 @@ def _cpu_readings(servers: Servers) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    # On uvloop, as Nexa's processes: on asyncio's selector loop the load generator, the fake Graph API and
-    # its receipts took a sixth of the machine's CPU, which the measured run then lacked.
+    # On uvloop and with their garbage collection, as Nexa's processes: on asyncio's selector loop the load
+    # generator, the fake Graph API and its receipts took a sixth of the machine's CPU, and collections at
+    # CPython's default threshold another tenth of this process, which the measured run then lacked.
+    tune_garbage_collection()
     aio.run(main())

@@ -42,6 +42,7 @@ from bench.harness import cpu_seconds, stop_processes, wait_healthy  # noqa: E40
 from nexa.db import migrations  # noqa: E402
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
 from nexa.kit import aio  # noqa: E402
+from nexa.kit.memory import tune_garbage_collection  # noqa: E402
 
 ADMIN = {"email": "bench@example.com", "password": "bench password 1"}
 RAW_CONNECTIONS = 8
@@ -443,6 +444,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    # On uvloop, as Nexa's processes: on asyncio's selector loop the load generator, the fake Graph API and
-    # its receipts took a sixth of the machine's CPU, which the measured run then lacked.
+    # On uvloop and with their garbage collection, as Nexa's processes: on asyncio's selector loop the load
+    # generator, the fake Graph API and its receipts took a sixth of the machine's CPU, and collections at
+    # CPython's default threshold another tenth of this process, which the measured run then lacked.
+    tune_garbage_collection()
     aio.run(main())
