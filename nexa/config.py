@@ -52,11 +52,10 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
 
     # A queue's limit is also the largest chunk of a chunked kind (nexa.jobs.registry.job): bot turns and
-    # deliveries of many conversations share a claim and a transaction under load (20 deliveries, not 10:
-    # 0.3 ms less of the worker's CPU per message in the full-loop bench; 40 bot turns, not 20: a chunk
-    # runs after the previous one, and once the inbound backlog is stored the bot queue was the loop's
-    # limit at ~500 turns/s; docs/performance.md).
-    worker_queues: str = "default:10,inbound:2,deliveries:20,webhooks:10,bot:40,media:2"
+    # deliveries of many conversations share a claim and a transaction under load, and a queue's chunks run
+    # one after another. 40 of each: in the full-loop bench, once the inbound backlog was stored the bot
+    # queue and then the deliveries were the loop's limit with 20 (docs/performance.md).
+    worker_queues: str = "default:10,inbound:2,deliveries:40,webhooks:10,bot:40,media:2"
     worker_poll_interval: float = 1.0
     # Least time between two claims of one queue (Oban's dispatch_cooldown): jobs finishing within it free
     # their slots for one claim transaction instead of one each.
