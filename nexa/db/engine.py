@@ -73,9 +73,9 @@ class _Session(AsyncSession):
     holds without leaving the event loop's thread of control.
 
     `AsyncSession.get` runs `Session.get` in a greenlet even when the row is in the identity map and no query
-    is needed, ~25 µs each; the inbound pipeline asked three times per customer message for rows it had
-    loaded (a receipt's conversation, a message's contact), 9 % of its worker under a profiler. Here a held
-    row comes straight from the identity map, on the same terms as `Session.get` (not expired, of the
+    is needed: 11.8 µs a call against 1.2 from the map (measured), and the inbound pipeline asks about three
+    times per customer message for rows it has loaded (a receipt's conversation, a message's contact). Here
+    a held row comes straight from the identity map, on the same terms as `Session.get` (not expired, of the
     class asked for); anything else, or any option, takes the usual way.
     """
 
