@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import socket
 from collections.abc import AsyncIterator
 
@@ -40,8 +42,21 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request]]]:
         await asyncio.sleep(2)
         return web.Response(text="late")
 
+    async def mirror(request: web.Request) -> web.Response:
+        """The request as it came over the wire; gzip-encoded, and with the status asked for."""
+        seen.append(request)
+        headers = sorted((name.lower(), value) for name, value in request.headers.items())  # names: any case
+        payload = {"method": request.method, "headers": headers, "body": (await request.read()).decode()}
+        return web.Response(
+            body=gzip.compress(json.dumps(payload).encode()), status=int(request.query.get("status", 200)),
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "Location": "/echo"},
+        )
+
     app = web.Application()
-    app.add_routes([web.post("/echo", echo), web.get("/moved", moved), web.get("/big", big), web.get("/slow", slow)])
+    app.add_routes([
+        web.post("/echo", echo), web.get("/moved", moved), web.get("/big", big), web.get("/slow", slow),
+        web.route("*", "/mirror", mirror),
+    ])
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -85,3 +100,46 @@ async def test_network_failures_are_httpx_transport_errors(server: tuple[str, li
             await client.get(f"{url}/slow")
         # The client still works after both.
         assert (await client.post(f"{url}/echo", json={})).status_code == 200
+
+
+@pytest.mark.parametrize("call", [
+    {"json": {"texto": "olá", "n": 1.5}},
+    {"content": b"raw \x00 bytes", "headers": {"Content-Type": "application/octet-stream", "X-Hub-Signature-256": "sha256=ab"}},
+    {"content": "texto", "headers": httpx.Headers({"authorization": "Bearer t", "User-Agent": "nexa-test"})},
+    {},
+])
+async def test_a_plain_call_sends_and_answers_what_httpx_own_way_does(
+    server: tuple[str, list[web.Request]], call: dict[str, object]
+) -> None:
+    """`request` takes a direct way to aiohttp for plain calls; an option that is not None (here an empty
+    `extensions`) makes it take httpx's. Both must put the same request on the wire and give back the same
+    response: decoded body, headers, request, redirect target and errors."""
+    url, _ = server
+    async with http.client(timeout=5, headers={"X-Client": "nexa"}) as client:
+        direct = await client.request("POST", f"{url}/mirror?status=302", **call)  # type: ignore[arg-type]
+        through_httpx = await client.request("POST", f"{url}/mirror?status=302", extensions={}, **call)  # type: ignore[arg-type]
+    assert type(direct) is not type(through_httpx)  # each took its own way
+    assert direct.json() == through_httpx.json()
+    assert direct.json()["method"] == "POST" and ["x-client", "nexa"] in direct.json()["headers"]
+    assert direct.status_code == through_httpx.status_code == 302 and direct.reason_phrase == "Found"
+    assert direct.headers.multi_items() == through_httpx.headers.multi_items()
+    assert direct.request.method == through_httpx.request.method and direct.request.url == through_httpx.request.url
+    assert sorted(direct.request.headers.multi_items()) == sorted(through_httpx.request.headers.multi_items())
+    assert direct.request.content == through_httpx.request.content
+    assert direct.url == through_httpx.url and direct.elapsed.total_seconds() > 0
+    assert direct.next_request is not None and through_httpx.next_request is not None
+    assert direct.next_request.url == through_httpx.next_request.url
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        direct.raise_for_status()
+    assert refused.value.request.url == through_httpx.request.url
+
+
+async def test_calls_httpx_must_build_take_its_way(server: tuple[str, list[web.Request]]) -> None:
+    url, seen = server
+    async with http.client(timeout=5, base_url=url) as client:
+        relative = await client.get("/mirror", params={"status": 201})
+    async with http.client(timeout=5, auth=("user", "secret")) as client:
+        authorized = await client.post(f"{url}/mirror")
+    assert relative.status_code == 201 and relative.request.url == f"{url}/mirror?status=201"
+    assert authorized.request.headers["Authorization"].startswith("Basic ")
+    assert seen[-1].headers["Authorization"] == authorized.request.headers["Authorization"]
