@@ -8,7 +8,7 @@ is already exclusive there and SQLAlchemy leaves the locking clause out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -213,6 +213,21 @@ async def heartbeat_jobs(database: Database, ids: Sequence[int], worker_id: str)
                 )
                 .values(heartbeat_at=now)
             )
+
+
+async def release_lost_claims(database: Database, queue: str, worker_id: str, held: Collection[int]) -> int:
+    """Jobs of `queue` executing under `worker_id` that the worker does not hold (run, or has an outcome
+    for) go back to available, the attempt their claim counted undone; returns how many.
+
+    They come from a claim whose answer was lost: the connection dropped after the database committed it.
+    Without this they would wait for the reaper (`job_rescue_after_seconds`, 90 s by default), holding
+    their concurrency keys meanwhile: a customer's inbound shard stalled after a database blip."""
+    lost = update(_jobs).where(state_is(EXECUTING), _jobs.c.queue == queue, _jobs.c.attempted_by == worker_id)
+    if held:
+        lost = lost.where(_jobs.c.id.not_in(sorted(held)))
+    async with database.session(transaction=False) as session:
+        released = await session.execute(lost.values(state=AVAILABLE, attempt=_jobs.c.attempt - 1))
+    return int(released.rowcount)  # type: ignore[attr-defined]
 
 
 async def rescue_jobs(database: Database, rescue_after: float) -> int:

@@ -193,6 +193,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         last_claim = -self._cooldown
         backlog = False
+        claim_lost = False  # whether a claim failed, so that the database may hold one this loop never saw
         while not (self._stopping and not self._running[queue] and not self._acks[queue]):
             await self._cool_down(queue, last_claim + self._cooldown, backlog)
             last_claim = loop.time()
@@ -202,6 +203,9 @@ class Worker:
             claimed: list[Row[Any]] = []
             if free > 0 or acks:
                 try:
+                    if claim_lost:
+                        await self._release_lost_claims(queue, acks)
+                        claim_lost = False
                     claimed = list(
                         await claim.claim_jobs(
                             self.database, queue, free, self.id, [(ack.job_id, ack.values) for ack in acks]
@@ -216,6 +220,7 @@ class Worker:
                         # Unwritten outcomes are not lost: the reaper gives those jobs another run.
                         return
                     self._acks[queue][:0] = acks
+                    claim_lost = True
                     await asyncio.sleep(self._poll_interval)
                     continue
             if any(ack.concurrency_key is not None for ack in acks):
@@ -235,6 +240,12 @@ class Worker:
                 await asyncio.wait_for(wake.wait(), self._poll_interval)
             except TimeoutError:
                 pass
+
+    async def _release_lost_claims(self, queue: str, acks: list[_Outcome]) -> None:
+        held = [*self._running[queue], *(ack.job_id for ack in acks)]
+        released = await claim.release_lost_claims(self.database, queue, self.id, held)
+        if released:
+            logger.warning("released jobs a lost claim had taken", extra={"queue": queue, "count": released})
 
     async def _cool_down(self, queue: str, until: float, backlog: bool) -> None:
         """Wait until `until` (the cooldown after the last claim), so that jobs finishing meanwhile free their

@@ -345,6 +345,33 @@ async def test_reaper_rescues_jobs_whose_worker_stopped_heartbeating(db: Databas
     assert [args["n"] for _, args in sample_jobs.RAN] == ["orphan"]
 
 
+async def test_a_claim_whose_answer_was_lost_is_released_at_the_next_claim(
+    db: Database, worker_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops after the database committed a claim: the worker never saw those jobs. Its next
+    claim gives them back at once, instead of leaving them (and their keys) to the reaper's window (30 s
+    here, 90 s by default)."""
+    real_claim = claim.claim_jobs
+    lost: list[int] = []
+
+    async def answer_lost_once(database: Database, queue: str, limit: int, worker_id: str, acks=()):  # type: ignore[no-untyped-def]
+        rows = await real_claim(database, queue, limit, worker_id, acks)
+        if rows and not lost:
+            lost.extend(row.id for row in rows)
+            raise ConnectionResetError("connection lost before the claim's answer came")
+        return rows
+
+    monkeypatch.setattr(claim, "claim_jobs", answer_lost_once)
+    async with db.session() as session:
+        first = await enqueue(session, "test.record", {"n": 1}, concurrency_key="shard:1")
+        second = await enqueue(session, "test.record", {"n": 2}, concurrency_key="shard:1")
+    await worker_factory()
+    done = await wait_for_state(db, second.id, "completed", timeout=8)
+    assert lost == [first.id]
+    assert (await get_job(db, first.id)).attempt == 1 and done.attempt == 1
+    assert [args["n"] for _, args in sample_jobs.RAN] == [1, 2]
+
+
 async def test_running_jobs_heartbeat_so_they_are_not_rescued(
     db: Database, settings: Settings, worker_factory
 ) -> None:
