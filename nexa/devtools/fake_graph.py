@@ -36,7 +36,8 @@ running server). `await fake.customer_says(http, url, "Oi")` does both for one t
 
 Receipts: `fake.send_receipts_to(http, url, ("sent", "delivered"))` makes the fake post those statuses,
 signed, for every message it accepts from then on (the full loop of a real number), posting one again, as
-Meta does, when it gets no answer or a 5xx; `await fake.settle()` waits until they are all answered.
+Meta does, when it gets no answer or a 5xx; `await fake.settle()` waits until they are all answered, and
+`fake.receipts_taken` counts those answered with a 2xx, by status.
 
 Use it in a test through the `fake_graph` fixture: `from tests.fixtures.fake_graph import fake_graph` in
 your conftest.py (or test module) makes the fixture available; or `async with FakeGraph().running() as fake:`.
@@ -52,6 +53,7 @@ import itertools
 import json
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -214,6 +216,8 @@ class FakeGraph:
     requests: list[RecordedRequest] = field(default_factory=list)
     sent: list[SentRecord] = field(default_factory=list)
     read_marks: list[ReadMark] = field(default_factory=list)
+    # Receipts posted and answered with a 2xx (stored by the receiver), by status.
+    receipts_taken: Counter[str] = field(default_factory=Counter)
     media: dict[str, StoredMedia] = field(default_factory=dict)
     templates: list[dict[str, Any]] = field(default_factory=list)
     # The most templates one page holds whatever `limit` asks (Meta caps it too); lower it to test paging.
@@ -301,6 +305,7 @@ class FakeGraph:
         self.requests.clear()
         self.sent.clear()
         self.read_marks.clear()
+        self.receipts_taken.clear()
         self._faults.clear()
         self._template_faults.clear()
         self.latency = 0.0
@@ -479,11 +484,13 @@ class FakeGraph:
                 statuses=[self.status(record.id, status, recipient=record.to)],
                 phone_number_id=record.phone_number_id,
             )
-            await self._post_until_taken(http, url, body)
+            if await self._post_until_taken(http, url, body):
+                self.receipts_taken[status] += 1
 
-    async def _post_until_taken(self, http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
+    async def _post_until_taken(self, http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
         """Meta posts a webhook again when the answer is not a 2xx or never comes (a connection the server
-        closed while idle, a restart): a few quick tries here, where Meta keeps trying for days."""
+        closed while idle, a restart): a few quick tries here, where Meta keeps trying for days. True if
+        the last answer was a 2xx."""
         for attempt in range(_RECEIPT_ATTEMPTS):
             try:
                 response = await self.post_webhook(http, url, body)
@@ -492,8 +499,9 @@ class FakeGraph:
                     raise
             else:
                 if response.status_code < 500 or attempt + 1 == _RECEIPT_ATTEMPTS:
-                    return
+                    return response.is_success
             await asyncio.sleep(0.05 * 2**attempt)
+        return False
 
     # --- the customer ----------------------------------------------------------------------------------
 

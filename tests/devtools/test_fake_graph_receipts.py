@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import httpx
 
@@ -10,7 +11,7 @@ from nexa.devtools.fake_graph import FakeGraph
 
 
 async def test_receipts_are_posted_again_after_a_5xx_or_a_dropped_connection() -> None:
-    answers = iter(["drop", 503, 200, 200])
+    answers = iter(["drop", 503, 200, 401])
     posted: list[str] = []
 
     def receiver(request: httpx.Request) -> httpx.Response:
@@ -33,6 +34,8 @@ async def test_receipts_are_posted_again_after_a_5xx_or_a_dropped_connection() -
         await fake.settle()
     assert ['"sent"' in body for body in posted] == [True, True, True, False]
     assert '"delivered"' in posted[-1]
+    # A refusal is final (Meta does not post it again) but the receipt was not taken.
+    assert fake.receipts_taken == Counter({"sent": 1})
 
 
 async def test_receipts_can_come_a_moment_after_the_send_is_answered() -> None:
