@@ -2,7 +2,7 @@
 
 Every provider send, media download, outgoing webhook and LLM call goes through one `httpx.AsyncClient`
 per process (`Runtime.http`). With httpx's own transport (httpcore's pool on anyio, h11's parser) a small
-JSON POST cost ~1.1 ms of CPU with ten in flight; through this transport it costs ~0.3 ms, and ~0.13 ms
+JSON POST cost ~1.1 ms of CPU with ten in flight; through this transport it costs ~0.3 ms, and ~0.15 ms
 when the client's `request` (and so `get`, `post`...) takes its direct way (decision 0011,
 docs/decisions/0011-outbound-http-on-aiohttp.md). Callers keep httpx's requests, responses and
 exceptions: aiohttp's errors are raised as the httpx error that means the same, so `except
