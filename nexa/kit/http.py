@@ -88,7 +88,7 @@ class _CookielessClient(httpx.AsyncClient):
         auth, event hooks, redirect following or a proxy for the URL) goes straight to aiohttp: httpx's
         way (URL merging and parsing, its `Headers`, the auth and redirect generators, the streamed read)
         cost a small POST twice what aiohttp itself did. Its `httpx.Request` is built only if asked for."""
-        transport = self._direct_transport(url, content, options)
+        transport = self._direct_transport(url, content, headers, options)
         if transport is None:
             return await super().request(
                 method, url, content=content, json=json, headers=headers, timeout=timeout, **options
@@ -105,14 +105,18 @@ class _CookielessClient(httpx.AsyncClient):
                                response.http_version, response.status_code, response.reason_phrase)
         return response
 
-    def _direct_transport(self, url: httpx.URL | str, content: Any, options: dict[str, Any]) -> AiohttpTransport | None:
+    def _direct_transport(
+        self, url: httpx.URL | str, content: Any, headers: Any, options: dict[str, Any]
+    ) -> AiohttpTransport | None:
         if not isinstance(url, str) or not url.startswith(_ABSOLUTE) or not isinstance(content, (bytes, str, type(None))):
+            return None
+        if headers and not (isinstance(headers, httpx.Headers) or _text_only(headers)):
             return None
         if any(value is not None and value is not httpx.USE_CLIENT_DEFAULT for value in options.values()):
             return None
         if self.is_closed or self.auth is not None or self.follow_redirects or any(self.event_hooks.values()):
             return None
-        parsed = _parsed(url)
+        parsed = _parsed(url)[0]
         transport = self._transport_for_url(parsed)  # another one for a proxy or a mount
         return transport if isinstance(transport, AiohttpTransport) and not parsed.userinfo else None
 
@@ -156,7 +160,7 @@ class _DirectCall:
             if "content-type" in self.headers:
                 headers.setdefault("Content-Type", self.headers["content-type"])
             self._request = httpx.Request(
-                self.method, _parsed(self.url), headers=headers, content=self.body,
+                self.method, _parsed(self.url)[0], headers=headers, content=self.body,
                 extensions={"timeout": self.timeout.as_dict()},
             )
         return self._request
@@ -232,7 +236,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         started = time.perf_counter()
         with _as_httpx_errors(call):
             answer = await self._open_session().request(
-                call.method, call.url, headers=call.headers, data=call.body, allow_redirects=False,
+                call.method, _parsed(call.url)[1], headers=call.headers, data=call.body, allow_redirects=False,
                 timeout=_client_timeout(call.timeout.as_dict()),
             )
             try:
@@ -243,7 +247,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             answer.status, headers=answer.raw_headers, stream=httpx.ByteStream(body), extensions=_extensions(answer)
         )
         response._call = call
-        response.read()  # through httpx's decoders (gzip, br...): this transport leaves bodies as sent
+        try:
+            response.read()  # through httpx's decoders (gzip, br...): this transport leaves bodies as sent
+        except httpx.DecodingError as exc:
+            exc.request = response.request  # httpx's own read names it; this one is built on demand
+            raise
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         return response
 
@@ -264,8 +272,17 @@ def _extensions(response: aiohttp.ClientResponse) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=_URLS_KEPT)
-def _parsed(url: str) -> httpx.URL:
-    return httpx.URL(url)  # immutable: one parsed URL serves every request to it
+def _parsed(url: str) -> tuple[httpx.URL, str]:
+    """The URL as httpx parses it (immutable: one serves every request to it), and as httpx's way would
+    have handed it to aiohttp (httpx's normalization and percent-encoding, not yarl's)."""
+    parsed = httpx.URL(url)
+    return parsed, str(parsed)
+
+
+def _text_only(headers: Any) -> bool:
+    # httpx also takes bytes names and values; those go its way.
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return all(isinstance(name, str) and isinstance(value, str) for name, value in pairs)
 
 
 class _ResponseBody(httpx.AsyncByteStream):

@@ -47,8 +47,9 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request]]]:
         seen.append(request)
         headers = sorted((name.lower(), value) for name, value in request.headers.items())  # names: any case
         payload = {"method": request.method, "headers": headers, "body": (await request.read()).decode()}
+        body = gzip.compress(json.dumps(payload).encode())
         return web.Response(
-            body=gzip.compress(json.dumps(payload).encode()), status=int(request.query.get("status", 200)),
+            body=body[:-8] + b"broken!!" if "broken" in request.query else body, status=int(request.query.get("status", 200)),
             headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "Location": "/echo"},
         )
 
@@ -106,6 +107,8 @@ async def test_network_failures_are_httpx_transport_errors(server: tuple[str, li
     {"json": {"texto": "olá", "n": 1.5}},
     {"content": b"raw \x00 bytes", "headers": {"Content-Type": "application/octet-stream", "X-Hub-Signature-256": "sha256=ab"}},
     {"content": "texto", "headers": httpx.Headers({"authorization": "Bearer t", "User-Agent": "nexa-test"})},
+    {"content": b"?", "headers": [("X-Two", "1"), ("X-Two", "2")]},
+    {"headers": {b"X-Bytes": b"1"}},  # httpx takes bytes too: this call goes its way both times
     {},
 ])
 async def test_a_plain_call_sends_and_answers_what_httpx_own_way_does(
@@ -118,7 +121,8 @@ async def test_a_plain_call_sends_and_answers_what_httpx_own_way_does(
     async with http.client(timeout=5, headers={"X-Client": "nexa"}) as client:
         direct = await client.request("POST", f"{url}/mirror?status=302", **call)  # type: ignore[arg-type]
         through_httpx = await client.request("POST", f"{url}/mirror?status=302", extensions={}, **call)  # type: ignore[arg-type]
-    assert type(direct) is not type(through_httpx)  # each took its own way
+    bytes_headers = call.get("headers") == {b"X-Bytes": b"1"}
+    assert (type(direct) is type(through_httpx)) == bytes_headers  # each took its own way, unless httpx's had to
     assert direct.json() == through_httpx.json()
     assert direct.json()["method"] == "POST" and ["x-client", "nexa"] in direct.json()["headers"]
     assert direct.status_code == through_httpx.status_code == 302 and direct.reason_phrase == "Found"
@@ -132,6 +136,15 @@ async def test_a_plain_call_sends_and_answers_what_httpx_own_way_does(
     with pytest.raises(httpx.HTTPStatusError) as refused:
         direct.raise_for_status()
     assert refused.value.request.url == through_httpx.request.url
+
+
+async def test_a_body_that_cannot_be_decoded_fails_alike_both_ways(server: tuple[str, list[web.Request]]) -> None:
+    url, _ = server
+    async with http.client(timeout=5) as client:
+        for options in ({}, {"extensions": {}}):
+            with pytest.raises(httpx.DecodingError) as failed:
+                await client.get(f"{url}/mirror?broken=1", **options)  # type: ignore[arg-type]
+            assert failed.value.request.url == f"{url}/mirror?broken=1"
 
 
 async def test_calls_httpx_must_build_take_its_way(server: tuple[str, list[web.Request]]) -> None:
