@@ -81,28 +81,46 @@ class _CookielessClient(httpx.AsyncClient):
         json: Any = None,
         headers: Any = None,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
         **options: Any,
     ) -> httpx.Response:
         """httpx's `request`: the same request on the wire, the same response, read. A plain call (an
         absolute URL, no body or one given as bytes, text or `json`, no other option, and a client without
-        auth, event hooks, redirect following or a proxy for the URL) goes straight to aiohttp: httpx's
-        way (URL merging and parsing, its `Headers`, the auth and redirect generators, the streamed read)
-        cost a small POST twice what aiohttp itself did. Its `httpx.Request` is built only if asked for."""
+        auth, event hooks or a proxy for the URL) goes straight to aiohttp: httpx's way (URL merging and
+        parsing, its `Headers`, the auth and redirect generators, the streamed read) cost a small POST
+        twice what aiohttp itself did. Its `httpx.Request` is built only if asked for; a redirect the
+        client follows goes on httpx's way."""
         transport = self._direct_transport(url, content, headers, options)
         if transport is None:
             return await super().request(
-                method, url, content=content, json=json, headers=headers, timeout=timeout, **options
+                method, url, content=content, json=json, headers=headers, timeout=timeout,
+                follow_redirects=follow_redirects, **options,
             )
         call = _DirectCall(
             method, url, self.headers, headers, content, json,  # type: ignore[arg-type]
             self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout),
         )
         response = await transport.read(call)
-        if response.has_redirect_location:
-            response.next_request = self._build_redirect_request(response.request, response)
         if _httpx_logger.isEnabledFor(logging.INFO):
             _httpx_logger.info('HTTP Request: %s %s "%s %d %s"', method, url,
                                response.http_version, response.status_code, response.reason_phrase)
+        if not response.has_redirect_location:
+            return response
+        next_request = self._build_redirect_request(response.request, response)
+        if not (self.follow_redirects if follow_redirects is httpx.USE_CLIENT_DEFAULT else follow_redirects):
+            response.next_request = next_request
+            return response
+        return await self._follow(next_request, response)
+
+    async def _follow(self, request: httpx.Request, first: httpx.Response) -> httpx.Response:
+        """The rest of a redirected direct call, httpx's way: its loop, its redirect limit counting the first
+        hop, the final response read."""
+        response = await self._send_handling_redirects(request, follow_redirects=True, history=[first])
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
         return response
 
     def _direct_transport(
@@ -114,7 +132,7 @@ class _CookielessClient(httpx.AsyncClient):
             return None
         if any(value is not None and value is not httpx.USE_CLIENT_DEFAULT for value in options.values()):
             return None
-        if self.is_closed or self.auth is not None or self.follow_redirects or any(self.event_hooks.values()):
+        if self.is_closed or self.auth is not None or any(self.event_hooks.values()):
             return None
         parsed = _parsed(url)[0]
         transport = self._transport_for_url(parsed)  # another one for a proxy or a mount

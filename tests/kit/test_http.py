@@ -50,7 +50,7 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request]]]:
         body = gzip.compress(json.dumps(payload).encode())
         return web.Response(
             body=body[:-8] + b"broken!!" if "broken" in request.query else body, status=int(request.query.get("status", 200)),
-            headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "Location": "/echo"},
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "Location": "/mirror"},
         )
 
     app = web.Application()
@@ -136,6 +136,26 @@ async def test_a_plain_call_sends_and_answers_what_httpx_own_way_does(
     with pytest.raises(httpx.HTTPStatusError) as refused:
         direct.raise_for_status()
     assert refused.value.request.url == through_httpx.request.url
+
+
+async def test_a_redirect_the_client_follows_goes_on_httpx_way(server: tuple[str, list[web.Request]]) -> None:
+    """As the process's shared client does (`Runtime.http` follows redirects): the first hop goes the direct
+    way, the rest httpx's, with the same history, final answer and redirect limit."""
+    url, _ = server
+    async with http.client(timeout=5, follow_redirects=True) as client:
+        direct = await client.post(f"{url}/mirror?status=307", json={"n": 1})
+        through_httpx = await client.post(f"{url}/mirror?status=307", json={"n": 1}, extensions={})
+        not_followed = await client.post(f"{url}/mirror?status=307", json={"n": 1}, follow_redirects=False)
+    assert type(direct.history[0]) is not type(through_httpx.history[0])  # each took its own way first
+    assert [r.status_code for r in direct.history] == [r.status_code for r in through_httpx.history] == [307]
+    assert direct.status_code == through_httpx.status_code == 200 and direct.url == f"{url}/mirror"
+    assert direct.json() == through_httpx.json() and direct.json()["body"] == '{"n":1}'  # 307 keeps the body
+    assert not_followed.status_code == 307 and type(not_followed) is type(direct.history[0])
+    assert not_followed.next_request is not None and not_followed.next_request.url == f"{url}/mirror"
+    async with http.client(timeout=5, follow_redirects=True, max_redirects=0) as client:
+        for options in ({}, {"extensions": {}}):
+            with pytest.raises(httpx.TooManyRedirects):
+                await client.post(f"{url}/mirror?status=307", json={"n": 1}, **options)  # type: ignore[arg-type]
 
 
 async def test_a_body_that_cannot_be_decoded_fails_alike_both_ways(server: tuple[str, list[web.Request]]) -> None:
