@@ -85,11 +85,11 @@ class _CookielessClient(httpx.AsyncClient):
         **options: Any,
     ) -> httpx.Response:
         """httpx's `request`: the same request on the wire, the same response, read. A plain call (an
-        absolute URL, no body or one given as bytes, text or `json`, no other option, and a client without
-        auth, event hooks or a proxy for the URL) goes straight to aiohttp: httpx's way (URL merging and
-        parsing, its `Headers`, the auth and redirect generators, the streamed read) cost a small POST
-        twice what aiohttp itself did. Its `httpx.Request` is built only if asked for; a redirect the
-        client follows goes on httpx's way."""
+        absolute URL, no body or one given as bytes, text or `json`, text headers, no option but a timeout
+        or redirect following, and a client without auth, event hooks or a proxy for the URL) goes straight
+        to aiohttp: httpx's way (URL merging and parsing, its `Headers`, the auth and redirect generators,
+        the streamed read) cost a small POST twice what aiohttp itself did. Its `httpx.Request` is built
+        only if asked for; a redirect it follows goes on httpx's way."""
         transport = self._direct_transport(url, content, headers, options)
         if transport is None:
             return await super().request(
