@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +13,8 @@ from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from nexa import __version__
 from nexa.analytics.endpoints import router as reports_router
@@ -119,14 +122,16 @@ def create_app(
                 await _start_jobs(runtime, stack)
             yield
 
-    app = FastAPI(
+    webhooks = webhook_route()
+    app = _NexaApp(
+        webhooks,
         title="Nexa API",
         version=__version__,
         description="Chatwoot-compatible Application API of Nexa, plus Nexa's own resources.",
         lifespan=lifespan,
-        # Matched first: provider webhooks are the busiest path (a plain ASGI route, decision 0009); the
-        # routers below are tried in order after it.
-        routes=[webhook_route()],
+        # Matched first when a webhook request goes the app's way (see _NexaApp); the routers below are
+        # tried in order after it.
+        routes=[webhooks],
     )
     bind_runtime(app, runtime)
     # Token APIs and the widget's public API are called from other origins (sites embedding the widget,
@@ -139,6 +144,36 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+class _NexaApp(FastAPI):
+    """FastAPI, with provider webhooks served ahead of its middleware (decision 0009).
+
+    A webhook needs the request's context (id, metrics, access log) and `NexaError`'s rendering; not
+    FastAPI's telemetry hooks, body limit and exception middleware, nor CORS (providers send no `Origin`)
+    or the router's matching, which together cost more than the request context. A webhook request with
+    an `Origin` header, or with another method than GET and POST, still goes the app's whole way."""
+
+    def __init__(self, webhooks: Route, **options: Any) -> None:
+        super().__init__(**options)
+        self._webhooks = webhooks
+        self._webhook_stack = RequestContextMiddleware(self._serve_webhook)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _value in scope["headers"]):
+            match, child_scope = self._webhooks.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope, app=self)
+                await self._webhook_stack(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _serve_webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._webhooks.handle(scope, receive, send)
+        except NexaError as exc:
+            response = await self.exception_handlers[NexaError](Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 def bind_runtime(app: FastAPI, runtime: Runtime) -> None:

@@ -93,6 +93,34 @@ async def test_webhooks_are_counted_under_their_route_template(
     assert REGISTRY.get_sample_value("nexa_http_requests_total", labels) == before + 1
 
 
+async def test_a_webhook_goes_around_the_app_middleware_unless_a_browser_sent_it(
+    app: FastAPI, client: httpx.AsyncClient, whatsapp: WhatsAppInbox, fake_graph: FakeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Providers' webhooks skip FastAPI's middleware and routing (decision 0009) and answer as before, a
+    refusal included; one with an `Origin` header goes the app's whole way, CORS included."""
+    went_the_app_way: list[str] = []
+    stack = app.middleware_stack or app.build_middleware_stack()
+
+    async def watched(scope: dict[str, object], receive: object, send: object) -> None:
+        went_the_app_way.append(str(scope["path"]))
+        await stack(scope, receive, send)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app, "middleware_stack", watched)
+    answer = await fake_graph.customer_says(client, whatsapp.callback_path, "Oi")
+    assert answer.status_code == 200 and answer.headers["x-request-id"]
+    raw, headers = fake_graph.signed(fake_graph.webhook(messages=[fake_graph.text_message("forged")]))
+    forged = {**headers, "x-hub-signature-256": sign("not-the-app-secret", raw)}
+    refused = await client.post(whatsapp.callback_path, content=raw, headers=forged)
+    assert went_the_app_way == []
+
+    from_browser = await client.post(whatsapp.callback_path, content=raw, headers={**forged, "Origin": "https://loja.example"})
+    assert went_the_app_way == [whatsapp.callback_path]
+    assert from_browser.headers["access-control-allow-origin"] == "*"
+    assert refused.status_code == from_browser.status_code == 403 and refused.json() == from_browser.json()
+    assert refused.json()["error"] and refused.headers["x-request-id"]
+
+
 async def test_other_methods_are_not_allowed(client: httpx.AsyncClient, whatsapp: WhatsAppInbox) -> None:
     answer = await client.put(whatsapp.callback_path, content=b"{}")
     assert answer.status_code == 405
