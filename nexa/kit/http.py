@@ -16,7 +16,7 @@ import datetime
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from json import dumps as json_dumps
 from typing import Any
 
@@ -299,7 +299,7 @@ def _parsed(url: str) -> tuple[httpx.URL, str]:
 
 def _text_only(headers: Any) -> bool:
     # httpx also takes bytes names and values; those go its way.
-    pairs = headers.items() if isinstance(headers, dict) else headers
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
     return all(isinstance(name, str) and isinstance(value, str) for name, value in pairs)
 
 
