@@ -239,13 +239,25 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         with _as_httpx_errors(request):
             body = await request.aread()
-            response = await self._open_session().request(
-                request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
-                allow_redirects=False, timeout=_client_timeout(request.extensions.get("timeout", {})),
+            response = await self._send(
+                request.method, str(request.url), request.headers.multi_items(), body or None,
+                request.extensions.get("timeout", {}),
             )
         return httpx.Response(
             response.status, headers=response.raw_headers, stream=_ResponseBody(response, request), request=request,
             extensions=_extensions(response),
+        )
+
+    async def _send(
+        self, method: str, url: str, headers: Any, body: bytes | None, timeout: dict[str, float | None]
+    ) -> aiohttp.ClientResponse:
+        """One request through the pool; `timeout` is httpx's (`Timeout.as_dict()`)."""
+        return await self._open_session().request(
+            method, url, headers=headers, data=body, allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=timeout.get("pool"), sock_connect=timeout.get("connect"),
+                sock_read=timeout.get("read"),
+            ),
         )
 
     async def read(self, call: _DirectCall) -> httpx.Response:
@@ -253,10 +265,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         pool."""
         started = time.perf_counter()
         with _as_httpx_errors(call):
-            answer = await self._open_session().request(
-                call.method, _parsed(call.url)[1], headers=call.headers, data=call.body, allow_redirects=False,
-                timeout=_client_timeout(call.timeout.as_dict()),
-            )
+            answer = await self._send(call.method, _parsed(call.url)[1], call.headers, call.body, call.timeout.as_dict())
             try:
                 body = await answer.read()
             finally:
@@ -277,12 +286,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def _client_timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
-        total=None, connect=timeout.get("pool"), sock_connect=timeout.get("connect"), sock_read=timeout.get("read")
-    )
 
 
 def _extensions(response: aiohttp.ClientResponse) -> dict[str, Any]:
