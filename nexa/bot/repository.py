@@ -13,6 +13,7 @@ from nexa.bot.rules.models import BotRule
 from nexa.contacts.models import Contact
 from nexa.conversations.models import Conversation, ConversationStatus, Message
 from nexa.conversations.repository import QUEUE_ORDER, MessageRepository
+from nexa.db.dialect import is_postgres, one_of
 from nexa.db.engine import execute_at_commit
 from nexa.db.types import UTCDateTime
 from nexa.inboxes.models import Inbox
@@ -83,7 +84,7 @@ def _count_use_statement() -> Update:
 
 
 @functools.cache
-def _turn_rows_statement() -> Select[tuple[Message, Conversation, Inbox, Contact, BotConversation, BotSettings]]:
+def _turn_rows_statement(postgres: bool) -> Select[tuple[Message, Conversation, Inbox, Contact, BotConversation, BotSettings]]:
     # Built once, with bound values: a turn runs for every customer message, and building this statement
     # took about 5 % of the bot worker's CPU in the full-loop profile.
     account_id = bindparam("account_id")
@@ -97,16 +98,16 @@ def _turn_rows_statement() -> Select[tuple[Message, Conversation, Inbox, Contact
             (BotConversation.conversation_id == Conversation.id) & (BotConversation.account_id == account_id),
         )
         .outerjoin(BotSettings, BotSettings.account_id == account_id)
-        .where(Message.account_id == account_id, Message.id.in_(bindparam("message_ids", expanding=True)))
+        .where(Message.account_id == account_id, one_of(Message.id, "message_ids", postgres=postgres))
     )
 
 
 @functools.cache
-def _lock_statement() -> Select[tuple[int]]:
+def _lock_statement(postgres: bool) -> Select[tuple[int]]:
     return (
         select(Conversation.id)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.account_id == bindparam("account_id"), Conversation.id.in_(bindparam("ids", expanding=True)))
+        .where(Conversation.account_id == bindparam("account_id"), one_of(Conversation.id, "ids", postgres=postgres))
         .order_by(Conversation.id)
         .with_for_update(of=(Conversation, Contact), skip_locked=True)
     )
@@ -119,7 +120,7 @@ class BotConversationRepository(AccountRepository[BotConversation]):
         """Everything the bot turns for these customer messages read, by message id, in one statement: a
         turn runs for every message while the bot has the conversation."""
         rows = await self.session.execute(
-            _turn_rows_statement(), {"account_id": self.account_id, "message_ids": list(message_ids)}
+            _turn_rows_statement(is_postgres(self.session)), {"account_id": self.account_id, "message_ids": list(message_ids)}
         )
         return {row[0].id: TurnRows(*row) for row in rows}
 
@@ -127,7 +128,7 @@ class BotConversationRepository(AccountRepository[BotConversation]):
         """Lock these conversations and their contacts (in id order), skipping those another transaction
         holds; the ids of the ones locked. SQLite has one writer at a time: there, all of them."""
         return set(
-            await self.session.scalars(_lock_statement(), {"account_id": self.account_id, "ids": list(conversation_ids)})
+            await self.session.scalars(_lock_statement(is_postgres(self.session)), {"account_id": self.account_id, "ids": list(conversation_ids)})
         )
 
     async def for_conversation(self, conversation_id: int) -> BotConversation:

@@ -39,7 +39,7 @@ from nexa.conversations import service as conversations
 from nexa.conversations.messages import NewAttachment, NewMessage, Sender
 from nexa.conversations.models import Conversation, Message, MessageStatus, MessageType, SenderType
 from nexa.conversations.repository import ConversationRepository, MessageRepository
-from nexa.db.dialect import conflict_aware_insert
+from nexa.db.dialect import conflict_aware_insert, is_postgres, one_of
 from nexa.inboxes.models import Inbox
 from nexa.jobs.chunks import together_or_alone
 from nexa.jobs.enqueue import enqueue
@@ -132,9 +132,10 @@ async def _rows_in(
 ) -> list[RowT]:
     """The rows of `statement` whose `column` is one of `values`."""
     ordered = sorted(values)
+    statement = statement.where(one_of(column, "p_values", postgres=is_postgres(session)))
     rows: list[RowT] = []
     for start in range(0, len(ordered), _IN_CHUNK):
-        rows.extend((await session.scalars(statement.where(column.in_(ordered[start:start + _IN_CHUNK])))).all())
+        rows.extend((await session.scalars(statement, {"p_values": ordered[start:start + _IN_CHUNK]})).all())
     return rows
 
 
@@ -397,7 +398,7 @@ async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[Chun
     sent: list[tuple[Message, Conversation]] = []
     for (account_id, inbox_id), source_ids in inboxes.items():
         sent.extend(tuple(row) for row in await session.execute(
-            _sent_messages_statement(), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": sorted(source_ids)}
+            _sent_messages_statement(is_postgres(session)), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": sorted(source_ids)}
         ))
     await apply_early_receipts(session, sent)
     found = {(message.inbox_id, message.source_id) for message, _ in sent}
@@ -410,7 +411,7 @@ async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[Chun
 
 
 @functools.cache
-def _sent_messages_statement() -> Select[tuple[Message, Conversation]]:
+def _sent_messages_statement(postgres: bool) -> Select[tuple[Message, Conversation]]:
     # Locked up front, skipping messages another transaction holds (an inbound batch applying their next
     # receipt, say): waiting for one while holding others could deadlock. Those look again in a second.
     return (
@@ -418,7 +419,7 @@ def _sent_messages_statement() -> Select[tuple[Message, Conversation]]:
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Message.account_id == bindparam("account_id"), Message.inbox_id == bindparam("inbox_id"),
-            Message.source_id.in_(bindparam("source_ids", expanding=True)),
+            one_of(Message.source_id, "source_ids", postgres=postgres),
         )
         .order_by(Message.id)
         .with_for_update(of=Message, skip_locked=True)
@@ -435,7 +436,7 @@ async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Messa
         # Taken in one statement per inbox (a send looks for them every time, and usually finds none); a
         # rollback puts them back.
         taken = await session.execute(
-            _take_early_receipts_statement(), {"inbox_id": inbox_id, "source_ids": list(by_source_id)}
+            _take_early_receipts_statement(is_postgres(session)), {"inbox_id": inbox_id, "source_ids": list(by_source_id)}
         )
         for receipt in sorted(taken, key=lambda row: (row.occurred_at, row.id)):
             message, conversation = by_source_id[receipt.source_id]
@@ -445,11 +446,11 @@ async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Messa
 
 
 @functools.cache
-def _take_early_receipts_statement() -> Any:
+def _take_early_receipts_statement(postgres: bool) -> Any:
     receipts = EarlyReceipt.__table__
     return (
         delete(receipts)
-        .where(receipts.c.inbox_id == bindparam("inbox_id"), receipts.c.source_id.in_(bindparam("source_ids", expanding=True)))
+        .where(receipts.c.inbox_id == bindparam("inbox_id"), one_of(receipts.c.source_id, "source_ids", postgres=postgres))
         .returning(receipts.c.id, receipts.c.source_id, receipts.c.status, receipts.c.external_error, receipts.c.occurred_at)
     )
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -53,6 +53,7 @@ from nexa.conversations.models import (
     MessageType,
 )
 from nexa.conversations.repository import MessageRepository
+from nexa.db.dialect import is_postgres, one_of
 from nexa.db.engine import Database
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
@@ -591,7 +592,7 @@ _EARLIER_REPLY = aliased(Message, name="earlier_reply")
 
 
 @functools.cache
-def _pending_delivery_statement() -> Select[tuple[Message, Conversation, Inbox, ContactInbox, bool]]:
+def _pending_delivery_statement(postgres: bool) -> Select[tuple[Message, Conversation, Inbox, ContactInbox, bool]]:
     # Built once, with bound values: building it, with its alias, took ~15 % of the delivery worker's CPU
     # in the full-loop profile (an alias copies the table's columns).
     earlier = _EARLIER_REPLY
@@ -604,7 +605,7 @@ def _pending_delivery_statement() -> Select[tuple[Message, Conversation, Inbox, 
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Inbox, Inbox.id == Message.inbox_id)
         .outerjoin(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
-        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
+        .where(one_of(Message.id, "message_ids", postgres=postgres))
         .options(joinedload(Message.attachments))
     )
 
@@ -615,7 +616,7 @@ _Pending = tuple[Message, Conversation, Inbox, ContactInbox | None, bool]
 async def _load_pending(session: AsyncSession, message_ids: list[int]) -> dict[int, _Pending]:
     """The pending replies among `message_ids`, each with its attachments, conversation, inbox and customer
     address, in one statement, and whether an earlier reply of its conversation is still pending."""
-    rows = (await session.execute(_pending_delivery_statement(), {"message_ids": message_ids})).unique()
+    rows = (await session.execute(_pending_delivery_statement(is_postgres(session)), {"message_ids": message_ids})).unique()
     return {
         message.id: (message, conversation, inbox, address, bool(waits))
         for message, conversation, inbox, address, waits in rows
@@ -707,7 +708,7 @@ async def _refused(ctx: JobContext, runtime: Runtime, delivery: _Delivery, error
 
 async def _record_failure(database: Database, message_id: int, reason: str) -> None:
     async with database.session() as session:
-        row = (await session.execute(_replies_statement(), {"message_ids": [message_id]})).first()
+        row = (await session.execute(_replies_statement(is_postgres(session)), {"message_ids": [message_id]})).first()
         if row is None:
             return
         message, conversation = row
@@ -716,17 +717,17 @@ async def _record_failure(database: Database, message_id: int, reason: str) -> N
 
 
 @functools.cache
-def _replies_statement() -> Select[tuple[Message, Conversation]]:
+def _replies_statement(postgres: bool) -> Select[tuple[Message, Conversation]]:
     return (
         select(Message, Conversation)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
+        .where(one_of(Message.id, "message_ids", postgres=postgres))
     )
 
 
 async def _mark_sent(session: AsyncSession, sent: Sequence[tuple[ChunkJob, SentMessage]]) -> None:
     answers = {item.args["message_id"]: answer for item, answer in sent}
-    rows = (await session.execute(_replies_statement(), {"message_ids": list(answers)})).all()
+    rows = (await session.execute(_replies_statement(is_postgres(session)), {"message_ids": list(answers)})).all()
     for message, conversation in rows:
         await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=answers[message.id].source_id)
     await apply_early_receipts(session, [(message, conversation) for message, conversation in rows])

@@ -127,7 +127,14 @@ class Database:
             )
             _configure_sqlite(engine)
             return engine
-        engine = create_async_engine(self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        # asyncpg's statements are prepared once per connection and kept in an LRU cache (SQLAlchemy's, 100
+        # by default). A multi-row INSERT is another statement for each number of rows: the workers write
+        # batches of 1 to ~50 rows to half a dozen tables, a few hundred statements per connection, which
+        # 100 would keep evicting and preparing again. A URL's own `?prepared_statement_cache_size=` wins.
+        cache = {} if "prepared_statement_cache_size" in self.url.query else {"prepared_statement_cache_size": 500}
+        engine = create_async_engine(
+            self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, connect_args=cache
+        )
         _ping_idle_connections(engine)
         return engine
 

@@ -14,11 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Integer,
     Row,
     Text,
-    any_,
     bindparam,
     cast,
     exists,
@@ -28,10 +26,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nexa.db.dialect import is_postgres, one_of
 from nexa.db.engine import Database
 from nexa.db.types import UTCDateTime
 from nexa.jobs.models import AVAILABLE, COMPLETED, DISCARDED, EXECUTING, WAITING_STATES, Job, state_is
@@ -123,14 +121,12 @@ async def _write_acks(
 
 @lru_cache
 def _complete_statement(postgres: bool) -> Any:
-    if postgres:
-        # One array parameter: one prepared statement whatever the batch size.
-        ids = _jobs.c.id == any_(bindparam("p_ids", type_=ARRAY(BigInteger)))
-    else:
-        ids = _jobs.c.id.in_(bindparam("p_ids", expanding=True))
     return (
         update(_jobs)
-        .where(ids, _jobs.c.state == EXECUTING, _jobs.c.attempted_by == bindparam("p_worker_id"))
+        .where(
+            one_of(_jobs.c.id, "p_ids", postgres=postgres),
+            _jobs.c.state == EXECUTING, _jobs.c.attempted_by == bindparam("p_worker_id"),
+        )
         .values(state=COMPLETED, completed_at=bindparam("p_now", type_=UTCDateTime))
     )
 
@@ -276,7 +272,7 @@ async def take_batch(
     """
     if limit <= 0:
         return []
-    rows = (await session.execute(_take_batch_statement(session.get_bind().dialect.name == "postgresql"), {
+    rows = (await session.execute(_take_batch_statement(is_postgres(session)), {
         "p_queue": queue, "p_key": concurrency_key, "p_limit": limit, "p_now": utcnow(), "p_by": taken_by,
     })).all()
     return sorted(rows, key=lambda row: (row.priority, row.scheduled_at, row.id))
