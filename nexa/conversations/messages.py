@@ -29,7 +29,7 @@ from nexa.conversations.models import (
     SenderType,
 )
 from nexa.inboxes.models import ChannelType, Inbox
-from nexa.jobs.enqueue import add_job
+from nexa.jobs.enqueue import NewJob, insert_jobs
 from nexa.kit.clock import utcnow
 from nexa.kit.errors import UnprocessableEntity
 from nexa.kit.lazy_text import _
@@ -223,9 +223,9 @@ class MessageBatch:
         for draft, message in added:
             for attachment in draft.attachments:
                 self.session.add(Attachment(account_id=message.account_id, message_id=message.id, **attachment.__dict__))
-            _enqueue_follow_up_jobs(self.session, draft, message)
             _emit(self.session, EventName.MESSAGE_CREATED, message, draft.conversation)
             await notifications.mentioned(self.session, message, draft.conversation)
+        await _enqueue_follow_up_jobs(self.session, added)
         await self.session.flush()
         return [message for _draft, message in added]
 
@@ -270,20 +270,26 @@ async def _apply_to_conversation(session: AsyncSession, draft: NewMessage, messa
         await _on_reply(session, conversation, draft.inbox, draft.sender, now)
 
 
-def _enqueue_follow_up_jobs(session: AsyncSession, draft: NewMessage, message: Message) -> None:
-    conversation = draft.conversation
-    if message.status == MessageStatus.pending and delivered_by_provider(draft.inbox):
-        # One job per message; the conversation key sends a conversation's replies one at a time, in order.
-        add_job(
-            session, DELIVERY_JOB, {"message_id": message.id}, queue="deliveries", account_id=message.account_id,
-            concurrency_key=f"conversation:{conversation.id}", dedupe_key=f"deliver:{message.id}",
-        )
-    if (message.message_type == MessageType.incoming and draft.inbox.bot_enabled
-            and conversation.status == ConversationStatus.pending):
-        add_job(
-            session, BOT_TURN_JOB, {"message_id": message.id}, queue="bot", account_id=message.account_id,
-            concurrency_key=f"bot:{conversation.id}",
-        )
+async def _enqueue_follow_up_jobs(session: AsyncSession, added: Sequence[tuple[NewMessage, Message]]) -> None:
+    """The messages' delivery and bot turn jobs, one INSERT per kind without ORM objects: a batch of
+    webhooks or a bot chunk writes one per message."""
+    deliveries: list[NewJob] = []
+    bot_turns: list[NewJob] = []
+    for draft, message in added:
+        conversation = draft.conversation
+        if message.status == MessageStatus.pending and delivered_by_provider(draft.inbox):
+            # One job per message; the conversation key sends a conversation's replies one at a time, in order.
+            deliveries.append(NewJob(
+                {"message_id": message.id}, account_id=message.account_id,
+                concurrency_key=f"conversation:{conversation.id}", dedupe_key=f"deliver:{message.id}",
+            ))
+        if (message.message_type == MessageType.incoming and draft.inbox.bot_enabled
+                and conversation.status == ConversationStatus.pending):
+            bot_turns.append(NewJob(
+                {"message_id": message.id}, account_id=message.account_id, concurrency_key=f"bot:{conversation.id}",
+            ))
+    await insert_jobs(session, DELIVERY_JOB, deliveries, queue="deliveries")
+    await insert_jobs(session, BOT_TURN_JOB, bot_turns, queue="bot")
 
 
 async def _on_customer_message(session: AsyncSession, conversation: Conversation, inbox: Inbox, now: Any) -> None:

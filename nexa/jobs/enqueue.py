@@ -122,12 +122,14 @@ async def insert_jobs(
     kind: str,
     jobs: Sequence[NewJob],
     *,
+    queue: str | None = None,
     schedule_in: float | timedelta | None = None,
     replace_scheduled: bool = False,
 ) -> None:
     """`add_job` for many jobs of one kind, as one INSERT without ORM objects (nothing is returned): for the
     busiest writers, the webhook request's group commit (where the ORM's unit of work for the job rows was
-    a fifth of the request's CPU) and a bot chunk's follow-ups.
+    a fifth of the request's CPU), the deliveries and bot turns of a batch of messages, a bot chunk's
+    follow-ups.
 
     A job whose dedupe key a live job holds is not inserted; with `replace_scheduled`, a holder still
     waiting for its time takes the new args and time instead, as `enqueue` does. One statement cannot
@@ -138,7 +140,7 @@ async def insert_jobs(
     keys = [job.dedupe_key for job in jobs if job.dedupe_key is not None]
     if len(set(keys)) < len(keys):
         raise ValueError("the jobs of one insert_jobs call must have different dedupe keys")
-    shared = _job_values(kind, None, schedule_in=schedule_in)
+    shared = _job_values(kind, None, queue=queue, schedule_in=schedule_in)
     if replace_scheduled and shared["state"] != SCHEDULED:
         raise ValueError("replace_scheduled needs jobs scheduled for later")
     conflict = _Conflict.of(dedupe=bool(keys), replace_scheduled=replace_scheduled)
