@@ -1,4 +1,5 @@
-"""SQL expressions whose spelling differs between SQLite and PostgreSQL (JSON fields, calendar buckets).
+"""SQL expressions whose spelling differs between SQLite and PostgreSQL (JSON fields, calendar buckets,
+lists bound at execution).
 
 Each is a SQLAlchemy construct compiled per dialect, so queries built from them run unchanged on both.
 """
@@ -33,8 +34,8 @@ def one_of(column: ColumnElement[Any], name: str, *, postgres: bool) -> ColumnEl
     """`column IN :name`, the list bound at execution.
 
     On PostgreSQL it is `column = ANY(:name)`, one array parameter: the same SQL text for any length of
-    list. An IN list is another statement for every length, which asyncpg prepares again whenever more
-    lengths are in use than its cache holds (in the full loop, a third of the inbound worker's lookups).
+    list. An IN list is another statement for every length, prepared again on each connection for each new
+    length (in a full-loop run, two in five of the inbound batch's message lookups were).
     """
     if postgres:
         return column == any_(bindparam(name, type_=ARRAY(column.type)))

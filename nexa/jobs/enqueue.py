@@ -95,7 +95,9 @@ def add_job(
     dedupe_key: str | None = None,
 ) -> Job:
     """`enqueue` without a round trip: the row is added to the session and flushed with the caller's own
-    writes, so many jobs cost one multi-row INSERT (synchronous code paths and batches use it).
+    writes, so many jobs cost one multi-row INSERT (synchronous code paths use it: the webhook outbox,
+    automation triggers). An ORM row costs about five times the CPU of an `insert_jobs` row
+    (bench/job_rows.py): a batch of jobs of one kind goes through `insert_jobs`.
 
     `dedupe_key` is stored, not checked: pass one only when it is new by construction (e.g. it names a
     row created in this transaction), so that later `enqueue` calls with that key find this job.
