@@ -161,11 +161,11 @@ async def main() -> None:
     machine = cpu_used.pop(_MACHINE)
     others = {name: cpu_used.pop(name) for name in (_POSTGRES, _BENCH)}
     for name, seconds in cpu_used.items():
-        print(f"  {1000 * seconds / options.messages:6.1f}  {name}")
-    print(f"  {1000 * sum(cpu_used.values()) / options.messages:6.1f}  all Nexa processes")
+        print(f"  {1000 * seconds / options.messages:6.2f}  {name}")
+    print(f"  {1000 * sum(cpu_used.values()) / options.messages:6.2f}  all Nexa processes")
     for name, seconds in others.items():
-        print(f"  {1000 * seconds / options.messages:6.1f}  {name}")
-    print(f"  {1000 * machine / options.messages:6.1f}  {_MACHINE}")
+        print(f"  {1000 * seconds / options.messages:6.2f}  {name}")
+    print(f"  {1000 * machine / options.messages:6.2f}  {_MACHINE}")
 
 
 _POSTGRES = "PostgreSQL"

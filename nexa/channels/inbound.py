@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -52,6 +52,7 @@ APPLY_WAITING_RECEIPTS_JOB = "channels.apply_waiting_receipts"
 _RECEIPT_RECHECK_SECONDS = 1.0
 _RECEIPT_WAIT = timedelta(minutes=2)
 RowT = TypeVar("RowT")
+MessageT = TypeVar("MessageT", Message, messages.MessageRow)
 
 
 @dataclass
@@ -78,7 +79,9 @@ class _Known:
     map (which only holds weak references), so `session.get` answers without a query.
     """
 
-    messages: dict[str, Message]  # by provider id: duplicates, quoted messages, receipts' and edits' targets
+    messages: dict[str, Message]  # by provider id: duplicates, quoted messages, edits' targets
+    # By provider id: the messages that only receipts refer to, as plain rows.
+    receipt_targets: dict[str, messages.MessageRow]
     contact_inboxes: dict[str, ContactInbox]  # by the customer's address in the inbox
     contacts: dict[int, Contact]
     latest_conversations: dict[int, Conversation | None]  # by contact inbox id
@@ -87,10 +90,13 @@ class _Known:
     contacts_without_inbox: dict[str, Contact] = field(default_factory=dict)
     # Provider ids of the receipts this batch kept for messages not known yet (and not kept before).
     newly_kept_receipts: list[str] = field(default_factory=list)
+    # The receipt targets whose status moved, by id: written with one UPDATE at the end of the batch.
+    moved_by_receipts: dict[int, messages.MessageRow] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, inbox: Inbox, events: list[InboundEvent]) -> _Known:
         provider_ids: set[str] = set()
+        receipt_ids: set[str] = set()
         addresses: set[str] = set()
         for event in events:
             if isinstance(event, InboundMessage):
@@ -98,8 +104,11 @@ class _Known:
                 reply_to = event.content_attributes.get("in_reply_to_external_id")
                 if reply_to:
                     provider_ids.add(str(reply_to))
-            if isinstance(event, (InboundMessage, StatusUpdate, MessageChanged)):
+            if isinstance(event, (InboundMessage, MessageChanged)):
                 provider_ids.add(event.source_id)
+            elif isinstance(event, StatusUpdate):
+                receipt_ids.add(event.source_id)
+        receipt_ids -= provider_ids  # a message that other events refer to too is an ORM object for all of them
         account_id = inbox.account_id
         found = await _rows_in(session, MessageRepository(session, account_id).select().where(
             Message.inbox_id == inbox.id), Message.source_id, provider_ids)
@@ -113,15 +122,34 @@ class _Known:
             newer.contact_inbox_id == Conversation.contact_inbox_id, newer.id > Conversation.id
         )), Conversation.contact_inbox_id, {row.id for row in addressed})
         targets = await _rows_in(session, conversations_of, Conversation.id, {m.conversation_id for m in found})
+        receipt_targets = await _receipt_targets(session, inbox, receipt_ids)
         latest_conversations: dict[int, Conversation | None] = {row.id: None for row in addressed}
         latest_conversations.update({c.contact_inbox_id: c for c in latest if c.contact_inbox_id is not None})
         return cls(
             messages={m.source_id: m for m in found if m.source_id is not None},
+            receipt_targets={row.source_id: row for row in receipt_targets if row.source_id is not None},
             contact_inboxes={row.source_id: row for row in addressed},
             contacts={contact.id: contact for contact in people},
             latest_conversations=latest_conversations,
             conversations=[*latest, *targets],
         )
+
+
+async def _receipt_targets(session: AsyncSession, inbox: Inbox, source_ids: set[str]) -> list[messages.MessageRow]:
+    if not source_ids:
+        return []
+    return messages.message_rows(await session.execute(_rows_by_provider_ids_statement(is_postgres(session)), {
+        "account_id": inbox.account_id, "inbox_id": inbox.id, "source_ids": sorted(source_ids),
+    }))
+
+
+@functools.cache
+def _rows_by_provider_ids_statement(postgres: bool) -> Select[Any]:
+    # Built once, with bound values: receipts are most of the inbound batches' events.
+    return messages.select_message_rows().where(
+        Message.account_id == bindparam("account_id"), Message.inbox_id == bindparam("inbox_id"),
+        one_of(Message.source_id, "source_ids", postgres=postgres),
+    )
 
 
 _IN_CHUNK = 500  # values per IN list, well under the drivers' bound parameter limits
@@ -171,6 +199,7 @@ async def receive(session: AsyncSession, inbox: Inbox, events: list[InboundEvent
         elif isinstance(event, ChannelStatus):
             _keep_channel_status(inbox, event)
     await _store(session, inbox, drafts, known, received)
+    await messages.write_statuses(session, list(known.moved_by_receipts.values()))
     await _look_again(session, inbox.account_id, inbox.id, known.newly_kept_receipts, utcnow() + _RECEIPT_WAIT)
     return received
 
@@ -331,6 +360,11 @@ async def _enqueue_media_fetches(session: AsyncSession, inbox: Inbox, message: M
 async def _apply_receipt(session: AsyncSession, inbox: Inbox, event: StatusUpdate, known: _Known) -> bool:
     """Apply a receipt to its message, or keep it until the message's provider id is known."""
     error = _error_text(event)
+    target = known.receipt_targets.get(event.source_id)
+    if target is not None:
+        if await messages.apply_status(session, target, target.conversation, event.status, external_error=error):
+            known.moved_by_receipts[target.id] = target
+        return True
     message = known.messages.get(event.source_id)
     if message is None:
         if await _keep_early_receipt(session, inbox, event, error) and event.source_id not in known.newly_kept_receipts:
@@ -395,13 +429,13 @@ async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[Chun
     inboxes: dict[tuple[int | None, int], set[str]] = {}
     for item, _ in items:
         inboxes.setdefault((item.ctx.account_id, item.args["inbox_id"]), set()).update(_waiting_source_ids(item))
-    sent: list[tuple[Message, Conversation]] = []
+    sent: list[messages.MessageRow] = []
     for (account_id, inbox_id), source_ids in inboxes.items():
-        sent.extend(tuple(row) for row in await session.execute(
+        sent.extend(messages.message_rows(await session.execute(
             _sent_messages_statement(is_postgres(session)), {"account_id": account_id, "inbox_id": inbox_id, "source_ids": sorted(source_ids)}
-        ))
-    await apply_early_receipts(session, sent)
-    found = {(message.inbox_id, message.source_id) for message, _ in sent}
+        )))
+    await messages.write_statuses(session, await apply_early_receipts(session, [(row, row.conversation) for row in sent]))
+    found = {(row.inbox_id, row.source_id) for row in sent}
     now = utcnow()
     for item, _ in items:
         inbox_id, until = item.args["inbox_id"], datetime.fromisoformat(item.args["until"])
@@ -411,27 +445,24 @@ async def _apply_kept_receipts(session: AsyncSession, items: Sequence[tuple[Chun
 
 
 @functools.cache
-def _sent_messages_statement(postgres: bool) -> Select[tuple[Message, Conversation]]:
+def _sent_messages_statement(postgres: bool) -> Select[Any]:
     # Locked up front, skipping messages another transaction holds (an inbound batch applying their next
     # receipt, say): waiting for one while holding others could deadlock. Those look again in a second.
     return (
-        select(Message, Conversation)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Message.account_id == bindparam("account_id"), Message.inbox_id == bindparam("inbox_id"),
-            one_of(Message.source_id, "source_ids", postgres=postgres),
-        )
-        .order_by(Message.id)
-        .with_for_update(of=Message, skip_locked=True)
+        _rows_by_provider_ids_statement(postgres).order_by(Message.id).with_for_update(of=Message.__table__, skip_locked=True)
     )
 
 
-async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Message, Conversation]]) -> None:
-    """Called once sent messages' provider ids are stored: receipts that beat them here are applied now."""
-    by_inbox: dict[int, dict[str, tuple[Message, Conversation]]] = {}
+async def apply_early_receipts(
+    session: AsyncSession, sent: Sequence[tuple[MessageT, Conversation | messages.ConversationRef]]
+) -> list[MessageT]:
+    """Called once sent messages' provider ids are stored: receipts that beat them here are applied now.
+    The messages they moved: ORM ones are written by the next flush, rows by `messages.write_statuses`."""
+    by_inbox: dict[int, dict[str, tuple[MessageT, Conversation | messages.ConversationRef]]] = {}
     for message, conversation in sent:
         if message.source_id is not None:
             by_inbox.setdefault(message.inbox_id, {})[message.source_id] = (message, conversation)
+    moved: dict[int, MessageT] = {}
     for inbox_id, by_source_id in by_inbox.items():
         # Taken in one statement per inbox (a send looks for them every time, and usually finds none); a
         # rollback puts them back.
@@ -440,9 +471,11 @@ async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[Messa
         )
         for receipt in sorted(taken, key=lambda row: (row.occurred_at, row.id)):
             message, conversation = by_source_id[receipt.source_id]
-            await messages.apply_status(
+            if await messages.apply_status(
                 session, message, conversation, receipt.status, external_error=receipt.external_error
-            )
+            ):
+                moved[message.id] = message
+    return list(moved.values())
 
 
 @functools.cache

@@ -708,29 +708,26 @@ async def _refused(ctx: JobContext, runtime: Runtime, delivery: _Delivery, error
 
 async def _record_failure(database: Database, message_id: int, reason: str) -> None:
     async with database.session() as session:
-        row = (await session.execute(_replies_statement(is_postgres(session)), {"message_ids": [message_id]})).first()
-        if row is None:
+        rows = messages.message_rows(await session.execute(_replies_statement(is_postgres(session)), {"message_ids": [message_id]}))
+        if not rows:
             return
-        message, conversation = row
         logger.info("message not delivered", extra={"message_id": message_id, "reason": reason})
-        await messages.apply_status(session, message, conversation, MessageStatus.failed, external_error=reason)
+        if await messages.apply_status(session, rows[0], rows[0].conversation, MessageStatus.failed, external_error=reason):
+            await messages.write_statuses(session, rows)
 
 
 @functools.cache
-def _replies_statement(postgres: bool) -> Select[tuple[Message, Conversation]]:
-    return (
-        select(Message, Conversation)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(one_of(Message.id, "message_ids", postgres=postgres))
-    )
+def _replies_statement(postgres: bool) -> Select[Any]:
+    return messages.select_message_rows().where(one_of(Message.id, "message_ids", postgres=postgres))
 
 
 async def _mark_sent(session: AsyncSession, sent: Sequence[tuple[ChunkJob, SentMessage]]) -> None:
     answers = {item.args["message_id"]: answer for item, answer in sent}
-    rows = (await session.execute(_replies_statement(is_postgres(session)), {"message_ids": list(answers)})).all()
-    for message, conversation in rows:
-        await messages.apply_status(session, message, conversation, MessageStatus.sent, source_id=answers[message.id].source_id)
-    await apply_early_receipts(session, [(message, conversation) for message, conversation in rows])
+    rows = messages.message_rows(await session.execute(_replies_statement(is_postgres(session)), {"message_ids": list(answers)}))
+    for row in rows:
+        await messages.apply_status(session, row, row.conversation, MessageStatus.sent, source_id=answers[row.id].source_id)
+    await apply_early_receipts(session, [(row, row.conversation) for row in rows])
+    await messages.write_statuses(session, rows)
 
 
 # --- read receipts and typing ----------------------------------------------------------------------------

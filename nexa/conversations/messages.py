@@ -3,11 +3,11 @@ reopening, reporting events) and soft deletion."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Row, Select, bindparam, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,43 @@ class NewAttachment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _emit(session: AsyncSession, name: EventName, message: Message, conversation: Conversation) -> None:
+@dataclass(slots=True)
+class ConversationRef:
+    """What a message's event says about its conversation."""
+
+    id: int
+    display_id: int
+    contact_inbox_id: int | None
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """A message read as a plain row, for receipts that only move its status (`apply_status`, then
+    `write_statuses`): receipts are two of every three webhooks of a conversation, and an ORM object costs
+    several times a row to load and to flush. The fields are what its event says; the order is the
+    column order of the statements that read it."""
+
+    id: int
+    account_id: int
+    inbox_id: int
+    message_type: MessageType
+    content: str | None
+    content_type: ContentType
+    content_attributes: dict[str, Any]
+    private: bool
+    status: MessageStatus
+    external_error: str | None
+    source_id: str | None
+    echo_id: str | None
+    sender_type: SenderType | None
+    sender_id: int | None
+    created_at: Any
+    conversation: ConversationRef
+
+
+def _emit(
+    session: AsyncSession, name: EventName, message: Message | MessageRow, conversation: Conversation | ConversationRef
+) -> None:
     """The one place message changes reach realtime subscribers (after commit)."""
     data = {
         "id": message.id,
@@ -353,8 +389,8 @@ def status_advances(current: MessageStatus, new: MessageStatus) -> bool:
 
 async def apply_status(
     session: AsyncSession,
-    message: Message,
-    conversation: Conversation,
+    message: Message | MessageRow,
+    conversation: Conversation | ConversationRef,
     status: MessageStatus,
     *,
     external_error: str | None = None,
@@ -362,7 +398,8 @@ async def apply_status(
 ) -> bool:
     """Move a message's delivery status forward (duplicates and stale receipts are no-ops); True if it moved.
 
-    Not flushed here: a batch of receipts goes to the database as one batched UPDATE at the next flush."""
+    Not written here: an ORM message goes to the database with the next flush (a batch of receipts as one
+    batched UPDATE), a `MessageRow` with `write_statuses`."""
     if source_id is not None:
         message.source_id = source_id
     if not status_advances(message.status, status):
@@ -371,6 +408,42 @@ async def apply_status(
     message.external_error = external_error if status == MessageStatus.failed else None
     _emit(session, EventName.MESSAGE_UPDATED, message, conversation)
     return True
+
+
+def select_message_rows() -> Select[Any]:
+    """Messages with their conversations' ids, as `message_rows` reads them; the caller adds the WHERE."""
+    columns = Message.__table__.c
+    return select(
+        *(columns[name] for name in _MESSAGE_ROW_COLUMNS), Conversation.id, Conversation.display_id,
+        Conversation.contact_inbox_id,
+    ).join(Conversation, Conversation.id == columns.conversation_id)
+
+
+_MESSAGE_ROW_COLUMNS = tuple(f.name for f in fields(MessageRow) if f.name != "conversation")
+
+
+def message_rows(result: Iterable[Row[Any]]) -> list[MessageRow]:
+    return [MessageRow(*row[:-3], ConversationRef(*row[-3:])) for row in result]
+
+
+async def write_statuses(session: AsyncSession, moved: Sequence[MessageRow]) -> None:
+    """Store what `apply_status` changed on these rows (status, error, provider id), with one batched UPDATE."""
+    if not moved:
+        return
+    now = utcnow()
+    await session.execute(_STATUS_UPDATE, [
+        {"row_id": row.id, "status": row.status, "external_error": row.external_error, "source_id": row.source_id,
+         "updated_at": now}
+        for row in moved
+    ])
+
+
+_STATUS_UPDATE = (
+    update(Message.__table__)
+    .where(Message.__table__.c.id == bindparam("row_id"))
+    .values(status=bindparam("status"), external_error=bindparam("external_error"), source_id=bindparam("source_id"),
+            updated_at=bindparam("updated_at"))
+)
 
 
 async def attachments_changed(session: AsyncSession, message: Message, conversation: Conversation) -> None:

@@ -14,10 +14,13 @@ from sqlalchemy import event, select
 
 from nexa.channels.inbound_queue import INBOUND_QUEUE, SHARDS, shard_of
 from nexa.channels.whatsapp_cloud.adapter import WhatsAppCloudAdapter
-from nexa.db.engine import Database
+from nexa.conversations.messages import apply_status
 from nexa.conversations.models import Conversation, Message, MessageStatus
+from nexa.db.engine import Database
 from nexa.devtools.fake_graph import FakeGraph
 from nexa.jobs.worker import Worker
+from nexa.realtime import Event, EventName, Hub, MemoryBus, conversation_channel, set_hub
+from nexa.realtime.hub import Subscription
 from nexa.runtime import Runtime
 from tests.channels.conftest import inbound_settled
 from tests.channels.whatsapp.helpers import WhatsAppInbox, create_whatsapp_inbox
@@ -136,3 +139,60 @@ def test_a_customers_receipts_share_the_shard_of_their_messages_and_spread_over_
             messages=[fake_graph.text_message("oi", from_=customer)]
         )
     assert len({shard(statuses=[fake_graph.status("wamid.X", "read", recipient=c)]) for c in customers}) == SHARDS
+
+
+async def test_receipts_in_a_batch_move_their_messages_forward_and_tell_subscribers(
+    http: httpx.AsyncClient, inbox: WhatsAppInbox, runtime: Runtime, fake_graph: FakeGraph  # noqa: F811
+) -> None:
+    """A message that only receipts refer to is moved on a plain row, one that the batch's new message also
+    quotes on its ORM object: both move the same way, store the same columns and say the same events."""
+    customer = "5511987650004"
+    await post(http, inbox, fake_graph, messages=[fake_graph.text_message("oi", id="wamid.C1", from_=customer)])
+    await process_stored(runtime)
+    async with runtime.db.session(write=False) as session:
+        [conversation] = (await session.scalars(select(Conversation))).all()
+    replies = {}
+    for wamid in ("wamid.R_ONLY", "wamid.R_QUOTED"):
+        answer = await http.post(f"{inbox.account_url}/conversations/{conversation.display_id}/messages",
+                                 json={"content": wamid}, headers=inbox.member.headers)
+        assert answer.status_code == 200, answer.text
+        async with runtime.db.session() as session:
+            message = await session.get(Message, answer.json()["id"])
+            assert message is not None
+            await apply_status(session, message, conversation, MessageStatus.sent, source_id=wamid)
+        replies[wamid] = answer.json()["id"]
+    async with runtime.db.session(write=False) as session:
+        sent_at = (await session.get(Message, replies["wamid.R_ONLY"])).updated_at  # type: ignore[union-attr]
+
+    for wamid in replies:
+        await post(http, inbox, fake_graph, statuses=[
+            fake_graph.status(wamid, "failed", recipient=customer, error_code=131047),
+            fake_graph.status(wamid, "delivered", recipient=customer),
+        ])
+    await post(http, inbox, fake_graph, messages=[
+        fake_graph.text_message("sobre isso", id="wamid.C2", from_=customer, context={"from": customer, "id": "wamid.R_QUOTED"}),
+    ])
+    await post(http, inbox, fake_graph, statuses=[fake_graph.status(wamid, "read", recipient=customer) for wamid in replies])
+    hub = Hub(MemoryBus(), queue_size=64)
+    await hub.start()
+    set_hub(hub)
+    try:
+        async with hub.connect([conversation_channel(conversation.id)]) as socket:
+            await process_stored(runtime)
+            events = [event async for event in _queued(socket)]
+    finally:
+        set_hub(None)
+        await hub.stop()
+
+    stored = {m.source_id: m for m in await stored_messages(runtime)}
+    for wamid, message_id in replies.items():
+        assert stored[wamid].status == MessageStatus.read and stored[wamid].external_error is None
+        said = [e.data["status"] for e in events if e.name == EventName.MESSAGE_UPDATED and e.data["id"] == message_id]
+        assert said == ["failed", "delivered", "read"], (wamid, said)
+    assert stored["wamid.R_ONLY"].updated_at > sent_at
+    assert stored["wamid.C2"].content_attributes["in_reply_to"] == replies["wamid.R_QUOTED"]
+
+
+async def _queued(socket: Subscription) -> AsyncIterator[Event]:
+    while (event := socket.take()) is not None:
+        yield event
