@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, select
+from sqlalchemy import BigInteger, Select, Text, bindparam, cast, event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from nexa.db.dialect import conflict_aware_insert
 from nexa.db.engine import after_commit
@@ -92,21 +93,69 @@ def add_job(
     concurrency_key: str | None = None,
     max_attempts: int | None = None,
     account_id: int | None = None,
-    dedupe_key: str | None = None,
-) -> Job:
-    """`enqueue` without a round trip: the row is added to the session and flushed with the caller's own
-    writes, so many jobs cost one multi-row INSERT (synchronous code paths use it: the webhook outbox,
-    automation triggers). An ORM row costs about five times the CPU of an `insert_jobs` row
-    (bench/job_rows.py): a batch of jobs of one kind goes through `insert_jobs`.
+) -> None:
+    """`enqueue` without a round trip, for synchronous code paths (the webhook outbox, automation triggers):
+    the job is kept in the session and written as its transaction commits, with every job kept so: one
+    `insert_jobs` INSERT per kind (an ORM `Job` row per job cost about five times the CPU, bench/job_rows.py).
 
-    `dedupe_key` is stored, not checked: pass one only when it is new by construction (e.g. it names a
-    row created in this transaction), so that later `enqueue` calls with that key find this job.
+    A savepoint rolled back drops the jobs added inside it, as it would their rows; the jobs are not in the
+    database before the commit, so queries in the transaction do not see them.
     """
-    job = Job(**_job_values(kind, args, queue=queue, concurrency_key=concurrency_key, dedupe_key=dedupe_key,
-                            max_attempts=max_attempts, account_id=account_id))
-    session.add(job)
-    _wake_on_commit(session, job.queue)
-    return job
+    sync = session.sync_session
+    sync.info.setdefault(_KEPT_JOBS, []).append(_KeptJob(
+        sync.get_nested_transaction() or sync.get_transaction(), kind, queue, max_attempts,
+        NewJob(dict(args or {}), account_id=account_id, concurrency_key=concurrency_key),
+    ))
+    _wake_on_commit(session, _queue_of(kind, queue))
+
+
+_KEPT_JOBS = "nexa_kept_jobs"
+
+
+@dataclass(frozen=True)
+class _KeptJob:
+    # The innermost transaction when it was added (None: before the session began one).
+    transaction: SessionTransaction | None
+    kind: str
+    queue: str | None
+    max_attempts: int | None
+    job: NewJob
+
+
+@event.listens_for(Session, "before_commit")
+def _write_kept_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint released: its jobs stay kept, and go if an enclosing savepoint is rolled back. Written
+        # here, they would be inside the enclosing savepoints, with jobs added before those.
+        return
+    kept: list[_KeptJob] | None = session.info.pop(_KEPT_JOBS, None)
+    if not kept:
+        return
+    session.flush()  # after the caller's own rows, where ORM job rows were written
+    by_kind: dict[tuple[str, str | None, int | None], list[NewJob]] = {}
+    for item in kept:
+        by_kind.setdefault((item.kind, item.queue, item.max_attempts), []).append(item.job)
+    dialect = session.get_bind().dialect.name
+    for (kind, queue, max_attempts), jobs in by_kind.items():
+        statement, parameters, _shared = _jobs_insert(dialect, kind, jobs, queue=queue, max_attempts=max_attempts)
+        session.execute(statement, parameters)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_jobs(session: Session, previous_transaction: SessionTransaction) -> None:
+    kept: list[_KeptJob] | None = session.info.get(_KEPT_JOBS)
+    if kept:
+        session.info[_KEPT_JOBS] = [item for item in kept if not _inside(item.transaction, previous_transaction)]
+
+
+def _inside(transaction: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    if not rolled_back.nested:
+        return True  # the whole transaction: everything kept goes
+    while transaction is not None:
+        if transaction is rolled_back:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass(frozen=True)
@@ -128,10 +177,10 @@ async def insert_jobs(
     schedule_in: float | timedelta | None = None,
     replace_scheduled: bool = False,
 ) -> None:
-    """`add_job` for many jobs of one kind, as one INSERT without ORM objects (nothing is returned): for the
-    busiest writers, the webhook request's group commit (where the ORM's unit of work for the job rows was
-    a fifth of the request's CPU), the deliveries and bot turns of a batch of messages, a bot chunk's
-    follow-ups.
+    """Many jobs of one kind, as one INSERT without ORM objects, now (nothing is returned): for the busiest
+    writers, the webhook request's group commit (where the ORM's unit of work for the job rows was a fifth
+    of the request's CPU), the deliveries and bot turns of a batch of messages, a bot chunk's follow-ups;
+    `add_job`'s kept jobs are written with it too.
 
     A job whose dedupe key a live job holds is not inserted; with `replace_scheduled`, a holder still
     waiting for its time takes the new args and time instead, as `enqueue` does. One statement cannot
@@ -139,32 +188,48 @@ async def insert_jobs(
     """
     if not jobs:
         return
+    statement, parameters, shared = _jobs_insert(
+        session.get_bind().dialect.name, kind, jobs, queue=queue, schedule_in=schedule_in,
+        replace_scheduled=replace_scheduled,
+    )
+    await session.execute(statement, parameters)
+    if shared["state"] == AVAILABLE:
+        _wake_on_commit(session, shared["queue"])
+
+
+def _jobs_insert(
+    dialect: str,
+    kind: str,
+    jobs: Sequence[NewJob],
+    *,
+    queue: str | None = None,
+    schedule_in: float | timedelta | None = None,
+    replace_scheduled: bool = False,
+    max_attempts: int | None = None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The statement and parameters of `insert_jobs`, and the values its jobs share."""
     keys = [job.dedupe_key for job in jobs if job.dedupe_key is not None]
     if len(set(keys)) < len(keys):
         raise ValueError("the jobs of one insert_jobs call must have different dedupe keys")
-    shared = _job_values(kind, None, queue=queue, schedule_in=schedule_in)
+    shared = _job_values(kind, None, queue=queue, schedule_in=schedule_in, max_attempts=max_attempts)
     if replace_scheduled and shared["state"] != SCHEDULED:
         raise ValueError("replace_scheduled needs jobs scheduled for later")
     conflict = _Conflict.of(dedupe=bool(keys), replace_scheduled=replace_scheduled)
-    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # One execution whatever the number of jobs: as an executemany, PostgreSQL ran the INSERT, and the
         # NOTIFY trigger on it, once per job, and the group commit's INSERT was a third of `nexa serve`'s CPU.
-        await session.execute(_unnest_insert_statement(conflict), {
+        return _unnest_insert_statement(conflict), {
             **{f"p_{name}": shared[name] for name in _SHARED_COLUMNS},
             "p_args": [json.dumps(job.args) for job in jobs],
             "p_account_ids": [job.account_id for job in jobs],
             "p_concurrency_keys": [job.concurrency_key for job in jobs],
             "p_dedupe_keys": [job.dedupe_key for job in jobs],
-        })
-    else:
-        await session.execute(_with_conflict(conflict_aware_insert(dialect)(Job.__table__), conflict), [
-            {**shared, "args": dict(job.args), "account_id": job.account_id, "concurrency_key": job.concurrency_key,
-             "dedupe_key": job.dedupe_key}
-            for job in jobs
-        ])
-    if shared["state"] == AVAILABLE:
-        _wake_on_commit(session, shared["queue"])
+        }, shared
+    return _with_conflict(conflict_aware_insert(dialect)(Job.__table__), conflict), [
+        {**shared, "args": dict(job.args), "account_id": job.account_id, "concurrency_key": job.concurrency_key,
+         "dedupe_key": job.dedupe_key}
+        for job in jobs
+    ], shared
 
 
 # What `insert_jobs`' jobs share: everything but their args, account, concurrency and dedupe keys.
@@ -216,6 +281,11 @@ def _unnest_insert_statement(conflict: _Conflict) -> Any:
     ), conflict)
 
 
+def _queue_of(kind: str, queue: str | None) -> str:
+    spec = get_job(kind)
+    return queue or (spec.queue if spec else "default")
+
+
 def _job_values(
     kind: str,
     args: dict[str, Any] | None,
@@ -239,7 +309,7 @@ def _job_values(
         scheduled_at = now + delay
     run_at = scheduled_at or now
     values: dict[str, Any] = {
-        "queue": queue or (spec.queue if spec else "default"),
+        "queue": _queue_of(kind, queue),
         "kind": kind,
         "args": dict(args or {}),
         "state": SCHEDULED if run_at > now else AVAILABLE,

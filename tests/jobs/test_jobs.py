@@ -13,7 +13,7 @@ from nexa.config import Settings
 from nexa.db.engine import Database
 from nexa.jobs import claim
 from nexa.jobs.backoff import default_backoff
-from nexa.jobs.enqueue import NewJob, enqueue, insert_jobs
+from nexa.jobs.enqueue import NewJob, add_job, enqueue, insert_jobs
 from nexa.jobs.metrics import refresh_queue_metrics
 from nexa.jobs.models import Job
 from nexa.jobs.scheduler import enqueue_recurring, prune_jobs
@@ -37,6 +37,38 @@ async def test_enqueue_in_rolled_back_transaction_leaves_no_job(db: Database) ->
             await enqueue(session, "test.record", {"n": 1})
             raise RuntimeError("the caller's work failed")
     assert await _count(db) == 0
+
+
+async def test_added_jobs_are_written_at_commit_and_follow_savepoints(db: Database) -> None:
+    """`add_job` keeps jobs in the session: a savepoint rolled back drops the ones added inside it (and only
+    those), a released one keeps them, and a rollback of the transaction drops all of them."""
+    async with db.session() as session:
+        add_job(session, "test.record", {"n": 1}, concurrency_key="first")
+        with pytest.raises(RuntimeError):
+            async with session.begin_nested():
+                add_job(session, "test.record", {"n": 2})
+                async with session.begin_nested():
+                    add_job(session, "test.record", {"n": 3})
+                raise RuntimeError("undo the savepoint")
+        async with session.begin_nested():
+            add_job(session, "test.record", {"n": 4}, queue="alpha", account_id=None)
+        add_job(session, "test.record", {"n": 5}, max_attempts=2)
+        assert await _count(db) == 0  # nothing before the commit
+    async with db.session(write=False) as session:
+        written = (await session.execute(
+            select(Job.args, Job.queue, Job.max_attempts, Job.concurrency_key, Job.state).order_by(Job.id)
+        )).all()
+    assert [tuple(row) for row in written] == [
+        ({"n": 1}, "default", 20, "first", "available"),
+        ({"n": 4}, "alpha", 20, None, "available"),
+        ({"n": 5}, "default", 2, None, "available"),
+    ]
+
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            add_job(session, "test.record", {"n": 6})
+            raise RuntimeError("the caller's work failed")
+    assert await _count(db) == 3
 
 
 async def test_enqueue_fills_defaults_from_the_job_definition(db: Database) -> None:
