@@ -3,6 +3,7 @@ fake Graph API -> its "sent" and "delivered" receipts posted back -> applied.
 
     .venv/bin/python bench/full_loop.py [--messages 2000] [--customers 500] [--concurrency 64] [--servers 2]
                                         [--split-queues inbound/bot/deliveries/default,webhooks,media | --workers N]
+                                        [--webhook]
 
 The inbox has the built-in bot on and one auto-reply rule that answers every message; the fake Graph API
 (nexa/devtools/fake_graph.py, in this process) accepts each send and posts the receipts back, signed, to
@@ -13,7 +14,9 @@ the inbox's callback URL, as Meta does. Prints, measured in the same run:
   with the latency from each customer's post to its reply's `delivered` receipt being applied;
 - the CPU each Nexa process spent per customer message during the measured run.
 Workers run as docs/deploy.md recommends, one process per group of queues (so each queue's share shows too);
-`--workers N` runs N workers taking every queue instead.
+`--workers N` runs N workers taking every queue instead. `--webhook` gives the account a webhook, as an
+integration would (every message then fans out to it), posting to a receiver in this process; the run then
+ends once every reply is delivered and every webhook job is done.
 Target (issue 3): >= 500 messages/s through the full loop.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
@@ -28,6 +32,10 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,6 +57,7 @@ from bench.inbound_pipeline import (  # noqa: E402
     whatsapp_inbox,
 )
 from nexa.devtools.fake_graph import FakeGraph  # noqa: E402
+from nexa.devtools.servers import serve  # noqa: E402
 from nexa.kit import aio, http  # noqa: E402
 from nexa.kit.memory import tune_garbage_collection  # noqa: E402
 
@@ -65,6 +74,47 @@ async def answer_everything(url: str, inbox_id: int) -> None:
         (await client.post(f"/api/v1/accounts/{account_id}/bot/rules", json={
             "name": "Answer everything", "kind": "pattern", "pattern": ".", "reply": REPLY,
         })).raise_for_status()
+
+
+class WebhookReceiver:
+    """An integrator's endpoint: answers every POST with 200 and counts them."""
+
+    def __init__(self) -> None:
+        self.posts = 0
+
+    async def _post(self, request: Request) -> Response:
+        await request.body()
+        self.posts += 1
+        return Response(status_code=200)
+
+    async def subscribe(self, stack: contextlib.AsyncExitStack, url: str) -> None:
+        """Serve the endpoint for the length of `stack` and register it as a webhook of the bench's account,
+        with Chatwoot's default events."""
+        running = await stack.enter_async_context(serve(Starlette(routes=[Route("/events", self._post, methods=["POST"])])))
+        account_id, headers = await admin_session(url)
+        async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+            (await client.post(f"/api/v1/accounts/{account_id}/webhooks", json={
+                "webhook": {"url": running.url + "/events", "name": "bench receiver"},
+            })).raise_for_status()
+
+
+async def webhook_jobs_done(dsn: str, timeout: float) -> float:
+    """Wait until no webhook job (fan-out or delivery) is left to run: the wall-clock time then."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.monotonic()
+        while await conn.fetchval(_LIVE_WEBHOOK_JOBS) and time.monotonic() < started + timeout:
+            await asyncio.sleep(min(0.5, max(0.02, (time.monotonic() - started) / 50)))  # as wait_for_rows
+        return time.time()
+    finally:
+        await conn.close()
+
+
+# One EXISTS per state group, so that each walks its partial index (the table keeps every finished job).
+_LIVE_WEBHOOK_JOBS = "SELECT " + " OR ".join(
+    f"EXISTS (SELECT 1 FROM jobs WHERE queue = 'webhooks' AND {states})"
+    for states in ("state = 'available'", "state IN ('scheduled', 'retryable')", "state = 'executing'")
+)
 
 
 def _delivered_replies(tag: str) -> str:
@@ -113,18 +163,24 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the last reply")
     parser.add_argument("--receipt-delay", type=float, default=0.0,
                         help="seconds from a send's answer to its first receipt (0: the receipts race the send's record)")
+    parser.add_argument("--webhook", action="store_true",
+                        help="an account webhook (Chatwoot's default events) posting to a receiver in this process; "
+                             "the run ends once every reply is delivered and every webhook job is done")
     options = parser.parse_args()
 
     fake = FakeGraph()
-    async with bench_database("nexa_bench_loop") as (database, dsn), fake.running():
+    async with bench_database("nexa_bench_loop") as (database, dsn), fake.running(), contextlib.AsyncExitStack() as stack:
         groups = None if options.workers else options.split_queues.split("/")
         servers = Servers(database, options.servers, options.workers or 0, Path(f"/tmp/nexa_bench_{uuid.uuid4().hex[:8]}"),
-                          worker_queues=groups)
+                          worker_queues=groups, NEXA_WEBHOOK_ALLOW_PRIVATE_TARGETS="true")
+        receiver = WebhookReceiver()
         try:
             await servers.start()
             # Meta's default 80 sends/s per number would cap the loop: a high-tier number is assumed.
             account_id, inbox_id, path = await whatsapp_inbox(servers.url(0), fake, rate_per_second="1000")
             await answer_everything(servers.url(0), inbox_id)
+            if options.webhook:
+                await receiver.subscribe(stack, servers.url(0))
             raw_rate = await raw_reference(dsn, account_id, inbox_id, options.messages, options.customers)
             # Nexa's own client: httpx's transport cost the bench ~1 ms of CPU per receipt.
             async with http.client(timeout=30) as receipts:
@@ -133,6 +189,7 @@ async def main() -> None:
                 await burst(servers, path, warmup, options.concurrency)
                 await receipts_taken(fake, len(warmup), options.timeout)
                 await wait_for_rows(dsn, _delivered_replies("warmup"), len(warmup), options.timeout)
+                await webhook_jobs_done(dsn, options.timeout)
                 await analyze(dsn)
 
                 bodies = text_bodies(fake, "loop", options.messages, options.customers)
@@ -140,6 +197,8 @@ async def main() -> None:
                 load = await burst(servers, path, bodies, options.concurrency)
                 await receipts_taken(fake, len(warmup) + len(bodies), options.timeout)
                 done, delivered = await wait_for_rows(dsn, _delivered_replies("loop"), options.messages, options.timeout)
+                if options.webhook:
+                    done = max(done, await webhook_jobs_done(dsn, options.timeout))
                 cpu_used = {name: seconds - cpu_before[name] for name, seconds in _cpu_readings(servers).items()}
                 await fake.settle()
             latencies = await loop_latencies(dsn, load, "loop")
@@ -157,6 +216,8 @@ async def main() -> None:
     print(row("customer webhooks acked, ack latency", acked, load.acks, load.errors, acked / raw_rate))
     print(row("full loop: reply delivered, post-to-delivered", loop_rate, latencies, 0, loop_rate / raw_rate))
     print(f"\nfake Graph API: {len(fake.sent)} sends accepted")
+    if options.webhook:
+        print(f"webhook receiver: {receiver.posts} events posted")
     print("\nCPU per customer message (ms), by process:")
     machine = cpu_used.pop(_MACHINE)
     others = {name: cpu_used.pop(name) for name in (_POSTGRES, _BENCH)}

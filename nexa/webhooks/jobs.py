@@ -32,10 +32,12 @@ from nexa.conversations.models import Conversation, ConversationStatus, Message,
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.service import read_credential
+from nexa.jobs.claim import take_batch
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.clock import utcnow
 from nexa.kit.crypto import sign
+from nexa.kit.urls import refuse_private_target
 from nexa.realtime import Event, EventName, account_channel, publish
 from nexa.runtime import Runtime, current_runtime
 from nexa.tenancy.models import Account
@@ -43,11 +45,12 @@ from nexa.webhooks import payloads
 from nexa.webhooks.models import DeliveryState, TargetKind, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from nexa.webhooks.outbox import FANOUT_JOB, WEBHOOKS_QUEUE
 from nexa.webhooks.repository import WebhookEndpointRepository
-from nexa.kit.urls import refuse_private_target
 
 logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "webhooks.deliver"
+# Events per fan-out transaction: as the inbound batches (nexa/channels/inbound_queue.py).
+FANOUT_BATCH = 50
 REQUEST_TIMEOUT_SECONDS = 5.0
 RESPONSE_EXCERPT_CHARS = 2000
 BOT_HANDOFF_NOTE = "The bot did not answer: handed to the team"
@@ -116,8 +119,34 @@ class _Subject:
 
 
 @job(FANOUT_JOB, queue=WEBHOOKS_QUEUE, max_attempts=20, timeout=60)
-async def fanout(
-    ctx: JobContext,
+async def fanout(ctx: JobContext, **event: Any) -> None:
+    """Fan this event and the account's events queued behind it out to their targets, in order, in one
+    transaction: one at a time (the account's key), a busy account's events each paid a claim, a
+    transaction and an outcome. If the batch fails, this job's own event goes again alone, as the inbound
+    batches do, so one bad event fails only its own job."""
+    taken = 0
+    try:
+        async with ctx.database.session() as session:
+            batch = []
+            if ctx.concurrency_key is not None:
+                batch = await take_batch(
+                    session, ctx.queue, ctx.concurrency_key, FANOUT_BATCH - 1, f"fan-out batch of job {ctx.job_id}"
+                )
+            taken = len(batch)
+            for args in (event, *(row.args for row in batch)):
+                await _fan_out(session, ctx.account_id, **args)
+        return
+    except Exception:
+        if not taken:
+            raise
+        ctx.logger.warning("a batch of webhook events failed; fanning this job's event out alone", exc_info=True)
+    async with ctx.database.session() as session:
+        await _fan_out(session, ctx.account_id, **event)
+
+
+async def _fan_out(
+    session: AsyncSession,
+    account_id: int | None,
     event: str,
     inbox_id: int | None = None,
     conversation_id: int | None = None,
@@ -125,19 +154,18 @@ async def fanout(
     contact_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    async with ctx.database.session() as session:
-        subject = await _load_subject(session, ctx.account_id, inbox_id, conversation_id, message_id, contact_id)
-        if subject is None:
-            return
-        if subject.message is not None and subject.message.message_type == MessageType.activity:
-            return  # activity lines are not sent (Chatwoot's webhook_sendable?)
-        for name in _names(event, subject):
-            targets = await _targets(session, name, subject)
-            if not targets:
-                continue
-            body = await _body(session, name, subject, data or {})
-            if body is not None:
-                await _record(session, name, body, subject, targets)
+    subject = await _load_subject(session, account_id, inbox_id, conversation_id, message_id, contact_id)
+    if subject is None:
+        return
+    if subject.message is not None and subject.message.message_type == MessageType.activity:
+        return  # activity lines are not sent (Chatwoot's webhook_sendable?)
+    for name in _names(event, subject):
+        targets = await _targets(session, name, subject)
+        if not targets:
+            continue
+        body = await _body(session, name, subject, data or {})
+        if body is not None:
+            await _record(session, name, body, subject, targets)
 
 
 def _names(event: str, subject: _Subject) -> list[str]:

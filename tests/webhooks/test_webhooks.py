@@ -8,7 +8,10 @@ import httpx
 from sqlalchemy import select
 
 from nexa.auth.models import AuditEvent, Role
+from nexa.jobs.models import Job
+from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
+from nexa.webhooks.outbox import FANOUT_JOB, WEBHOOKS_QUEUE
 from tests.channels.outbound.harness import eventually
 from tests.factories import Member, make_member
 from tests.webhooks.receiver import Receiver
@@ -109,6 +112,33 @@ async def test_a_contact_created_reaches_the_webhook_signed_and_logged(
     # Not subscribed: an update is not sent.
     await client.patch(f"{_account(admin)}/contacts/{contact['id']}", json={"name": "Ana Maria"}, headers=admin.headers)
     assert not receiver.events("contact_updated")
+
+
+async def test_an_accounts_queued_events_are_fanned_out_together_and_in_order(
+    client: httpx.AsyncClient, runtime: Runtime, receiver: Receiver
+) -> None:
+    admin = await make_member(runtime)
+    await _webhook(client, admin, f"{receiver.url}/crm", subscriptions=["contact_created"])
+    created = [(await _contact(client, admin, name=f"Cliente {n}"))["id"] for n in range(5)]  # queued: no worker yet
+
+    worker = Worker(runtime.db, runtime.settings, queues=[WEBHOOKS_QUEUE])
+    await worker.start()
+    try:
+        async def arrived() -> list[int]:
+            assert len(receiver.events("contact_created")) == len(created)
+            return [event.body["id"] for event in receiver.events("contact_created")]
+
+        assert await eventually(arrived) == created
+    finally:
+        await worker.stop(timeout=5)
+        await runtime.close_http()
+    async with runtime.db.session(write=False) as session:
+        fanouts = (await session.execute(
+            select(Job.id, Job.state, Job.attempted_by).where(Job.kind == FANOUT_JOB).order_by(Job.id)
+        )).all()
+    # The first event's job took the four queued behind it into its own transaction.
+    assert [state for _, state, _ in fanouts] == ["completed"] * len(created)
+    assert [by for _, _, by in fanouts[1:]] == [f"fan-out batch of job {fanouts[0].id}"] * (len(created) - 1)
 
 
 async def test_a_failing_endpoint_is_retried_then_disabled_and_can_be_redelivered(
