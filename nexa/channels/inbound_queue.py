@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,7 @@ from nexa.db.engine import Database
 from nexa.db.group_commit import GroupCommit
 from nexa.inboxes.models import Inbox
 from nexa.inboxes.repository import InboxRepository
-from nexa.jobs.claim import take_batch
+from nexa.jobs.chunks import with_queued_behind
 from nexa.jobs.enqueue import NewJob, insert_jobs
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.lazy_text import _
@@ -152,21 +153,10 @@ async def process_webhooks(ctx: JobContext, inbox_id: int, body: str) -> None:
     If the batch fails, this job's own body is retried alone, so one bad body fails only its own job
     (retried with backoff) and the others go back to available for the next run.
     """
-    taken = 0
-    try:
-        async with ctx.database.session() as session:
-            batch = []
-            if ctx.concurrency_key is not None:
-                batch = await take_batch(session, ctx.queue, ctx.concurrency_key, BATCH - 1, f"batch of job {ctx.job_id}")
-            taken = len(batch)
-            await _process(session, ctx.account_id, inbox_id, [body, *(row.args["body"] for row in batch)])
-        return
-    except Exception:
-        if not taken:
-            raise
-        ctx.logger.warning("a batch of webhooks failed; processing this job's body alone", exc_info=True)
-    async with ctx.database.session() as session:
-        await _process(session, ctx.account_id, inbox_id, [body])
+    async def work(session: AsyncSession, batch: list[dict[str, Any]]) -> None:
+        await _process(session, ctx.account_id, inbox_id, [args["body"] for args in batch])
+
+    await with_queued_behind(ctx, {"inbox_id": inbox_id, "body": body}, BATCH, work)
 
 
 async def _process(session: AsyncSession, account_id: int | None, inbox_id: int, bodies: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, event, select, update
@@ -98,10 +99,10 @@ class ConversationRef:
 
 @dataclass(slots=True)
 class MessageRow:
-    """A message read as a plain row, for receipts that only move its status (`apply_status`, then
-    `write_statuses`): receipts are two of every three webhooks of a conversation, and an ORM object costs
-    several times a row to load and to flush. The fields are what its event says; the order is the
-    column order of the statements that read it."""
+    """A message read as a plain row (`select_message_rows`), for changes of its status and nothing else:
+    receipts, two of every three webhooks of a conversation, and the delivery's records (`apply_status`,
+    then `write_statuses`). An ORM object costs several times a row to load and to flush. The fields are
+    what its event says, in the column order of the statement."""
 
     id: int
     account_id: int
@@ -117,7 +118,7 @@ class MessageRow:
     echo_id: str | None
     sender_type: SenderType | None
     sender_id: int | None
-    created_at: Any
+    created_at: datetime
     conversation: ConversationRef
 
 

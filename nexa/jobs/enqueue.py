@@ -96,7 +96,8 @@ def add_job(
 ) -> None:
     """`enqueue` without a round trip, for synchronous code paths (the webhook outbox, automation triggers):
     the job is kept in the session and written as its transaction commits, with every job kept so: one
-    `insert_jobs` INSERT per kind (an ORM `Job` row per job cost about five times the CPU, bench/job_rows.py).
+    `insert_jobs` INSERT per kind and queue (an ORM `Job` row per job cost about four times the CPU,
+    bench/job_rows.py).
 
     A savepoint rolled back drops the jobs added inside it, as it would their rows; the jobs are not in the
     database before the commit, so queries in the transaction do not see them.

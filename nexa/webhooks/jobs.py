@@ -32,7 +32,7 @@ from nexa.conversations.models import Conversation, ConversationStatus, Message,
 from nexa.inboxes.models import ChannelType, Inbox
 from nexa.inboxes.repository import InboxRepository
 from nexa.inboxes.service import read_credential
-from nexa.jobs.claim import take_batch
+from nexa.jobs.chunks import with_queued_behind
 from nexa.jobs.enqueue import enqueue
 from nexa.jobs.registry import JobContext, job
 from nexa.kit.clock import utcnow
@@ -124,24 +124,11 @@ async def fanout(ctx: JobContext, **event: Any) -> None:
     transaction: one at a time (the account's key), a busy account's events each paid a claim, a
     transaction and an outcome. If the batch fails, this job's own event goes again alone, as the inbound
     batches do, so one bad event fails only its own job."""
-    taken = 0
-    try:
-        async with ctx.database.session() as session:
-            batch = []
-            if ctx.concurrency_key is not None:
-                batch = await take_batch(
-                    session, ctx.queue, ctx.concurrency_key, FANOUT_BATCH - 1, f"fan-out batch of job {ctx.job_id}"
-                )
-            taken = len(batch)
-            for args in (event, *(row.args for row in batch)):
-                await _fan_out(session, ctx.account_id, **args)
-        return
-    except Exception:
-        if not taken:
-            raise
-        ctx.logger.warning("a batch of webhook events failed; fanning this job's event out alone", exc_info=True)
-    async with ctx.database.session() as session:
-        await _fan_out(session, ctx.account_id, **event)
+    async def work(session: AsyncSession, batch: list[dict[str, Any]]) -> None:
+        for args in batch:
+            await _fan_out(session, ctx.account_id, **args)
+
+    await with_queued_behind(ctx, event, FANOUT_BATCH, work)
 
 
 async def _fan_out(

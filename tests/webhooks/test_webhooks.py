@@ -138,7 +138,7 @@ async def test_an_accounts_queued_events_are_fanned_out_together_and_in_order(
         )).all()
     # The first event's job took the four queued behind it into its own transaction.
     assert [state for _, state, _ in fanouts] == ["completed"] * len(created)
-    assert [by for _, _, by in fanouts[1:]] == [f"fan-out batch of job {fanouts[0].id}"] * (len(created) - 1)
+    assert [by for _, _, by in fanouts[1:]] == [f"batch of job {fanouts[0].id}"] * (len(created) - 1)
 
 
 async def test_a_failing_endpoint_is_retried_then_disabled_and_can_be_redelivered(
