@@ -121,7 +121,7 @@ class _Subject:
 @job(FANOUT_JOB, queue=WEBHOOKS_QUEUE, max_attempts=20, timeout=60)
 async def fanout(ctx: JobContext, **event: Any) -> None:
     """Fan this event and the account's events queued behind it out to their targets, in order, in one
-    transaction: one at a time (the account's key), a busy account's events each paid a claim, a
+    transaction: the account's key runs them one at a time, and alone each event paid a claim, a
     transaction and an outcome. If the batch fails, this job's own event goes again alone, as the inbound
     batches do, so one bad event fails only its own job."""
     async def work(session: AsyncSession, batch: list[dict[str, Any]]) -> None:

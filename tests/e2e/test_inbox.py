@@ -32,6 +32,9 @@ from tests.realtime._server import serve as serve_nexa
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 XSS = "<img src=x onerror=alert(1)> Oi, quero comprar"
 TIMEOUT_MS = 10_000
+# A page load (the app's first one fetches its whole bundle) took over 10 s once on a loaded two-core
+# machine; a wait for the page's own behaviour keeps the shorter timeout above.
+NAVIGATION_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -89,6 +92,7 @@ async def new_page(browser: Any, **options: Any) -> tuple[Any, Any, list[str]]:
     context = await browser.new_context(**options)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return context, page, errors
