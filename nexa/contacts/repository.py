@@ -49,12 +49,6 @@ class ContactRepository(AccountRepository[Contact]):
         )
         return {identifier for identifier in await self.session.scalars(statement) if identifier is not None}
 
-    async def by_ids(self, ids: Iterable[int]) -> dict[int, Contact]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        return {c.id: c for c in await self.list(self.select().where(Contact.id.in_(wanted)))}
-
     def sorted(self, statement: Select[tuple[Contact]], sort: str | None) -> Select[tuple[Contact]]:
         key = (sort or "-last_activity_at").strip()
         descending = key.startswith("-")

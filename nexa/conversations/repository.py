@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -339,6 +339,14 @@ class MessageRepository(AccountRepository[Message]):
         return await self.session.scalar(
             self.select().where(Message.conversation_id == conversation_id, Message.id == message_id)
         )
+
+    async def with_attachments(self, ids: Iterable[int]) -> dict[int, Message]:
+        """The messages of `ids` with their attachments loaded (a select per table), by id."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        statement = self.select().where(Message.id.in_(wanted)).options(selectinload(Message.attachments))
+        return {message.id: message for message in await self.list(statement)}
 
     async def attachments_of(self, message_id: int) -> Sequence[Attachment]:
         statement = select(Attachment).where(

@@ -25,12 +25,6 @@ class InboxRepository(AccountRepository[Inbox]):
             statement = statement.where(Inbox.id.in_(list(only_ids)))
         return await self.list(statement)
 
-    async def by_ids(self, ids: Iterable[int]) -> dict[int, Inbox]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        return {inbox.id: inbox for inbox in await self.list(self.select().where(Inbox.id.in_(wanted)))}
-
     async def with_templates_or_404(self, inbox_id: int) -> Inbox:
         """The inbox with its templates loaded, to show it (inbox_out)."""
         inbox = await self.get_or_404(inbox_id)
@@ -75,12 +69,6 @@ class InboxMemberRepository(MemberSetRepository[InboxMember]):
 
 class AgentBotRepository(AccountRepository[AgentBot]):
     model = AgentBot
-
-    async def by_ids(self, ids: Iterable[int]) -> dict[int, AgentBot]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        return {bot.id: bot for bot in await self.list(self.select().where(AgentBot.id.in_(wanted)))}
 
 
 class PublicInboxRepository(Repository[Inbox]):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
@@ -13,12 +13,6 @@ class TeamRepository(AccountRepository[Team]):
 
     async def get_by_name(self, name: str) -> Team | None:
         return await self.session.scalar(self.select().where(func.lower(Team.name) == name.lower()))
-
-    async def by_ids(self, ids: Iterable[int]) -> dict[int, Team]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        return {team.id: team for team in await self.list(self.select().where(Team.id.in_(wanted)))}
 
     async def ordered(self) -> Sequence[Team]:
         return await self.list(self.select().order_by(Team.name))

@@ -54,6 +54,14 @@ class Repository(Generic[ModelT]):
             raise NotFound()
         return found
 
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, ModelT]:
+        """The rows of `ids` that exist (and are visible to this repository), by id, with one select."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        id_column = self.model.id  # type: ignore[attr-defined]
+        return {row.id: row for row in await self.list(self.select().where(id_column.in_(wanted)))}  # type: ignore[attr-defined]
+
     async def list(self, statement: Select[tuple[ModelT]] | None = None) -> Sequence[ModelT]:
         return (await self.session.scalars(statement if statement is not None else self.select())).all()
 

@@ -12,8 +12,7 @@ from nexa.inboxes.repository import InboxRepository
 from nexa.kit.errors import NotFound
 from nexa.kit.crypto import Cipher
 from nexa.kit.pagination import PageNumber
-from nexa.webhooks import service
-from nexa.webhooks.jobs import enqueue_delivery
+from nexa.webhooks import jobs, service
 from nexa.webhooks.models import DeliveryState, TargetKind, WebhookEndpoint, WebhookEvent
 from nexa.webhooks.repository import WebhookDeliveryRepository, WebhookEndpointRepository, WebhookEventRepository
 from nexa.webhooks.schemas import (
@@ -99,6 +98,6 @@ async def redeliver(webhook_id: int, delivery_id: int, ctx: WebhooksAdmin, sessi
     delivery.state = DeliveryState.pending
     delivery.url = webhook.url
     await session.flush()
-    await enqueue_delivery(session, delivery, manual=True)
     event = await WebhookEventRepository(session, ctx.account_id).get_or_404(delivery.event_id)
+    await jobs.redeliver(session, delivery, event)
     return delivery_out(delivery, event.name)

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_
-
 from nexa.tenancy.repository import AccountRepository
 from nexa.webhooks.models import TargetKind, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -17,14 +15,9 @@ class WebhookEndpointRepository(AccountRepository[WebhookEndpoint]):
     async def ordered(self) -> Sequence[WebhookEndpoint]:
         return await self.list(self.select().order_by(WebhookEndpoint.id))
 
-    async def subscribed(self, event: str, inbox_id: int | None) -> list[WebhookEndpoint]:
-        """Enabled webhooks for `event` (subscriptions are a short JSON list, filtered here)."""
-        statement = self.select().where(WebhookEndpoint.enabled.is_(True))
-        if inbox_id is None:
-            statement = statement.where(WebhookEndpoint.inbox_id.is_(None))
-        else:
-            statement = statement.where(or_(WebhookEndpoint.inbox_id.is_(None), WebhookEndpoint.inbox_id == inbox_id))
-        return [webhook for webhook in await self.list(statement) if event in webhook.subscriptions]
+    async def enabled(self) -> Sequence[WebhookEndpoint]:
+        """The webhooks events go to (the fan-out filters them by subscription and inbox)."""
+        return await self.list(self.select().where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))
 
 
 class WebhookEventRepository(AccountRepository[WebhookEvent]):

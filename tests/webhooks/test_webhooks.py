@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from nexa.auth.models import AuditEvent, Role
 from nexa.jobs.models import Job
 from nexa.jobs.worker import Worker
 from nexa.runtime import Runtime
+from nexa.webhooks.jobs import _FanOut
+from nexa.webhooks.models import WebhookDelivery
 from nexa.webhooks.outbox import FANOUT_JOB, WEBHOOKS_QUEUE
 from tests.channels.outbound.harness import eventually
 from tests.factories import Member, make_member
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Received, Receiver
 
 
 def _account(member: Member) -> str:
@@ -114,21 +116,30 @@ async def test_a_contact_created_reaches_the_webhook_signed_and_logged(
     assert not receiver.events("contact_updated")
 
 
-async def test_an_accounts_queued_events_are_fanned_out_together_and_in_order(
+async def test_an_accounts_queued_events_are_fanned_out_together_and_each_subjects_arrive_in_order(
     client: httpx.AsyncClient, runtime: Runtime, receiver: Receiver
 ) -> None:
     admin = await make_member(runtime)
-    await _webhook(client, admin, f"{receiver.url}/crm", subscriptions=["contact_created"])
-    created = [(await _contact(client, admin, name=f"Cliente {n}"))["id"] for n in range(5)]  # queued: no worker yet
+    await _webhook(client, admin, f"{receiver.url}/crm", subscriptions=["contact_created", "contact_updated"])
+    # Queued, no worker yet: each contact created, then renamed three times, the two contacts interleaved.
+    contacts = [(await _contact(client, admin, name=f"Cliente {n}"))["id"] for n in range(2)]
+    for version in range(1, 4):
+        for contact_id in contacts:
+            renamed = await client.patch(
+                f"{_account(admin)}/contacts/{contact_id}", json={"name": f"Cliente {contact_id} v{version}"},
+                headers=admin.headers,
+            )
+            assert renamed.status_code == 200, renamed.text
+    queued = len(contacts) * 4
 
     worker = Worker(runtime.db, runtime.settings, queues=[WEBHOOKS_QUEUE])
     await worker.start()
     try:
-        async def arrived() -> list[int]:
-            assert len(receiver.events("contact_created")) == len(created)
-            return [event.body["id"] for event in receiver.events("contact_created")]
+        async def arrived() -> list[Received]:
+            assert len(receiver.received) == queued
+            return list(receiver.received)  # in the order they arrived
 
-        assert await eventually(arrived) == created
+        posts = await eventually(arrived)
     finally:
         await worker.stop(timeout=5)
         await runtime.close_http()
@@ -136,9 +147,20 @@ async def test_an_accounts_queued_events_are_fanned_out_together_and_in_order(
         fanouts = (await session.execute(
             select(Job.id, Job.state, Job.attempted_by).where(Job.kind == FANOUT_JOB).order_by(Job.id)
         )).all()
-    # The first event's job took the four queued behind it into its own transaction.
-    assert [state for _, state, _ in fanouts] == ["completed"] * len(created)
-    assert [by for _, _, by in fanouts[1:]] == [f"batch of job {fanouts[0].id}"] * (len(created) - 1)
+        created_order = {uuid: n for n, uuid in enumerate(await session.scalars(
+            select(WebhookDelivery.uuid).order_by(WebhookDelivery.id)
+        ))}
+    # Each contact's events reach the target in the order they were recorded (bodies are built from the rows
+    # as they are at fan-out time, so the deliveries' creation order tells them apart); the two contacts'
+    # lanes may interleave either way.
+    for contact_id in contacts:
+        arrived_in = [post for post in posts if post.body["id"] == contact_id]
+        assert [post.event for post in arrived_in] == ["contact_created"] + ["contact_updated"] * 3
+        order = [created_order[post.headers["x-chatwoot-delivery"]] for post in arrived_in]
+        assert order == sorted(order)
+    # The first event's job took the ones queued behind it into its own transaction.
+    assert [state for _, state, _ in fanouts] == ["completed"] * queued
+    assert [by for _, _, by in fanouts[1:]] == [f"batch of job {fanouts[0].id}"] * (queued - 1)
 
 
 async def test_a_failing_endpoint_is_retried_then_disabled_and_can_be_redelivered(
@@ -280,14 +302,77 @@ async def test_conversation_and_inbox_events_reach_their_subscribers(
 
     await eventually(all_arrived)
     names = [r.event for r in receiver.received]
-    # One target receives in the order things happened.
-    assert names[:3] == ["inbox_created", "inbox_updated", "conversation_created"], names
+    # One target receives each subject's events in the order they happened: the inbox's, the conversation's.
+    assert [name for name in names if name.startswith("inbox_")] == ["inbox_created", "inbox_updated"], names
+    assert [name for name in names if name.startswith("conversation_")] == [
+        "conversation_created", "conversation_updated", "conversation_typing_on", "conversation_status_changed",
+        "conversation_updated",
+    ], names
     assert receiver.events("inbox_updated")[0].body["name"] == "Site"
     created = receiver.events("conversation_created")[0].body
     assert created["id"] == conversation["id"] and created["meta"]["sender"]["identifier"] == "ana-1"
     assert created["contact_inbox"]["source_id"] and "messages" in created
     updates = [r.body["changed_attributes"] for r in receiver.events("conversation_updated")]
-    assert [{"priority": {"previous_value": None, "current_value": "urgent"}}] in updates
-    assert [{"status": {"previous_value": "open", "current_value": "resolved"}}] in updates
+    assert updates == [
+        [{"priority": {"previous_value": None, "current_value": "urgent"}}],
+        [{"status": {"previous_value": "open", "current_value": "resolved"}}],
+    ]
     typing = receiver.events("conversation_typing_on")[0].body
     assert typing["user"]["id"] == admin.user.id and typing["is_private"] is False and typing["conversation"]["id"] == conversation["id"]
+
+
+async def _fan_out_statements(runtime: Runtime, account_id: int) -> tuple[int, int]:
+    """Run the account's queued fan-out jobs as one batch, as `webhooks.fanout` does: the statements it
+    took (the delivery jobs' INSERT at commit included; on SQLite, which inserts rows one statement each,
+    INSERTs are not counted) and the deliveries it wrote."""
+    async with runtime.db.session(write=False) as session:
+        batch = list(await session.scalars(
+            select(Job.args).where(Job.kind == FANOUT_JOB, Job.account_id == account_id).order_by(Job.id)
+        ))
+    statements = 0
+
+    one_row_inserts = runtime.db.engine.dialect.name == "sqlite"  # as in tests/channels/whatsapp/test_inbound_batches.py
+
+    def count(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal statements
+        if not (one_row_inserts and statement.startswith("INSERT")):
+            statements += 1
+
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with runtime.db.session() as session:
+            fan_out = await _FanOut.start(session, account_id, batch)
+            assert fan_out is not None
+            for args in batch:
+                await fan_out.add(**args)
+            await fan_out.write()
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    async with runtime.db.session(write=False) as session:
+        deliveries = await session.scalar(
+            select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.account_id == account_id)
+        )
+    return statements, int(deliveries or 0)
+
+
+async def test_a_fan_out_batch_costs_the_same_few_statements_whatever_its_size(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Set-based fan-out: one select per kind of row, one INSERT per kind written, however many events
+    and conversations the batch holds (built one event at a time, each took a dozen statements)."""
+    counted = []
+    for conversations in (1, 4):
+        admin = await make_member(runtime)
+        account = _account(admin)
+        await _webhook(client, admin, "http://127.0.0.1:9/crm")
+        inbox = (await client.post(f"{account}/inboxes", json={"name": "API", "channel_type": "api"}, headers=admin.headers)).json()
+        for n in range(conversations):
+            contact = await _contact(client, admin, name=f"Cliente {n}", inbox_id=inbox["id"])
+            conversation = (await client.post(f"{account}/conversations", json={"inbox_id": inbox["id"], "contact_id": contact["id"]}, headers=admin.headers)).json()
+            url = f"{account}/conversations/{conversation['id']}/messages"
+            for message in ({"content": "Oi", "message_type": "incoming"}, {"content": "Olá!"}):
+                assert (await client.post(url, json=message, headers=admin.headers)).status_code == 200
+        counted.append(await _fan_out_statements(runtime, admin.account.id))
+    (few_statements, few_deliveries), (many_statements, many_deliveries) = counted
+    assert many_deliveries > few_deliveries * 3  # contact, conversation and both messages' events, per conversation
+    assert many_statements == few_statements, counted
