@@ -8,7 +8,20 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, event, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    event,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -428,22 +441,44 @@ def message_rows(result: Iterable[Row[Any]]) -> list[MessageRow]:
 
 
 async def write_statuses(session: AsyncSession, moved: Sequence[MessageRow]) -> None:
-    """Store what `apply_status` changed on these rows (status, error, provider id), with one batched UPDATE."""
+    """Store what `apply_status` changed on these rows (status, error, provider id), with one batched UPDATE.
+
+    The rows were read without a lock, so the status is written only where it still moves the stored one
+    forward: a receipt applied meanwhile by another transaction (a `read`) is never overwritten by one
+    computed from the older read (a `delivered`)."""
     if not moved:
         return
     now = utcnow()
     await session.execute(_STATUS_UPDATE, [
-        {"row_id": row.id, "status": row.status, "external_error": row.external_error, "source_id": row.source_id,
+        {"row_id": row.id, "p_status": row.status, "p_external_error": row.external_error, "source_id": row.source_id,
          "updated_at": now}
         for row in moved
     ])
 
 
+def _forward_in_sql() -> ColumnElement[bool]:
+    """`status_advances(stored, :p_status)` as SQL, from the same rule; the statuses are the enum's own
+    constants, written into the statement so that a row binds only its own values."""
+    stored = Message.__table__.c.status
+    new = bindparam("p_status", type_=stored.type)
+    return or_(*(
+        and_(new == literal_column(f"'{status.value}'"),
+             stored.in_([literal_column(f"'{current.value}'") for current in MessageStatus if status_advances(current, status)]))
+        for status in MessageStatus
+        if any(status_advances(current, status) for current in MessageStatus)
+    ))
+
+
 _STATUS_UPDATE = (
     update(Message.__table__)
     .where(Message.__table__.c.id == bindparam("row_id"))
-    .values(status=bindparam("status"), external_error=bindparam("external_error"), source_id=bindparam("source_id"),
-            updated_at=bindparam("updated_at"))
+    .values(
+        status=case((_forward_in_sql(), bindparam("p_status", type_=Message.__table__.c.status.type)),
+                    else_=Message.__table__.c.status),
+        external_error=case((_forward_in_sql(), bindparam("p_external_error", type_=Text())),
+                            else_=Message.__table__.c.external_error),
+        source_id=bindparam("source_id"), updated_at=bindparam("updated_at"),
+    )
 )
 
 
