@@ -107,7 +107,6 @@ class _Target:
     kind: TargetKind
     id: int
     url: str
-    events: frozenset[str] | None  # None: a webhook's own subscriptions were already applied
 
 
 @dataclass
@@ -218,7 +217,7 @@ class _FanOut:
     async def _targets(self, name: str, subject: _Subject) -> list[_Target]:
         inbox = subject.inbox
         targets = [
-            _Target(TargetKind.webhook, webhook.id, webhook.url, None)
+            _Target(TargetKind.webhook, webhook.id, webhook.url)
             for webhook in self._webhooks
             if name in webhook.subscriptions and webhook.inbox_id in (None, inbox.id if inbox else None)
         ]
@@ -226,11 +225,11 @@ class _FanOut:
             return targets
         webhook_url = inbox.channel_config.get("webhook_url")
         if inbox.channel_type == ChannelType.api and webhook_url and name in _INBOX_EVENTS:
-            targets.append(_Target(TargetKind.api_inbox, inbox.id, webhook_url, _INBOX_EVENTS))
+            targets.append(_Target(TargetKind.api_inbox, inbox.id, webhook_url))
         if inbox.agent_bot_id is not None and name in BOT_EVENTS:
             bot = await self._rows.agent_bot(self._session, inbox.agent_bot_id)
             if bot is not None and bot.outgoing_url:
-                targets.append(_Target(TargetKind.agent_bot, bot.id, bot.outgoing_url, BOT_EVENTS))
+                targets.append(_Target(TargetKind.agent_bot, bot.id, bot.outgoing_url))
         return targets
 
     async def write(self) -> None:
